@@ -1,0 +1,3 @@
+from autostream_compiler.cli import main
+
+main()

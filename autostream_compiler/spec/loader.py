@@ -1,0 +1,60 @@
+"""Load a spec file: parse, validate, check the files it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autostream_compiler.errors import SpecError, UserError
+from autostream_compiler.providers.voices import resolve_voice
+from autostream_compiler.spec.models import Spec
+from autostream_compiler.spec.style import style_path
+from autostream_compiler.spec.yamlfile import problem, read_yaml, validate
+
+
+def load_spec(path: Path) -> Spec:
+    """Read and validate a spec; raise SpecError with every problem found, each with its place."""
+    path = Path(path)
+    data, positions = read_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecError([f"{path}:1:1: a spec is a YAML mapping with `version: 1`, `title` and a `script` or `scenes`"])
+    version = data.get("version")
+    if version is not None and version != 1:
+        raise SpecError([problem(path, positions, ("version",),
+                                 f"unsupported spec version {version!r}; this autostream reads `version: 1`")])
+    spec = validate(Spec, data, positions, path)
+    problems = [problem(path, positions, loc, msg) for loc, msg in _file_problems(spec, path.parent)]
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
+def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
+    out = []
+    try:
+        style_file = style_path(spec.style, root)
+        if not style_file.is_file():
+            out.append((("style",), f"style file {spec.style!r} not found; fix the path or use a built-in style name"))
+    except UserError as exc:
+        out.append((("style",), str(exc)))
+    if spec.voice is not None:
+        try:
+            resolve_voice(spec.voice)
+        except UserError as exc:
+            out.append((("voice",), str(exc)))
+    for i, scene in enumerate(spec.scenes or []):
+        if scene.image is None:
+            continue
+        msg = local_file_problem(root, scene.image)
+        if msg:
+            out.append((("scenes", i, "image"), msg))
+    return out
+
+
+def local_file_problem(root: Path, name: str) -> str | None:
+    """Why `name` is not a usable file inside `root`, or None when it is."""
+    target = (root / name).resolve()
+    if not target.is_relative_to(root.resolve()):
+        return f"{name!r} is outside the spec's folder; move the file next to the spec and use a relative path"
+    if not target.is_file():
+        return f"file {name!r} not found (looked in {root}); fix the path or add the file"
+    return None

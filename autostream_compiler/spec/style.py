@@ -1,0 +1,141 @@
+"""Styles: data files that give a video its look, voice and pacing defaults."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field
+
+from autostream_compiler.errors import SpecError, UserError
+from autostream_compiler.spec.yamlfile import read_yaml, validate
+
+HexColor = str
+MotionPreset = Literal["zoom_in", "zoom_out", "pan_left", "pan_right", "none"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class StyleFormat(_Strict):
+    """Default frame shape and rate."""
+
+    aspect: Literal["16:9", "9:16", "1:1"] = "16:9"
+    """Default aspect ratio."""
+    resolution: Literal["720p", "1080p"] = "1080p"
+    """Default resolution."""
+    fps: int = Field(default=30, ge=12, le=60)
+    """Default frames per second."""
+
+
+class StylePacing(_Strict):
+    """Default pacing."""
+
+    words_per_minute: int = Field(default=150, ge=80, le=260)
+    """Default speaking rate."""
+    pause: float = Field(default=0.6, ge=0, le=5)
+    """Default seconds of silence after each scene."""
+    scene_seconds: float = Field(default=10, ge=3, le=60)
+    """Target length of a scene when a script is split into scenes."""
+
+
+class Motion(_Strict):
+    """Ken Burns camera moves over each scene's picture."""
+
+    presets: list[MotionPreset] = Field(default_factory=lambda: ["zoom_in", "zoom_out"], min_length=1)
+    """Moves to vary between across scenes (picked per scene from its content)."""
+    strength: float = Field(default=0.08, ge=0, le=0.3)
+    """How far the camera zooms or pans, as a fraction of the frame."""
+
+
+class Captions(_Strict):
+    """Burned-in subtitle look."""
+
+    font: str = "Inter-Bold.otf"
+    """Font file shipped with autostream (autostream_compiler/fonts)."""
+    size: float = Field(default=0.055, gt=0.01, le=0.2)
+    """Font size as a fraction of the frame height."""
+    color: HexColor = Field(default="#FFFFFF", pattern=r"^#[0-9A-Fa-f]{6}$")
+    """Text colour."""
+    highlight: HexColor = Field(default="#FFD166", pattern=r"^#[0-9A-Fa-f]{6}$")
+    """Colour of the word being spoken."""
+    outline: HexColor = Field(default="#000000", pattern=r"^#[0-9A-Fa-f]{6}$")
+    """Outline and shadow colour."""
+    outline_width: float = Field(default=0.0035, ge=0, le=0.02)
+    """Outline thickness as a fraction of the frame height."""
+    bottom: float = Field(default=0.08, ge=0, le=0.5)
+    """Distance of the text's baseline block from the bottom, as a fraction of the frame height."""
+    max_lines: int = Field(default=2, ge=1, le=3)
+    """Most lines shown at once."""
+
+
+class Style(_Strict):
+    """A style: look, voice and pacing defaults, and the prompt templates."""
+
+    name: str
+    """Style name."""
+    description: str = ""
+    """One line on what the style is for."""
+    format: StyleFormat = Field(default_factory=StyleFormat)
+    """Default format."""
+    voice: str = "piper:en_US-joe-medium"
+    """Default narrator voice."""
+    pacing: StylePacing = Field(default_factory=StylePacing)
+    """Default pacing."""
+    palette: list[HexColor] = Field(min_length=3)
+    """Colours of the procedural pictures, darkest first."""
+    image_prompt: str = "{{ visual }}"
+    """Jinja2 template of a scene's image prompt; variables: visual, narration, title."""
+    motion: Motion = Field(default_factory=Motion)
+    """Camera moves."""
+    captions: Captions = Field(default_factory=Captions)
+    """Subtitle look."""
+
+
+def builtin_styles_dir() -> Path:
+    """Folder of the built-in styles (package data when installed, templates/styles in a checkout)."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "templates" / "styles"
+    return packaged if packaged.is_dir() else here.parent / "templates" / "styles"
+
+
+def builtin_style_names() -> list[str]:
+    """Names of the built-in styles."""
+    return sorted(p.stem for p in builtin_styles_dir().glob("*.yaml"))
+
+
+def style_path(ref: str, spec_dir: Path) -> Path:
+    """Resolve a spec's `style` value to a file: a built-in name or a path relative to the spec."""
+    if ref.endswith((".yaml", ".yml")) or "/" in ref:
+        return spec_dir / ref
+    path = builtin_styles_dir() / f"{ref}.yaml"
+    if not path.is_file():
+        names = ", ".join(builtin_style_names())
+        raise UserError(f"unknown style {ref!r}; use one of {names} or a path to a .yaml style file")
+    return path
+
+
+def load_style(path: Path) -> tuple[Style, str]:
+    """Load and validate a style file; return it with the sha256 of its bytes."""
+    data, positions = read_yaml(path)
+    style = validate(Style, data, positions, path)
+    try:
+        _ENV.from_string(style.image_prompt)
+    except TemplateError as exc:
+        raise SpecError([f"{path}: image_prompt: invalid template ({exc}); fix the Jinja2 syntax"]) from None
+    return style, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+def render_template(source: str, **variables: object) -> str:
+    """Render a style template in a sandbox; an unknown variable is an error."""
+    try:
+        return _ENV.from_string(source).render(**variables).strip()
+    except TemplateError as exc:
+        raise UserError(f"style template failed: {exc}; use only the variables {sorted(variables)}") from None
