@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from autostream_compiler.atomic import copy_file, write_if_changed
 from autostream_compiler.build.cache import Store
 from autostream_compiler.build.keys import digest, file_digest
 from autostream_compiler.build.runner import Step, resolve_cached, run_steps
 from autostream_compiler.build.steps import plan, read_words, scene_cues
 from autostream_compiler.errors import BuildError
 from autostream_compiler.expand import Resolved, resolve
-from autostream_compiler.expand.lock import write_if_changed
 from autostream_compiler.render.subtitles import srt_document
 from autostream_compiler.render.timeline import scene_frames, shift
 
@@ -88,15 +86,7 @@ def _place(blob: Path, out: Path) -> None:
     """Copy the built video to its output path unless the same bytes are already there."""
     if out.is_file() and out.stat().st_size == blob.stat().st_size and file_digest(out) == blob.name:
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(blob, tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    copy_file(blob, out)
 
 
 def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, out: Path) -> None:

@@ -183,7 +183,7 @@ def plan(graph: SceneGraph, spec_dir: Path) -> list[Step]:
 def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> tuple[Step, ...]:
     fmt = graph.format
     voice = resolve_voice(scene.voice)
-    tts = Step("tts", i, 1, voice.provider, {
+    tts = Step("tts", i, 2, voice.provider, {
         "voice": voice.id, "spoken": scene.spoken,
         "length_scale": piper_tts.length_scale(voice.id, graph.pacing.words_per_minute),
     }, _tts)

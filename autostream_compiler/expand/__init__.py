@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from autostream_compiler.atomic import write_if_changed
 from autostream_compiler.build.keys import digest
-from autostream_compiler.expand.lock import lock_path, read_lock, render_lock, write_if_changed
+from autostream_compiler.expand.lock import lock_path, read_lock, render_lock
 from autostream_compiler.expand.offline import expand_offline
 from autostream_compiler.expand.scenegraph import Provenance, SceneGraph
 from autostream_compiler.spec import Spec, load_spec

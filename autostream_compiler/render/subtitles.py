@@ -64,7 +64,7 @@ def ass_document(
                 continue
             text = "\\N".join(
                 " ".join(
-                    f"{{\\1c{hi}}}{ass_escape(words[i].text)}{{\\1c{base}}}" if i == current
+                    f"{{\\1c{hi}&}}{ass_escape(words[i].text)}{{\\1c{base}&}}" if i == current
                     else ass_escape(words[i].text)
                     for i in line
                 )

@@ -1,0 +1,41 @@
+"""Test helpers: throwaway projects written from dicts, the CLI run in-process, ffprobe figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from autostream_compiler.cli import main
+
+
+def write_spec(folder: Path, spec: dict, name: str = "video.yaml") -> Path:
+    """Write a spec dict as YAML into folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str):
+    """Run `autostream ARGS` in-process; returns click's Result (exit_code, stdout, stderr)."""
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def ffprobe(path: Path) -> dict:
+    """ffprobe's JSON of a media file: streams, format and chapters."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
+         "-count_frames", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def report_statuses(path: Path) -> dict[tuple[str, int | None], str]:
+    """(kind, scene) -> status from a build report."""
+    data = json.loads(path.read_text())
+    return {(s["kind"], s["scene"]): s["status"] for s in data["steps"]}

@@ -1,0 +1,85 @@
+"""Pure render decisions: scene lengths, caption layout, ASS and SRT text."""
+
+from autostream_compiler.render.ffmpeg import motion_corners, segment_argv
+from autostream_compiler.render.subtitles import (
+    ass_document,
+    ass_escape,
+    ass_time,
+    srt_document,
+    srt_time,
+)
+from autostream_compiler.render.timeline import (
+    TimedWord,
+    layout_cues,
+    safe_area,
+    scene_frames,
+    shift,
+)
+
+
+def _words(texts, step=0.5):
+    return [TimedWord(t, i * step, i * step + step * 0.8) for i, t in enumerate(texts)]
+
+
+def measure(text: str) -> float:
+    return 10.0 * len(text)
+
+
+def test_scene_frames_round_up_to_whole_frames():
+    assert scene_frames(2.0, 0.5, 30) == 75
+    assert scene_frames(2.01, 0.5, 30) == 76
+    assert scene_frames(0.0, 0.0, 30) == 1
+
+
+def test_cues_fit_width_lines_and_break_after_sentences():
+    words = _words(["one", "two", "three.", "four", "five", "six", "seven", "eight", "nine"])
+    cues = layout_cues(words, measure, max_width=95, max_lines=2, scene_end=10)
+    assert [c.lines for c in cues] == [[[0, 1], [2]], [[3, 4], [5, 6]], [[7], [8]]]
+    for cue in cues:
+        for line in cue.lines:
+            assert measure(" ".join(words[i].text for i in line)) <= 95
+    assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
+    assert cues[-1].end <= 10
+
+
+def test_a_word_too_wide_for_the_line_scales_its_cue_down():
+    words = _words(["pneumonoultramicroscopicsilicovolcanoconiosis"])
+    [cue] = layout_cues(words, measure, max_width=200, max_lines=2, scene_end=5)
+    assert cue.scale * measure(words[0].text) <= 200 + 1e-9
+
+
+def test_safe_area_keeps_vertical_captions_above_platform_controls():
+    assert safe_area("9:16", 1080, 1920, 0.08).bottom == 384
+    assert safe_area("16:9", 1920, 1080, 0.08).bottom == 86
+
+
+def test_user_text_cannot_become_ass_tags():
+    assert ass_escape(r"{\b1}bold\N") == "\\{\\\u2060b1\\}bold\\\u2060N"
+
+
+def test_ass_highlights_one_word_per_event():
+    words = _words(["Hello", "world."])
+    cues = layout_cues(words, measure, 500, 2, 3)
+    doc = ass_document(words, cues, width=1280, height=720, font_family="Inter", font_px=40,
+                       color="#FFFFFF", highlight="#FFD166", outline="#000000", outline_px=2.5,
+                       margins=(64, 64, 58))
+    events = [line for line in doc.splitlines() if line.startswith("Dialogue:")]
+    assert len(events) == 2
+    assert "{\\1c&H0066D1FF&}Hello{\\1c&H00FFFFFF&} world." in events[0]
+    assert "PlayResX: 1280" in doc and "Caption,Inter,40," in doc
+
+
+def test_time_formats():
+    assert ass_time(3723.456) == "1:02:03.46"
+    assert srt_time(3723.456) == "01:02:03,456"
+    assert srt_document([(0, 1.5, ["a", "b"])]) == "1\n00:00:00,000 --> 00:00:01,500\na\nb\n"
+    assert shift(_words(["x"]), 10, 2) == [{"text": "x", "start": 10.0, "end": 10.4, "scene": 2}]
+
+
+def test_segment_argv_is_a_list_with_a_sub_pixel_camera_move():
+    argv = segment_argv("image.png", "c.ass", "fonts", 48, 24, "zoom_in", 0.08, "out.mp4")
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert "perspective=" in graph and "eval=frame" in graph and "ass=filename=c.ass" in graph
+    assert argv[argv.index("-frames:v") + 1] == "48"
+    assert motion_corners("none", 0.08, 48) is None
+    assert "perspective" not in " ".join(segment_argv("i.png", "c.ass", "f", 48, 24, "none", 0, "o.mp4"))
