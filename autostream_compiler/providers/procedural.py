@@ -36,13 +36,14 @@ def draw(prompt: str, seed: int, palette: list[str], width: int, height: int) ->
     dark, light = colors[0], colors[-1]
     accent = colors[int(rng.integers(2, len(colors)))]
     sky_top = colors[int(rng.integers(0, 2))]
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    yy = np.arange(height, dtype=np.float32)[:, None]  # broadcast grids: no full-frame index arrays
+    xx = np.arange(width, dtype=np.float32)[None, :]
     ny, nx = yy / height, xx / width
 
     # Sky: vertical gradient toward a warm horizon, plus a glow around the light source.
     horizon = colors[int(rng.integers(1, len(colors) - 1))]
     t = np.clip(ny / 0.75, 0, 1)[..., None] ** 1.4
-    img = sky_top * (1 - t) + (0.55 * horizon + 0.45 * accent) * t
+    img = np.broadcast_to(sky_top * (1 - t) + (0.55 * horizon + 0.45 * accent) * t, (height, width, 3))
     sun_x, sun_y = rng.uniform(0.2, 0.8), rng.uniform(0.22, 0.5)
     aspect = width / height
     d = np.sqrt(((nx - sun_x) * aspect) ** 2 + (ny - sun_y) ** 2)
@@ -55,7 +56,8 @@ def draw(prompt: str, seed: int, palette: list[str], width: int, height: int) ->
     small = (max(width // 4, 1), max(height // 4, 1))
     orbs = Image.new("RGBA", small, (0, 0, 0, 0))
     orb_px = np.zeros((small[1], small[0], 4), dtype=np.float32)
-    oy, ox = np.mgrid[0 : small[1], 0 : small[0]].astype(np.float32)
+    oy = np.arange(small[1], dtype=np.float32)[:, None]
+    ox = np.arange(small[0], dtype=np.float32)[None, :]
     for _ in range(int(rng.integers(6, 14))):
         cx, cy = rng.uniform(0, small[0]), rng.uniform(0, small[1] * 0.6)
         r = rng.uniform(0.02, 0.07) * small[0]
