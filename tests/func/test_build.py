@@ -10,23 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import ffprobe, report_statuses, run_cli, write_spec
+from helpers import ffprobe, report_statuses, run_cli, small_spec, write_spec
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A built three-scene project; the tests below edit it in order."""
-    spec = {
-        "version": 1,
-        "title": "Test video",
-        "format": {"aspect": "16:9", "resolution": "720p", "fps": 24},
-        "pacing": {"words_per_minute": 170, "pause": 0.5},
-        "scenes": [
-            {"narration": "The first scene starts in 1883.", "visual": "a red sunrise"},
-            {"narration": "Then the second one costs $5.", "visual": "a quiet harbour"},
-            {"narration": "Finally, we end here.", "visual": "a mountain at night"},
-        ],
-    }
+    spec = small_spec()
     root = tmp_path_factory.mktemp("proj")
     path = write_spec(root, spec)
     result = run_cli("build", path, "--cache-dir", root / "cache", "--report", root / "r1.json")
