@@ -24,7 +24,6 @@ SENTENCE_GAP = 0.22  # seconds of silence between sentences, before rate scaling
 NOISE_SEED = 1234
 _SKIP = set(" ˈˌ.,;:!?—–-…\"'()^$_")
 
-_lock = threading.Lock()
 _synth_lock = threading.Lock()  # one synthesis at a time: each already uses both cores, and memory stays flat
 
 
@@ -75,12 +74,14 @@ def _patch(source: Path, dest: Path) -> None:
 
 
 def load(voice_id: str):
-    """A voice with a fresh session: its seeded noise starts over, so the same text gives the same audio."""
+    """A voice with a fresh session: its seeded noise starts over, so the same text gives the same audio.
+
+    Called under the synthesis lock, so the model is patched at most once per process.
+    """
     import onnxruntime
     from piper import PiperVoice
 
-    with _lock:
-        model, config = _model(voice_id)
+    model, config = _model(voice_id)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 2  # fixed, so results do not depend on the machine's core count
     session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
