@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from autostream_compiler.errors import AutostreamError, SpecError
+from autostream_compiler.redact import redact
 
 
 class _Group(click.Group):
@@ -21,7 +22,7 @@ class _Group(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             prefix = "error: " if not isinstance(exc, SpecError) else ""
-            for line in str(exc).splitlines():
+            for line in redact(str(exc)).splitlines():
                 click.echo(f"{prefix}{line}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
@@ -59,7 +60,7 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
     started = time.perf_counter()
     with StepProgress(debug=ctx.obj["debug"]) as progress:
         result = run_build(spec, output=output, report=report, cache_dir=cache_dir, jobs=jobs,
-                           refresh=refresh, on_plan=progress.plan, on_done=progress.done)
+                           refresh=refresh, on_plan=progress.plan, on_done=progress.done, log=progress.note)
     built = sum(s.status == "built" for s in result.steps)
     summary = f"{built} built, {len(result.steps) - built} cached" if built else "nothing to do"
     click.echo(f"{result.output}  ({summary}, {time.perf_counter() - started:.1f}s)")
@@ -78,3 +79,78 @@ def status(spec: Path, cache_dir) -> None:
         mark = "  " if why == "up to date" else "* "
         click.echo(f"{mark}{step.label:<18} {why}")
     click.echo(f"{len(pending)} of {len(rows)} steps would run" if pending else "up to date: nothing to build")
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@main.command()
+@_spec_arg
+@click.option("--refresh", is_flag=True, help="Write the scenes anew (ask the model again) even when the lock is current.")
+@click.option("--answer", type=click.Path(path_type=Path, dir_okay=False),
+              help="Take the scenes from this JSON file, in the form a model is asked for, instead of asking one.")
+def expand(spec: Path, refresh: bool, answer) -> None:
+    """Resolve SPEC into its lock file (<stem>.lock.yaml) and list the scenes, without building."""
+    from autostream_compiler.expand import resolve
+
+    _print_graph(resolve(spec, refresh=refresh, answer=answer, log=_say))
+
+
+@main.command("lock")
+@_spec_arg
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when the lock is missing or out of date (for CI).")
+def lock_command(spec: Path, check: bool) -> None:
+    """Bring SPEC's lock file up to date (calling a model only when its scenes are stale), or --check it."""
+    from autostream_compiler.expand import load_inputs, lock_status, resolve
+    from autostream_compiler.expand.lock import lock_path
+
+    if not check:
+        _print_graph(resolve(spec, log=_say))
+        return
+    inputs = load_inputs(spec)
+    state, _ = lock_status(inputs)
+    path = lock_path(spec)
+    again = "asks the model again" if inputs.spec.topic is not None else "writes it again"
+    verdict = {
+        "current": f"{path}: current",
+        "scenes-current": f"{path}: out of date (the spec or style changed outside what the scenes were written "
+                          f"from); `autostream lock {spec}` updates it without calling a model",
+        "stale": f"{path}: out of date (the scenes were written from other inputs); `autostream lock {spec}` {again}",
+        "missing": f"{path}: missing; `autostream lock {spec}` writes it",
+    }[state]
+    click.echo(verdict, err=state != "current")
+    if state != "current":
+        sys.exit(1)
+
+
+def _print_graph(resolved) -> None:
+    from autostream_compiler.expand.lock import lock_path
+    from autostream_compiler.expand.spoken import to_words
+
+    graph = resolved.graph
+    wpm, pause = graph.pacing.words_per_minute, graph.pacing.pause
+    total = 0.0
+    for i, scene in enumerate(graph.scenes, 1):
+        seconds = len(to_words(scene.narration)) * 60 / wpm + pause
+        total += seconds
+        text = scene.narration if len(scene.narration) <= 72 else scene.narration[:71] + "…"
+        click.echo(f"{i:3}  {seconds:5.1f}s  {text}")
+    click.echo(f"{lock_path(resolved.spec_path)}: {resolved.lock}; \"{graph.title}\", "
+               f"{len(graph.scenes)} scenes, about {total:.0f} s")
+
+
+@main.command()
+@click.argument("name", required=False)
+def styles(name) -> None:
+    """List the built-in styles, or print the file of style NAME (a start for your own)."""
+    from autostream_compiler.spec.style import builtin_style_names, load_style, style_path
+
+    if name:
+        click.echo(style_path(name, Path.cwd()).read_text(encoding="utf-8"), nl=False)
+        return
+    for style_name in builtin_style_names():
+        style, _ = load_style(style_path(style_name, Path.cwd()))
+        fmt, pacing = style.format, style.pacing
+        click.echo(f"{style_name:<12} {fmt.aspect:>5} {fmt.resolution:>6} {fmt.fps:>3}fps "
+                   f"{pacing.words_per_minute:>4} wpm  {style.description}")

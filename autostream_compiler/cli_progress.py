@@ -27,6 +27,10 @@ class StepProgress:
     def __exit__(self, *exc) -> None:
         self.progress.__exit__(*exc)
 
+    def note(self, message: str) -> None:
+        """Print a line above the bar (expansion progress, warnings)."""
+        self.progress.console.print(message, markup=False)
+
     def plan(self, steps: list[Step]) -> None:
         """Start the bar for this many steps."""
         self.task = self.progress.add_task("build", total=len(steps))

@@ -51,9 +51,10 @@ def output_path(resolved: Resolved, output: Optional[Path]) -> Path:
 def build(spec_path: Path, output: Optional[Path] = None, report: Optional[Path] = None,
           cache_dir: Optional[Path] = None, jobs: Optional[int] = None, refresh: bool = False,
           on_plan: Callable[[list[Step]], None] = lambda s: None,
-          on_done: Callable[[Step], None] = lambda s: None) -> BuildResult:
+          on_done: Callable[[Step], None] = lambda s: None,
+          log: Callable[[str], None] = lambda m: None) -> BuildResult:
     """Build a spec into its MP4, `.srt` and `.words.json`, rebuilding only steps whose inputs changed."""
-    resolved = resolve(Path(spec_path), refresh=refresh)
+    resolved = resolve(Path(spec_path), refresh=refresh, log=log)
     store = Store(cache_root(resolved.spec_path, cache_dir))
     steps = plan(resolved.graph, resolved.spec_path.parent)
     on_plan(steps)

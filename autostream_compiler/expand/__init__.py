@@ -1,19 +1,33 @@
-"""Expansion: spec + style -> scene graph, kept in the lock file while its inputs are unchanged."""
+"""Expansion: spec + style -> scene graph, kept in the lock file while its inputs are unchanged.
+
+Two digests decide what a build does with the lock:
+- the expansion digest covers what the scenes were written from (content, prompts, model, sampling,
+  pacing targets). While it matches, the lock's scenes are kept and no model is called.
+- the inputs digest covers everything else too (format, voice, style look...). While it also
+  matches, the lock's graph is used exactly as it is, hand edits included; when only it changed,
+  the lock's scenes are resolved again (no model call) and the lock is rewritten.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Optional
 
 from autostream_compiler.atomic import write_if_changed
 from autostream_compiler.build.keys import digest
+from autostream_compiler.errors import UserError
+from autostream_compiler.expand import llm as topic
+from autostream_compiler.expand.graph import build_graph, drafts_of, resolve_pacing
 from autostream_compiler.expand.lock import lock_path, read_lock, render_lock
-from autostream_compiler.expand.offline import expand_offline
-from autostream_compiler.expand.scenegraph import Provenance, SceneGraph
+from autostream_compiler.expand.offline import offline_drafts, offline_inputs
+from autostream_compiler.expand.scenegraph import Expansion, LockFile, SceneGraph
+from autostream_compiler.providers.llm import missing_key, model_id, open_llm
 from autostream_compiler.spec import Spec, load_spec
-from autostream_compiler.spec.style import load_style, style_path
+from autostream_compiler.spec.style import Style, load_style, style_path
 
-EXPANDER = ("offline", 1)
+RESOLVER_VERSION = 2  # bump when resolving the same scenes gives a different graph
 
 
 @dataclass
@@ -23,30 +37,105 @@ class Resolved:
     spec_path: Path
     spec: Spec
     graph: SceneGraph
-    lock: str  # "current" (reused), "written" (expanded and saved) or "stale" (not saved)
+    lock: str  # "current" (used as is), "updated" (scenes kept, rest resolved again), "expanded" (scenes
+    #            written anew), each with " (not saved)" appended when write=False
 
 
-def expansion_digest(spec: Spec, style_digest: str) -> str:
-    """Digest of everything the expansion reads: the spec (but not its output path) and the style."""
-    return digest({
-        "spec": spec.model_dump(mode="json", exclude={"output"}),
-        "style": style_digest,
-        "expander": list(EXPANDER),
-    })
+@dataclass
+class Inputs:
+    """A spec with its style and the digests its lock is checked against."""
+
+    spec_path: Path
+    spec: Spec
+    style: Style
+    expansion: dict
+    expansion_digest: str
+    inputs_digest: str
 
 
-def resolve(spec_path: Path, refresh: bool = False, write: bool = True) -> Resolved:
-    """Load the spec and return its scene graph: from the lock when current, else expanded (and locked)."""
-    spec_path = Path(spec_path)
+def load_inputs(spec_path: Path) -> Inputs:
+    """Load a spec and its style and work out the digests of what its lock depends on."""
     spec = load_spec(spec_path)
     style, style_digest = load_style(style_path(spec.style, spec_path.parent))
-    want = expansion_digest(spec, style_digest)
-    path = lock_path(spec_path)
-    lock = None if refresh else read_lock(path)
-    if lock is not None and lock.inputs_digest == want:
+    if spec.topic is not None:
+        expansion = topic.llm_inputs(spec, style)
+    else:
+        expansion = offline_inputs(spec, resolve_pacing(spec, style).words_per_minute, style.pacing.scene_seconds)
+    exp_digest = digest(expansion)
+    everything = digest({"expansion": exp_digest, "spec": spec.model_dump(mode="json", exclude={"output"}),
+                         "style": style_digest, "resolver": RESOLVER_VERSION})
+    return Inputs(spec_path, spec, style, expansion, exp_digest, everything)
+
+
+def lock_status(inputs: Inputs) -> tuple[str, Optional[LockFile]]:
+    """"current", "scenes-current" (only the resolution is stale), "stale" or "missing"; and the lock."""
+    lock = read_lock(lock_path(inputs.spec_path))
+    if lock is None:
+        return "missing", None
+    if lock.expansion.digest != inputs.expansion_digest:
+        return "stale", lock
+    return ("current" if lock.inputs_digest == inputs.inputs_digest else "scenes-current"), lock
+
+
+def resolve(spec_path: Path, refresh: bool = False, write: bool = True, answer: Optional[Path] = None,
+            log: Callable[[str], None] = lambda _: None) -> Resolved:
+    """Load the spec and return its scene graph: from the lock when current, else expanded (and locked).
+
+    `refresh` writes the scenes anew even when the lock is current; `answer` takes them from a file
+    holding a model's answer instead of asking one. With write=False nothing is saved and no model is
+    called: a topic whose scenes are stale raises UserError.
+    """
+    spec_path = Path(spec_path)
+    inputs = load_inputs(spec_path)
+    state, lock = ("missing", None) if refresh or answer else lock_status(inputs)
+    spec, style = inputs.spec, inputs.style
+    if state == "current":
         return Resolved(spec_path, spec, lock.graph, "current")
-    graph = expand_offline(spec, style)
+    if state == "scenes-current":
+        expansion, status = lock.expansion, "updated"
+        graph = build_graph(spec, style, spec.title or lock.graph.title, drafts_of(lock.graph))
+    else:
+        if not write and spec.topic is not None:
+            raise UserError(f"{lock_path(spec_path)}: the scenes are out of date for the spec's topic; "
+                            f"run `autostream expand {spec_path}` to ask the model again")
+        expansion, title, drafts = _expand(inputs, answer, log)
+        graph = build_graph(spec, style, spec.title or title or _title_from(spec_path), drafts)
+        status = "expanded"
     if not write:
-        return Resolved(spec_path, spec, graph, "stale")
-    write_if_changed(path, render_lock(spec_path, want, Provenance(provider=EXPANDER[0]), graph))
-    return Resolved(spec_path, spec, graph, "written")
+        return Resolved(spec_path, spec, graph, f"{status} (not saved)")
+    write_if_changed(lock_path(spec_path), render_lock(spec_path, inputs.inputs_digest, expansion, graph))
+    return Resolved(spec_path, spec, graph, status)
+
+
+def _expand(inputs: Inputs, answer: Optional[Path], log: Callable[[str], None]):
+    spec, style = inputs.spec, inputs.style
+    if spec.topic is None:
+        if answer is not None:
+            raise UserError(f"{inputs.spec_path}: --answer needs a spec with a `topic`; this one has its scenes")
+        pacing = resolve_pacing(spec, style)
+        drafts = offline_drafts(spec, pacing.words_per_minute, style.pacing.scene_seconds)
+        return Expansion(digest=inputs.expansion_digest, provider="offline"), None, drafts
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    if answer is not None:
+        title, drafts = topic.answer_file(spec, style, answer)
+        return (Expansion(digest=inputs.expansion_digest, provider="answer-file", time=now, source=answer.name,
+                          messages=inputs.expansion["messages"]), title, drafts)
+    cfg = spec.llm
+    if cfg.provider == "offline":
+        raise UserError(f"{inputs.spec_path}: llm.provider: offline cannot write scenes from a `topic`; "
+                        "write a `script` or `scenes`, or use provider groq or openai")
+    why = missing_key(cfg)
+    if why:
+        raise UserError(
+            f"{inputs.spec_path}: topic: writing scenes from a topic needs a language model and {why}; "
+            "set GROQ_API_KEY, or point `llm` at a local OpenAI-compatible server "
+            "(llm: {provider: openai, base_url: http://127.0.0.1:11434/v1, model: llama3.1}), "
+            "or write a `script` or `scenes` instead")
+    log(f"writing scenes with {cfg.provider} {model_id(cfg)}")
+    title, drafts = topic.expand_topic(spec, style, open_llm(cfg, spec.seed), log)
+    return (Expansion(digest=inputs.expansion_digest, provider=cfg.provider, model=model_id(cfg), time=now,
+                      messages=inputs.expansion["messages"]), title, drafts)
+
+
+def _title_from(spec_path: Path) -> str:
+    return spec_path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or "Untitled"

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from autostream_compiler.expand.scenegraph import SCHEMA_VERSION, LockFile, Provenance, SceneGraph
+from autostream_compiler.errors import SpecError
+from autostream_compiler.expand.scenegraph import SCHEMA_VERSION, Expansion, LockFile, SceneGraph
+from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.spec.yamlfile import read_yaml, validate
 
 _HEADER = (
@@ -21,16 +23,27 @@ def lock_path(spec_path: Path) -> Path:
 
 
 def read_lock(path: Path) -> LockFile | None:
-    """The lock at `path`, validated (errors name the lock's lines), or None when there is none."""
+    """The lock at `path`, validated (errors name the lock's lines), or None when there is none or it
+    is of an older format (it is then written anew). A scene without `spoken` gets it worked out."""
     if not path.is_file():
         return None
     data, positions = read_yaml(path)
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if isinstance(schema, int) and schema < SCHEMA_VERSION:
+        return None
+    if isinstance(schema, int) and schema > SCHEMA_VERSION:
+        raise SpecError([f"{path}:1:1: schema: lock format {schema} is newer than this autostream reads "
+                         f"({SCHEMA_VERSION}); upgrade autostream"])
+    scenes = (data.get("graph") or {}).get("scenes") if isinstance(data.get("graph"), dict) else None
+    for scene in scenes if isinstance(scenes, list) else []:
+        if isinstance(scene, dict) and "spoken" not in scene and isinstance(scene.get("narration"), str):
+            scene["spoken"] = [w.spoken for w in to_words(scene["narration"])]
     return validate(LockFile, data, positions, path)
 
 
-def render_lock(spec_path: Path, inputs_digest: str, provenance: Provenance, graph: SceneGraph) -> str:
+def render_lock(spec_path: Path, inputs_digest: str, expansion: Expansion, graph: SceneGraph) -> str:
     """The lock file text: fixed key order, stable formatting."""
-    lock = LockFile(schema=SCHEMA_VERSION, inputs_digest=inputs_digest, expanded_by=provenance, graph=graph)
+    lock = LockFile(schema=SCHEMA_VERSION, inputs_digest=inputs_digest, expansion=expansion, graph=graph)
     data = lock.model_dump(mode="json", by_alias=True, exclude_none=True)
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
     return _HEADER.format(spec=spec_path.name) + body

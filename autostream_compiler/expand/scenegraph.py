@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autostream_compiler.spec.style import Captions, Motion, MotionPreset
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class _Strict(BaseModel):
@@ -56,7 +56,10 @@ class Scene(_Strict):
     narration: str = Field(min_length=1)
     """Display text, as the subtitles show it."""
     spoken: list[str]
-    """What the narrator says for each displayed word, in order (numbers and symbols written out)."""
+    """What the narrator says for each displayed word, in order (numbers and symbols written out).
+    Delete it after editing `narration` to have it worked out again."""
+    visual: str = Field(min_length=1)
+    """What the picture shows; the image prompt and seed are made from it."""
     voice: str
     """Voice as provider:id."""
     image: ImageSource
@@ -72,7 +75,7 @@ class Scene(_Strict):
         if len(self.spoken) != count:
             raise ValueError(
                 f"`spoken` has {len(self.spoken)} entries but `narration` has {count} words; "
-                "give one entry per word (an empty string for a silent one)"
+                "delete `spoken` to have it worked out again, or give one entry per word"
             )
         return self
 
@@ -105,13 +108,23 @@ class SceneGraph(_Strict):
     """The scenes in order."""
 
 
-class Provenance(_Strict):
-    """Who expanded the spec into this graph."""
+class Expansion(_Strict):
+    """How the scenes were written: the inputs' digest and provenance."""
 
+    digest: str
+    """sha256 of what feeds the expansion (content, rendered prompts, provider, model, temperature,
+    seed, pacing targets). While the spec still gives it, the scenes are kept and no model is called."""
     provider: str
-    """Expander: offline, or an LLM provider."""
+    """Who wrote the scenes: `offline` (split from the spec's script or scenes), `groq`, `openai`,
+    or `answer-file` (an answer given with `autostream expand --answer`)."""
     model: Optional[str] = None
-    """LLM model id, when a model wrote it."""
+    """Model id, when a model wrote them."""
+    time: Optional[str] = None
+    """When a model wrote them (UTC, ISO 8601)."""
+    source: Optional[str] = None
+    """The answer file, for `answer-file`."""
+    messages: Optional[list[dict[str, str]]] = None
+    """The messages the model was asked with (role and content)."""
 
 
 class LockFile(_Strict):
@@ -120,9 +133,9 @@ class LockFile(_Strict):
     schema_: int = Field(alias="schema", ge=1, le=SCHEMA_VERSION)
     """Lock format version."""
     inputs_digest: str
-    """sha256 of the expansion inputs: the lock is current while the spec and style still give this digest."""
-    expanded_by: Provenance
-    """What produced the graph."""
+    """sha256 of all the graph's inputs (spec and style): the lock is current while they still give it."""
+    expansion: Expansion
+    """How the scenes were written."""
     graph: SceneGraph
     """The resolved scene graph."""
 

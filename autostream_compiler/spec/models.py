@@ -32,6 +32,33 @@ class Pacing(_Strict):
     """Speaking rate, 80 to 260 words per minute."""
     pause: Optional[float] = Field(default=None, ge=0, le=5)
     """Seconds of silence after each scene, 0 to 5."""
+    target_duration: Optional[float] = Field(default=None, ge=5, le=1800)
+    """Length of the video in seconds that the model is asked to write for (with `topic`)."""
+    max_scene_seconds: Optional[float] = Field(default=None, ge=3, le=120)
+    """Longest a model-written scene may run; longer ones are split at sentence ends."""
+
+
+LlmProvider = Literal["groq", "openai", "offline"]
+
+
+class Llm(_Strict):
+    """The language model that turns a `topic` into scenes."""
+
+    provider: LlmProvider = "groq"
+    """`groq` (needs GROQ_API_KEY), `openai` (OpenAI or any compatible server: Ollama, vLLM, llama.cpp,
+    LM Studio; set `base_url`) or `offline` (no model: needs a `script` or `scenes`)."""
+    model: Optional[str] = Field(default=None, min_length=1)
+    """Model id; default llama-3.3-70b-versatile on groq, gpt-4o-mini on openai."""
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    """Sampling temperature, 0 to 2."""
+    base_url: Optional[str] = Field(default=None, pattern=r"^https?://")
+    """API endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama; default $GROQ_BASE_URL / $OPENAI_BASE_URL."""
+    timeout: float = Field(default=60, gt=0, le=600)
+    """Seconds to wait for one answer."""
+    max_retries: int = Field(default=2, ge=0, le=10)
+    """Retries with backoff on rate limits (429), server errors (5xx), timeouts and lost connections."""
+    repairs: int = Field(default=2, ge=0, le=5)
+    """How many times an invalid answer is sent back to the model with the validation errors."""
 
 
 class SceneSpec(_Strict):
@@ -50,8 +77,8 @@ class Spec(_Strict):
 
     version: Literal[1]
     """Spec format version; this autostream reads version 1."""
-    title: str = Field(min_length=1)
-    """Title of the video."""
+    title: Optional[str] = Field(default=None, min_length=1)
+    """Title of the video; with a `topic` the model may propose one, else the spec's file name is used."""
     style: str = "documentary"
     """A built-in style name (see `autostream styles`) or a path to a style YAML file."""
     voice: Optional[str] = None
@@ -64,15 +91,24 @@ class Spec(_Strict):
     """Aspect, resolution and frame rate."""
     pacing: Pacing = Field(default_factory=Pacing)
     """Speaking rate and pauses."""
+    topic: Optional[str] = None
+    """What the video is about, for a language model to write the scenes (see `llm`).
+    Give one of `topic`, `script` or `scenes`."""
+    llm: Llm = Field(default_factory=Llm)
+    """The model that writes scenes from a `topic`."""
     script: Optional[str] = None
-    """Free narration text, split into scenes by sentences and pacing. Give this or `scenes`."""
+    """Free narration text, split into scenes by sentences and pacing. Give one of `topic`, `script` or `scenes`."""
     scenes: Optional[list[SceneSpec]] = Field(default=None, min_length=1)
-    """The scenes written out one by one. Give this or `script`."""
+    """The scenes written out one by one. Give one of `topic`, `script` or `scenes`."""
 
     @model_validator(mode="after")
     def _one_content(self) -> "Spec":
-        if (self.script is None) == (self.scenes is None):
-            raise ValueError("give exactly one of `script` or `scenes`")
-        if self.script is not None and not self.script.strip():
-            raise ValueError("`script` is empty; write the narration text")
+        given = [k for k in ("topic", "script", "scenes") if getattr(self, k) is not None]
+        if len(given) != 1:
+            which = " and ".join(f"`{k}`" for k in given) if given else "none"
+            raise ValueError(f"give exactly one of `topic`, `script` or `scenes` (found {which})")
+        for key in ("topic", "script"):
+            value = getattr(self, key)
+            if value is not None and not value.strip():
+                raise ValueError(f"`{key}` is empty; write the {'subject' if key == 'topic' else 'narration'} text")
         return self

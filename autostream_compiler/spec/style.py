@@ -8,7 +8,7 @@ from typing import Literal
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from autostream_compiler.errors import SpecError, UserError
 from autostream_compiler.spec.yamlfile import read_yaml, validate
@@ -40,7 +40,37 @@ class StylePacing(_Strict):
     pause: float = Field(default=0.6, ge=0, le=5)
     """Default seconds of silence after each scene."""
     scene_seconds: float = Field(default=10, ge=3, le=60)
-    """Target length of a scene when a script is split into scenes."""
+    """Target length of a scene, for splitting a script and for asking a model."""
+    max_scene_seconds: float = Field(default=16, ge=3, le=120)
+    """Longest a model-written scene may run before it is split."""
+    target_duration: float = Field(default=60, ge=5, le=1800)
+    """Default video length in seconds that a model writes for."""
+
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You write narration for short narrated videos made of still pictures with a slow camera move. "
+    "Write for the ear: short, concrete sentences, one idea per scene, no lists, no stage directions."
+)
+DEFAULT_USER_PROMPT = (
+    "Write a video about: {{ topic }}.\n"
+    "{% if title %}Its title is \"{{ title }}\".\n{% endif %}"
+    "Length: about {{ target_words }} words of narration in total, in about {{ scene_count }} scenes of "
+    "about {{ scene_words }} words each (spoken at {{ words_per_minute }} words per minute, "
+    "{{ target_duration }} seconds in all)."
+)
+
+
+class Prompts(_Strict):
+    """Jinja2 templates of the messages a language model gets for a `topic`.
+
+    Variables: topic, title (may be empty), target_duration, target_words, scene_count, scene_words,
+    scene_seconds, words_per_minute. autostream appends the JSON answer format to the system prompt.
+    """
+
+    system: str = DEFAULT_SYSTEM_PROMPT
+    """The system message: voice, tone and audience."""
+    user: str = DEFAULT_USER_PROMPT
+    """The user message: what to write and how long."""
 
 
 class Motion(_Strict):
@@ -90,10 +120,18 @@ class Style(_Strict):
     """Colours of the procedural pictures, darkest first."""
     image_prompt: str = "{{ visual }}"
     """Jinja2 template of a scene's image prompt; variables: visual, narration, title."""
+    prompts: Prompts = Field(default_factory=Prompts)
+    """Message templates for a language model writing from a `topic`."""
     motion: Motion = Field(default_factory=Motion)
     """Camera moves."""
     captions: Captions = Field(default_factory=Captions)
     """Subtitle look."""
+    _path: Path = PrivateAttr(default=Path("style"))
+
+    def render(self, template: str, **variables: object) -> str:
+        """Render one of this style's templates ("image_prompt", "prompts.system", "prompts.user")."""
+        source = self.image_prompt if template == "image_prompt" else getattr(self.prompts, template.split(".")[1])
+        return render_template(source, f"{self._path}: {template}", **variables)
 
 
 def builtin_styles_dir() -> Path:
@@ -123,19 +161,27 @@ def load_style(path: Path) -> tuple[Style, str]:
     """Load and validate a style file; return it with the sha256 of its bytes."""
     data, positions = read_yaml(path)
     style = validate(Style, data, positions, path)
-    try:
-        _ENV.from_string(style.image_prompt)
-    except TemplateError as exc:
-        raise SpecError([f"{path}: image_prompt: invalid template ({exc}); fix the Jinja2 syntax"]) from None
+    templates = {"image_prompt": style.image_prompt, "prompts.system": style.prompts.system,
+                 "prompts.user": style.prompts.user}
+    problems = []
+    for where, source in templates.items():
+        try:
+            _ENV.from_string(source)
+        except TemplateError as exc:
+            problems.append(f"{path}: {where}: invalid template ({exc}); fix the Jinja2 syntax")
+    if problems:
+        raise SpecError(problems)
+    style._path = path
     return style, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
-def render_template(source: str, **variables: object) -> str:
-    """Render a style template in a sandbox; an unknown variable is an error."""
+def render_template(source: str, where: str, **variables: object) -> str:
+    """Render a template in a sandbox; an unknown variable is an error that names `where`."""
     try:
         return _ENV.from_string(source).render(**variables).strip()
     except TemplateError as exc:
-        raise UserError(f"style template failed: {exc}; use only the variables {sorted(variables)}") from None
+        names = ", ".join(sorted(variables))
+        raise UserError(f"{where}: template failed ({exc}); use only the variables {names}") from None

@@ -1,6 +1,7 @@
 """The offline expander: sentence splitting, pacing, seeds and formats."""
 
-from autostream_compiler.expand.offline import frame_format, scene_seed, sentences, split_script
+from autostream_compiler.expand.graph import frame_format, scene_seed
+from autostream_compiler.expand.offline import sentences, split_script
 
 
 def test_sentences_keep_abbreviations_inside():

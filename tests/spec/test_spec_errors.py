@@ -59,7 +59,7 @@ def test_unsupported_version(tmp_path):
 
 def test_script_and_scenes_are_exclusive(tmp_path):
     [line] = _err(tmp_path, GOOD + "script: also this\n")
-    assert "exactly one of `script` or `scenes`" in line
+    assert "exactly one of `topic`, `script` or `scenes` (found `script` and `scenes`)" in line
 
 
 def test_missing_image_file_and_escape_from_spec_folder(tmp_path):

@@ -1,0 +1,102 @@
+"""Resolution: written scenes (drafts) + spec + style -> the scene graph, with no model involved.
+
+Everything here is deterministic, so a change of a field that does not feed the expansion (format,
+voice, captions, ...) re-resolves the locked scenes without asking a model again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Optional
+
+from autostream_compiler.expand.scenegraph import (
+    FrameFormat,
+    ImageSource,
+    Pacing,
+    Scene,
+    SceneGraph,
+    SceneMotion,
+)
+from autostream_compiler.expand.spoken import to_words
+from autostream_compiler.providers.voices import resolve_voice
+from autostream_compiler.spec.models import Spec
+from autostream_compiler.spec.style import Style
+
+_SHORT_SIDE = {"720p": 720, "1080p": 1080}
+
+
+@dataclass
+class Draft:
+    """A written scene: what is said and what is shown. `spoken` is worked out when None."""
+
+    narration: str
+    visual: str
+    image: Optional[str] = None
+    spoken: Optional[list[str]] = None
+
+
+def frame_format(aspect: str, resolution: str, fps: int) -> FrameFormat:
+    """Pixel size for an aspect and resolution (the short side is the resolution)."""
+    short = _SHORT_SIDE[resolution]
+    w, h = (int(x) for x in aspect.split(":"))
+    long = short * max(w, h) // min(w, h)
+    width, height = (long, short) if w >= h else (short, long)
+    return FrameFormat(aspect=aspect, width=width, height=height, fps=fps)
+
+
+def scene_seed(spec_seed: int, visual: str) -> int:
+    """A scene's image seed: from its picture's description, not its position."""
+    return int(hashlib.sha256(f"{spec_seed}:{visual}".encode()).hexdigest()[:8], 16)
+
+
+def resolve_pacing(spec: Spec, style: Style) -> Pacing:
+    """Speaking rate and pause: the spec's, else the style's."""
+    return Pacing(
+        words_per_minute=spec.pacing.words_per_minute or style.pacing.words_per_minute,
+        pause=style.pacing.pause if spec.pacing.pause is None else spec.pacing.pause,
+    )
+
+
+def build_graph(spec: Spec, style: Style, title: str, drafts: list[Draft]) -> SceneGraph:
+    """The fully resolved video for these scenes."""
+    voice = resolve_voice(spec.voice or style.voice)
+    voice_id = f"{voice.provider}:{voice.id}"
+    return SceneGraph(
+        title=title,
+        format=frame_format(
+            spec.format.aspect or style.format.aspect,
+            spec.format.resolution or style.format.resolution,
+            spec.format.fps or style.format.fps,
+        ),
+        pacing=resolve_pacing(spec, style),
+        palette=style.palette,
+        captions=style.captions,
+        motion=style.motion,
+        scenes=[_scene(d, spec, style, title, voice_id) for d in drafts],
+    )
+
+
+def drafts_of(graph: SceneGraph) -> list[Draft]:
+    """The written scenes of a graph (a lock's, with any hand edits)."""
+    return [
+        Draft(s.narration, s.visual, s.image.path if s.image.provider == "file" else None, list(s.spoken))
+        for s in graph.scenes
+    ]
+
+
+def _scene(draft: Draft, spec: Spec, style: Style, title: str, voice: str) -> Scene:
+    narration = " ".join(draft.narration.split())
+    visual = " ".join(draft.visual.split())
+    seed = scene_seed(spec.seed, visual)
+    prompt = style.render("image_prompt", visual=visual, narration=narration, title=title)
+    provider = "file" if draft.image else "procedural"
+    presets = style.motion.presets
+    return Scene(
+        narration=narration,
+        spoken=draft.spoken if draft.spoken is not None else [w.spoken for w in to_words(narration)],
+        visual=visual,
+        voice=voice,
+        image=ImageSource(provider=provider, prompt=prompt, seed=seed, path=draft.image),
+        motion=SceneMotion(preset=presets[seed % len(presets)], strength=style.motion.strength),
+    )

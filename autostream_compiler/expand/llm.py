@@ -1,0 +1,216 @@
+"""Topic -> scenes through a language model: prompts from the style, JSON answers validated and
+repaired, pacing enforced afterwards. Only the creative content comes from the model; the compiler
+resolves everything else."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from typing import Callable, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from autostream_compiler.errors import BuildError
+from autostream_compiler.expand.graph import Draft, resolve_pacing
+from autostream_compiler.expand.offline import group_sentences
+from autostream_compiler.expand.spoken import to_words
+from autostream_compiler.providers.llm import LLM, model_id
+from autostream_compiler.spec.models import Spec
+from autostream_compiler.spec.style import Style
+
+VERSION = 1  # bump when prompts' framing, answer handling or pacing rules change what a model's answer becomes
+TOLERANCE = 0.25  # a total this far off the target duration is asked for again, once
+_PART_VIEWS = ("seen closer", "from another angle", "in a wide view")
+
+
+class AnswerScene(BaseModel):
+    """One scene as the model writes it."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    narration: str = Field(min_length=1)
+    visual: str = Field(min_length=1)
+
+    @field_validator("narration")
+    @classmethod
+    def _has_words(cls, value: str) -> str:
+        if not to_words(value):
+            raise ValueError("has no words to speak")
+        return value
+
+
+class Answer(BaseModel):
+    """The model's whole answer."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    title: Optional[str] = None
+    scenes: list[AnswerScene] = Field(min_length=1)
+
+
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string"},
+        "scenes": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {"narration": {"type": "string"}, "visual": {"type": "string"}},
+                "required": ["narration", "visual"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["scenes"],
+    "additionalProperties": False,
+}
+
+_FORMAT = (
+    "Answer with only a JSON object, no prose around it, following this JSON schema:\n"
+    + json.dumps(ANSWER_SCHEMA, separators=(",", ":"))
+    + "\n`scenes` are in order. `narration` is exactly what the narrator says in the scene: plain sentences, "
+    "no headings, no stage directions. `visual` describes one still picture for the scene (subject, "
+    "setting, light), with no words or captions in it. `title` is a short title for the video."
+)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """How long the video and its scenes should be."""
+
+    words_per_minute: int
+    pause: float
+    target_duration: float
+    scene_seconds: float
+    max_scene_seconds: float
+    scene_count: int
+    target_words: int
+    scene_words: int
+
+    def seconds(self, answer: Answer) -> float:
+        """How long an answer runs when spoken at this pace, pauses included."""
+        words = sum(len(to_words(s.narration)) for s in answer.scenes)
+        return words * 60 / self.words_per_minute + len(answer.scenes) * self.pause
+
+
+def targets(spec: Spec, style: Style) -> Targets:
+    """The pacing targets of a spec and its style."""
+    pacing = resolve_pacing(spec, style)
+    duration = spec.pacing.target_duration or style.pacing.target_duration
+    scene_seconds = style.pacing.scene_seconds
+    count = max(1, round(duration / (scene_seconds + pacing.pause)))
+    words = round((duration - count * pacing.pause) * pacing.words_per_minute / 60)
+    return Targets(
+        words_per_minute=pacing.words_per_minute, pause=pacing.pause, target_duration=duration,
+        scene_seconds=scene_seconds,
+        max_scene_seconds=spec.pacing.max_scene_seconds or style.pacing.max_scene_seconds,
+        scene_count=count, target_words=max(words, count), scene_words=max(1, round(words / count)),
+    )
+
+
+def messages(spec: Spec, style: Style, goal: Targets) -> list[dict[str, str]]:
+    """The system and user messages for a spec's topic."""
+    variables = dict(topic=" ".join((spec.topic or "").split()), title=spec.title or "",
+                     target_duration=f"{goal.target_duration:g}", target_words=goal.target_words,
+                     scene_count=goal.scene_count, scene_words=goal.scene_words,
+                     scene_seconds=f"{goal.scene_seconds:g}", words_per_minute=goal.words_per_minute)
+    system = style.render("prompts.system", **variables)
+    return [{"role": "system", "content": f"{system}\n\n{_FORMAT}"},
+            {"role": "user", "content": style.render("prompts.user", **variables)}]
+
+
+def llm_inputs(spec: Spec, style: Style) -> dict:
+    """Everything a topic's expansion reads: provider, model, sampling, prompts and targets."""
+    goal = targets(spec, style)
+    return {
+        "provider": spec.llm.provider, "model": model_id(spec.llm), "temperature": spec.llm.temperature,
+        "seed": spec.seed, "version": VERSION, "targets": asdict(goal), "messages": messages(spec, style, goal),
+    }
+
+
+def parse_answer(text: str) -> Answer:
+    """The answer in a model's reply; ValueError says what is wrong, for the model to repair."""
+    body = re.sub(r"^\s*```(?:json)?\s*|\s*```\s*$", "", text)
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"it is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    try:
+        return Answer.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'the answer'}: {e['msg']}"
+                             for e in exc.errors()[:5])
+        raise ValueError(f"it does not follow the schema ({problems})") from None
+
+
+def ask(llm: LLM, convo: list[dict[str, str]], repairs: int) -> tuple[Answer, str]:
+    """Ask until the answer is valid, sending each invalid one back with its problems, `repairs` times."""
+    convo = list(convo)
+    for attempt in range(repairs + 1):
+        text = llm.chat(convo, ANSWER_SCHEMA)
+        try:
+            return parse_answer(text), text
+        except ValueError as exc:
+            problem = str(exc)
+        convo += [{"role": "assistant", "content": text},
+                  {"role": "user", "content": f"That answer is not usable: {problem}. "
+                                              "Reply with only the corrected JSON object."}]
+    raise BuildError(f"{llm.provider} model {llm.model} gave no usable answer after {repairs} repairs "
+                     f"(last: {problem}); run again, raise `llm.repairs`, or try another model")
+
+
+def expand_topic(spec: Spec, style: Style, llm: LLM, log: Callable[[str], None]) -> tuple[Optional[str], list[Draft]]:
+    """Ask the model for scenes; re-ask once when far off the target length; split overlong scenes."""
+    goal = targets(spec, style)
+    convo = messages(spec, style, goal)
+    answer, text = ask(llm, convo, spec.llm.repairs)
+    seconds = goal.seconds(answer)
+    if abs(seconds - goal.target_duration) > TOLERANCE * goal.target_duration:
+        words = sum(len(to_words(s.narration)) for s in answer.scenes)
+        log(f"the answer runs {seconds:.0f} s, the target is {goal.target_duration:g} s: asking once more")
+        again = convo + [
+            {"role": "assistant", "content": text},
+            {"role": "user", "content": (
+                f"That narration has {words} words, about {seconds:.0f} seconds at {goal.words_per_minute} words "
+                f"per minute; the video should run about {goal.target_duration:g} seconds. Rewrite it to about "
+                f"{goal.target_words} words in about {goal.scene_count} scenes, in the same JSON form.")},
+        ]
+        second, _ = ask(llm, again, spec.llm.repairs)
+        if abs(goal.seconds(second) - goal.target_duration) < abs(seconds - goal.target_duration):
+            answer, seconds = second, goal.seconds(second)
+        if abs(seconds - goal.target_duration) > TOLERANCE * goal.target_duration:
+            log(f"warning: the narration runs {seconds:.0f} s, not about {goal.target_duration:g} s; "
+                "edit the lock's scenes or run `autostream expand --refresh`")
+    return answer.title, pace(answer, goal)
+
+
+def pace(answer: Answer, goal: Targets) -> list[Draft]:
+    """Drafts from an answer, with scenes longer than `max_scene_seconds` split at sentence ends."""
+    max_words = goal.max_scene_seconds * goal.words_per_minute / 60
+    drafts = []
+    for scene in answer.scenes:
+        words = len(scene.narration.split())
+        parts = math.ceil(words / max_words) if words > max_words else 1
+        pieces = group_sentences(scene.narration, min(max_words, words / parts * 1.15)) if parts > 1 else [
+            scene.narration]
+        for i, piece in enumerate(pieces):
+            visual = scene.visual if i == 0 else f"{scene.visual}, {_PART_VIEWS[(i - 1) % len(_PART_VIEWS)]}"
+            drafts.append(Draft(piece, visual))
+    return drafts
+
+
+def answer_file(spec: Spec, style: Style, path) -> tuple[Optional[str], list[Draft]]:
+    """Scenes from a file holding an answer in the model's JSON form (written elsewhere or by hand)."""
+    from autostream_compiler.errors import UserError
+
+    try:
+        answer = parse_answer(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the answer file ({exc.strerror}); fix the path") from None
+    except ValueError as exc:
+        raise UserError(f"{path}: {exc}; give a JSON object with `scenes` of `narration` and `visual`") from None
+    return answer.title, pace(answer, targets(spec, style))
