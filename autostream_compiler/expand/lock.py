@@ -13,8 +13,21 @@ from autostream_compiler.spec.yamlfile import read_yaml, validate
 
 _HEADER = (
     "# autostream lock file for {spec}: the resolved scene graph. Commit it with the spec.\n"
-    "# Hand edits are kept and rebuilt incrementally until the spec's expansion inputs change.\n"
+    "# Hand edits are kept and rebuilt incrementally. A spec change that does not feed the expansion\n"
+    "# (format, voice, style look) keeps the scenes' narration, spoken words and visuals.\n"
 )
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings as literal blocks, so a changed prompt shows as changed lines in a diff."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
 
 
 def lock_path(spec_path: Path) -> Path:
@@ -45,5 +58,5 @@ def render_lock(spec_path: Path, inputs_digest: str, expansion: Expansion, graph
     """The lock file text: fixed key order, stable formatting."""
     lock = LockFile(schema=SCHEMA_VERSION, inputs_digest=inputs_digest, expansion=expansion, graph=graph)
     data = lock.model_dump(mode="json", by_alias=True, exclude_none=True)
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
     return _HEADER.format(spec=spec_path.name) + body

@@ -99,3 +99,11 @@ def test_cli_exit_code_2_without_traceback_and_debug_shows_one(tmp_path):
 def test_missing_spec_file(tmp_path):
     result = run_cli("build", tmp_path / "absent.yaml")
     assert result.exit_code == 2 and "file not found" in result.stderr
+
+
+def test_llm_settings_are_checked_with_their_place(tmp_path):
+    text = "version: 1\ntopic: Rivers\nllm:\n  provider: gemini\n  temperature: 3\n"
+    problems = _err(tmp_path, text)
+    assert any(p.startswith(f"{tmp_path / 'v.yaml'}:4:13: llm.provider:") and "'groq', 'openai' or 'offline'" in p
+               for p in problems), problems
+    assert any(":5:16: llm.temperature:" in p for p in problems), problems
