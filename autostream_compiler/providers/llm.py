@@ -77,6 +77,9 @@ class ChatModel:
                     model=self.model, messages=messages, temperature=self._config.temperature,
                     seed=self._seed, response_format=fmt)
             except self._sdk.BadRequestError as exc:
+                failed = _failed_generation(exc)
+                if failed is not None:
+                    return failed  # Groq checks JSON itself and returns a bad answer as an error: repair it
                 if not self._schema_ok:
                     raise self._error(exc) from None
                 self._schema_ok = False  # this model has no structured output: fall back to JSON mode
@@ -104,3 +107,12 @@ class ChatModel:
         status = getattr(exc, "status_code", None)
         detail = " ".join(str(getattr(exc, "message", exc)).split())[:200]
         return BuildError(redact(f"{where} failed (HTTP {status}): {detail}; try again or check `llm`"))
+
+
+def _failed_generation(exc: Exception) -> str | None:
+    """The answer inside Groq's `json_validate_failed` error (its JSON check failed), else None."""
+    body = getattr(exc, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("code") == "json_validate_failed":
+        return str(error.get("failed_generation") or "")
+    return None

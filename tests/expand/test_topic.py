@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
 import yaml
-from fake_llm import FakeLLM
+from fake_llm import FakeLLM, Reply
 from helpers import run_cli, write_spec
 
 KEY = "gsk_test_Secret_0123456789abcdef"
@@ -146,6 +147,18 @@ def test_invalid_json_is_sent_back_and_repaired(tmp_path, fake):
     assert "not valid JSON" in repair[-1]["content"] and repair[-1]["role"] == "user"
 
 
+def test_groqs_own_json_check_failure_is_repaired_like_any_invalid_answer(tmp_path, fake):
+    spec = write_spec(tmp_path, topic_spec())
+    fake.replies.append(Reply(400, body={"error": {
+        "message": "Failed to generate JSON. Please adjust your prompt. See 'failed_generation' for more details.",
+        "type": "invalid_request_error", "code": "json_validate_failed", "failed_generation": '{"scenes": [}'}}))
+    fake.answer(ANSWER)
+    assert run_cli("expand", spec).exit_code == 0 and len(fake.requests) == 2
+    repair = fake.requests[1].body
+    assert repair["response_format"]["type"] == "json_schema"  # not taken as "no structured output"
+    assert repair["messages"][-2]["content"] == '{"scenes": [}' and "not valid JSON" in repair["messages"][-1]["content"]
+
+
 def test_an_answer_that_breaks_the_schema_fails_after_the_repairs_and_writes_nothing(tmp_path, fake):
     spec = write_spec(tmp_path, topic_spec())
     bad = {"scenes": [{"narration": "Lava is hot."}]}  # no visual
@@ -271,3 +284,15 @@ def test_an_answer_file_takes_the_place_of_the_model(tmp_path, monkeypatch):
     (tmp_path / "bad.json").write_text('{"scenes": []}')
     result = run_cli("expand", spec, "--answer", tmp_path / "bad.json")
     assert result.exit_code == 2 and "bad.json: it does not follow the schema" in result.stderr
+
+
+def test_an_unreachable_server_is_retried_then_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("GROQ_API_KEY", KEY)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again below: nothing listens there
+    spec = write_spec(tmp_path, topic_spec(base_url=f"http://127.0.0.1:{port}", max_retries=1))
+    result = run_cli("expand", spec)
+    assert result.exit_code == 1
+    assert f"cannot reach groq at http://127.0.0.1:{port}" in result.stderr and "1 retry" in result.stderr
+    assert not spec.with_name("video.lock.yaml").exists()
