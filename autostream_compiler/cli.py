@@ -50,7 +50,9 @@ _cache_opt = click.option("--cache-dir", type=click.Path(path_type=Path, file_ok
 @click.option("--report", type=click.Path(path_type=Path, dir_okay=False), help="Write a JSON build report here.")
 @_cache_opt
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Steps run at once (default: the number of cores).")
-@click.option("--refresh", is_flag=True, help="Expand the spec again even when the lock file is current.")
+@click.option("--refresh", is_flag=True,
+              help="Write the scenes anew even when the lock is current (asks the model again for a topic; "
+                   "hand edits in the lock are dropped).")
 @click.pass_context
 def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refresh) -> None:
     """Build SPEC into a video (plus .srt and .words.json beside it)."""
@@ -118,6 +120,8 @@ def lock_command(spec: Path, check: bool) -> None:
                           f"from); `autostream lock {spec}` updates it without calling a model",
         "stale": f"{path}: out of date (the scenes were written from other inputs); `autostream lock {spec}` {again}",
         "missing": f"{path}: missing; `autostream lock {spec}` writes it",
+        "old-format": f"{path}: written by an older autostream; `autostream lock {spec}` writes it anew "
+                      "(hand edits in it are not carried over)",
     }[state]
     click.echo(verdict, err=state != "current")
     if state != "current":
@@ -144,9 +148,12 @@ def _print_graph(resolved) -> None:
 @click.argument("name", required=False)
 def styles(name) -> None:
     """List the built-in styles, or print the file of style NAME (a start for your own)."""
+    from autostream_compiler.errors import UserError
     from autostream_compiler.spec.style import builtin_style_names, load_style, style_path
 
     if name:
+        if name not in builtin_style_names():
+            raise UserError(f"no built-in style {name!r}; use one of {', '.join(builtin_style_names())}")
         click.echo(style_path(name, Path.cwd()).read_text(encoding="utf-8"), nl=False)
         return
     for style_name in builtin_style_names():

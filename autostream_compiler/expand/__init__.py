@@ -23,7 +23,7 @@ from autostream_compiler.expand.graph import build_graph, drafts_of, resolve_pac
 from autostream_compiler.expand.lock import lock_path, read_lock, render_lock
 from autostream_compiler.expand.offline import offline_drafts, offline_inputs
 from autostream_compiler.expand.scenegraph import Expansion, LockFile, SceneGraph
-from autostream_compiler.providers.llm import missing_key, model_id, open_llm
+from autostream_compiler.providers.llm import KEY_ENV, missing_key, model_id, open_llm
 from autostream_compiler.spec import Spec, load_spec
 from autostream_compiler.spec.style import Style, load_style, style_path
 
@@ -37,8 +37,7 @@ class Resolved:
     spec_path: Path
     spec: Spec
     graph: SceneGraph
-    lock: str  # "current" (used as is), "updated" (scenes kept, rest resolved again), "expanded" (scenes
-    #            written anew), each with " (not saved)" appended when write=False
+    lock: str  # "current" (used as is), "updated" (scenes kept, rest resolved again), "expanded" (written anew)
 
 
 @dataclass
@@ -68,10 +67,12 @@ def load_inputs(spec_path: Path) -> Inputs:
 
 
 def lock_status(inputs: Inputs) -> tuple[str, Optional[LockFile]]:
-    """"current", "scenes-current" (only the resolution is stale), "stale" or "missing"; and the lock."""
-    lock = read_lock(lock_path(inputs.spec_path))
+    """"current", "scenes-current" (only the resolution is stale), "stale", "old-format" or "missing";
+    and the lock."""
+    path = lock_path(inputs.spec_path)
+    lock = read_lock(path)
     if lock is None:
-        return "missing", None
+        return ("old-format" if path.exists() else "missing"), None
     if lock.expansion.digest != inputs.expansion_digest:
         return "stale", lock
     return ("current" if lock.inputs_digest == inputs.inputs_digest else "scenes-current"), lock
@@ -93,16 +94,17 @@ def resolve(spec_path: Path, refresh: bool = False, write: bool = True, answer: 
         return Resolved(spec_path, spec, lock.graph, "current")
     if state == "scenes-current":
         expansion, status = lock.expansion, "updated"
-        graph = build_graph(spec, style, spec.title or lock.graph.title, drafts_of(lock.graph))
+        title = spec.title or lock.expansion.title or _title_from(spec_path)
+        graph = build_graph(spec, style, title, drafts_of(lock.graph))
     else:
         if not write and spec.topic is not None:
             raise UserError(f"{lock_path(spec_path)}: the scenes are out of date for the spec's topic; "
                             f"run `autostream expand {spec_path}` to ask the model again")
-        expansion, title, drafts = _expand(inputs, answer, log)
-        graph = build_graph(spec, style, spec.title or title or _title_from(spec_path), drafts)
+        expansion, drafts = _expand(inputs, answer, log)
+        graph = build_graph(spec, style, spec.title or expansion.title or _title_from(spec_path), drafts)
         status = "expanded"
     if not write:
-        return Resolved(spec_path, spec, graph, f"{status} (not saved)")
+        return Resolved(spec_path, spec, graph, status)
     write_if_changed(lock_path(spec_path), render_lock(spec_path, inputs.inputs_digest, expansion, graph))
     return Resolved(spec_path, spec, graph, status)
 
@@ -114,12 +116,12 @@ def _expand(inputs: Inputs, answer: Optional[Path], log: Callable[[str], None]):
             raise UserError(f"{inputs.spec_path}: --answer needs a spec with a `topic`; this one has its scenes")
         pacing = resolve_pacing(spec, style)
         drafts = offline_drafts(spec, pacing.words_per_minute, style.pacing.scene_seconds)
-        return Expansion(digest=inputs.expansion_digest, provider="offline"), None, drafts
+        return Expansion(digest=inputs.expansion_digest, provider="offline"), drafts
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     if answer is not None:
         title, drafts = topic.answer_file(spec, style, answer)
         return (Expansion(digest=inputs.expansion_digest, provider="answer-file", time=now, source=answer.name,
-                          messages=inputs.expansion["messages"]), title, drafts)
+                          title=title, messages=inputs.expansion["messages"]), drafts)
     cfg = spec.llm
     if cfg.provider == "offline":
         raise UserError(f"{inputs.spec_path}: llm.provider: offline cannot write scenes from a `topic`; "
@@ -128,13 +130,13 @@ def _expand(inputs: Inputs, answer: Optional[Path], log: Callable[[str], None]):
     if why:
         raise UserError(
             f"{inputs.spec_path}: topic: writing scenes from a topic needs a language model and {why}; "
-            "set GROQ_API_KEY, or point `llm` at a local OpenAI-compatible server "
+            f"set {KEY_ENV[cfg.provider]}, or point `llm` at a local OpenAI-compatible server "
             "(llm: {provider: openai, base_url: http://127.0.0.1:11434/v1, model: llama3.1}), "
             "or write a `script` or `scenes` instead")
     log(f"writing scenes with {cfg.provider} {model_id(cfg)}")
     title, drafts = topic.expand_topic(spec, style, open_llm(cfg, spec.seed), log)
     return (Expansion(digest=inputs.expansion_digest, provider=cfg.provider, model=model_id(cfg), time=now,
-                      messages=inputs.expansion["messages"]), title, drafts)
+                      title=title, messages=inputs.expansion["messages"]), drafts)
 
 
 def _title_from(spec_path: Path) -> str:

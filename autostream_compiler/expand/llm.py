@@ -12,9 +12,9 @@ from typing import Callable, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from autostream_compiler.errors import BuildError
+from autostream_compiler.errors import BuildError, UserError
 from autostream_compiler.expand.graph import Draft, resolve_pacing
-from autostream_compiler.expand.offline import group_sentences
+from autostream_compiler.expand.offline import sentences
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers.llm import LLM, model_id
 from autostream_compiler.spec.models import Spec
@@ -49,6 +49,11 @@ class Answer(BaseModel):
     title: Optional[str] = None
     scenes: list[AnswerScene] = Field(min_length=1)
 
+    @field_validator("title")
+    @classmethod
+    def _blank_is_none(cls, value: Optional[str]) -> Optional[str]:
+        return value or None
+
 
 ANSWER_SCHEMA = {
     "type": "object",
@@ -65,7 +70,7 @@ ANSWER_SCHEMA = {
             },
         },
     },
-    "required": ["scenes"],
+    "required": ["title", "scenes"],
     "additionalProperties": False,
 }
 
@@ -179,7 +184,11 @@ def expand_topic(spec: Spec, style: Style, llm: LLM, log: Callable[[str], None])
                 f"per minute; the video should run about {goal.target_duration:g} seconds. Rewrite it to about "
                 f"{goal.target_words} words in about {goal.scene_count} scenes, in the same JSON form.")},
         ]
-        second, _ = ask(llm, again, spec.llm.repairs)
+        try:
+            second, _ = ask(llm, again, spec.llm.repairs)
+        except BuildError as exc:
+            log(f"warning: asking again failed ({exc}); keeping the first answer")
+            second = answer
         if abs(goal.seconds(second) - goal.target_duration) < abs(seconds - goal.target_duration):
             answer, seconds = second, goal.seconds(second)
         if abs(seconds - goal.target_duration) > TOLERANCE * goal.target_duration:
@@ -189,24 +198,47 @@ def expand_topic(spec: Spec, style: Style, llm: LLM, log: Callable[[str], None])
 
 
 def pace(answer: Answer, goal: Targets) -> list[Draft]:
-    """Drafts from an answer, with scenes longer than `max_scene_seconds` split at sentence ends."""
-    max_words = goal.max_scene_seconds * goal.words_per_minute / 60
+    """Drafts from an answer, with scenes longer than `max_scene_seconds` split."""
+    max_words = max(1, int(goal.max_scene_seconds * goal.words_per_minute / 60))
     drafts = []
     for scene in answer.scenes:
-        words = len(scene.narration.split())
-        parts = math.ceil(words / max_words) if words > max_words else 1
-        pieces = group_sentences(scene.narration, min(max_words, words / parts * 1.15)) if parts > 1 else [
-            scene.narration]
-        for i, piece in enumerate(pieces):
+        for i, piece in enumerate(split_long(scene.narration, max_words)):
             visual = scene.visual if i == 0 else f"{scene.visual}, {_PART_VIEWS[(i - 1) % len(_PART_VIEWS)]}"
             drafts.append(Draft(piece, visual))
     return drafts
 
 
+def split_long(text: str, max_words: int) -> list[str]:
+    """`text` in as few pieces of at most `max_words` words as it takes, cut at sentence ends where
+    possible, else at clause ends (, ; :), else between words; pieces about equally long."""
+    words = text.split()
+    if len(words) <= max_words:
+        return [text]
+    parts = math.ceil(len(words) / max_words)
+    units: list[str] = []
+    for sentence in sentences(text):
+        if len(sentence.split()) <= max_words:
+            units.append(sentence)
+            continue
+        for clause in re.split(r"(?<=[,;:])\s+", sentence):
+            clause_words = clause.split()
+            size = math.ceil(len(clause_words) / math.ceil(len(clause_words) / max_words))
+            units += [" ".join(clause_words[i:i + size]) for i in range(0, len(clause_words), size)]
+    target = len(words) / parts
+    pieces: list[list[str]] = [[]]
+    count = 0
+    for unit in units:
+        n = len(unit.split())
+        if pieces[-1] and (count + n > max_words or count + n / 2 > target):
+            pieces.append([])
+            count = 0
+        pieces[-1].append(unit)
+        count += n
+    return [" ".join(piece) for piece in pieces]
+
+
 def answer_file(spec: Spec, style: Style, path) -> tuple[Optional[str], list[Draft]]:
     """Scenes from a file holding an answer in the model's JSON form (written elsewhere or by hand)."""
-    from autostream_compiler.errors import UserError
-
     try:
         answer = parse_answer(path.read_text(encoding="utf-8"))
     except OSError as exc:

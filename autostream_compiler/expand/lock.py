@@ -41,13 +41,15 @@ def read_lock(path: Path) -> LockFile | None:
     if not path.is_file():
         return None
     data, positions = read_yaml(path)
-    schema = data.get("schema") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise SpecError([f"{path}:1:1: not an autostream lock file; delete it, then run `autostream lock` on its spec"])
+    schema = data.get("schema")
     if isinstance(schema, int) and schema < SCHEMA_VERSION:
         return None
     if isinstance(schema, int) and schema > SCHEMA_VERSION:
         raise SpecError([f"{path}:1:1: schema: lock format {schema} is newer than this autostream reads "
                          f"({SCHEMA_VERSION}); upgrade autostream"])
-    scenes = (data.get("graph") or {}).get("scenes") if isinstance(data.get("graph"), dict) else None
+    scenes = data["graph"].get("scenes") if isinstance(data.get("graph"), dict) else None
     for scene in scenes if isinstance(scenes, list) else []:
         if isinstance(scene, dict) and "spoken" not in scene and isinstance(scene.get("narration"), str):
             scene["spoken"] = [w.spoken for w in to_words(scene["narration"])]

@@ -123,6 +123,8 @@ class Expansion(_Strict):
     """When a model wrote them (UTC, ISO 8601)."""
     source: Optional[str] = None
     """The answer file, for `answer-file`."""
+    title: Optional[str] = None
+    """The title the model proposed (used when the spec gives none)."""
     messages: Optional[list[dict[str, str]]] = None
     """The messages the model was asked with (role and content)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from autostream_compiler.errors import AutostreamError, BuildError, UserError
 from autostream_compiler.redact import redact
@@ -69,7 +70,7 @@ class ChatModel:
     def chat(self, messages: list[dict[str, str]], schema: dict) -> str:
         while True:
             if self._schema_ok:
-                fmt = {"type": "json_schema", "json_schema": {"name": "video", "schema": schema}}
+                fmt = {"type": "json_schema", "json_schema": {"name": "video", "schema": schema, "strict": True}}
             else:
                 fmt = {"type": "json_object"}
             try:
@@ -80,7 +81,7 @@ class ChatModel:
                 failed = _failed_generation(exc)
                 if failed is not None:
                     return failed  # Groq checks JSON itself and returns a bad answer as an error: repair it
-                if not self._schema_ok:
+                if not self._schema_ok or not _about_output_format(exc):
                     raise self._error(exc) from None
                 self._schema_ok = False  # this model has no structured output: fall back to JSON mode
                 continue
@@ -90,7 +91,8 @@ class ChatModel:
 
     def _error(self, exc: Exception) -> AutostreamError:
         sdk, name, cfg = self._sdk, self.provider, self._config
-        where = f"{name} at {self._client.base_url}"
+        url = urlsplit(str(self._client.base_url))
+        where = f"{name} at {url.scheme}://{url.hostname}{f':{url.port}' if url.port else ''}{url.path}"
         tries = f"{cfg.max_retries} retries" if cfg.max_retries != 1 else "1 retry"
         if isinstance(exc, (sdk.AuthenticationError, sdk.PermissionDeniedError)):
             env = KEY_ENV[name]
@@ -116,3 +118,9 @@ def _failed_generation(exc: Exception) -> str | None:
     if isinstance(error, dict) and error.get("code") == "json_validate_failed":
         return str(error.get("failed_generation") or "")
     return None
+
+
+def _about_output_format(exc: Exception) -> bool:
+    """Whether a 400 complains about the requested output format (no structured output here)."""
+    text = str(getattr(exc, "message", exc)).lower()
+    return any(word in text for word in ("response_format", "json_schema", "structured", "strict"))

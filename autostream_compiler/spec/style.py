@@ -182,6 +182,6 @@ def render_template(source: str, where: str, **variables: object) -> str:
     """Render a template in a sandbox; an unknown variable is an error that names `where`."""
     try:
         return _ENV.from_string(source).render(**variables).strip()
-    except TemplateError as exc:
+    except Exception as exc:  # TemplateError, SecurityError, or an error inside an expression (1/0)
         names = ", ".join(sorted(variables))
         raise UserError(f"{where}: template failed ({exc}); use only the variables {names}") from None

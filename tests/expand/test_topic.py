@@ -65,7 +65,7 @@ def test_a_topic_becomes_locked_scenes_with_one_request(tmp_path, fake):
     system, user = body["messages"]
     assert "calm nature and science documentary" in system["content"] and '"narration"' in system["content"]
     assert "How volcanoes form, for curious 12-year-olds" in user["content"]
-    assert "about 54 words of narration in\n2 scenes" in user["content"].replace(" 2 scenes", "\n2 scenes")
+    assert "about 54 words of narration in 2 scenes" in " ".join(user["content"].split())
 
     lock = _lock(spec)
     assert lock["expansion"]["provider"] == "groq" and lock["expansion"]["model"] == "llama-3.3-70b-versatile"
@@ -172,6 +172,14 @@ def test_an_answer_that_breaks_the_schema_fails_after_the_repairs_and_writes_not
     assert not spec.with_name("video.lock.yaml").exists() and not (tmp_path / ".autostream").exists()
 
 
+def test_a_bad_request_about_something_else_is_not_retried_in_json_mode(tmp_path, fake):
+    spec = write_spec(tmp_path, topic_spec())
+    fake.error(400, "Please reduce the length of the messages")
+    result = run_cli("expand", spec)
+    assert result.exit_code == 1 and len(fake.requests) == 1
+    assert "failed (HTTP 400)" in result.stderr and "reduce the length" in result.stderr
+
+
 def test_structured_output_falls_back_to_json_mode_when_the_model_has_none(tmp_path, fake):
     spec = write_spec(tmp_path, topic_spec())
     fake.error(400, "response_format `json_schema` is not supported with this model")
@@ -270,6 +278,38 @@ def test_a_length_far_off_the_target_is_asked_for_once_more(tmp_path, fake):
     ask = fake.requests[1].body["messages"][-1]["content"]
     assert "has 3 words" in ask and "about 20 seconds" in ask and "about 54 words" in ask
     assert len(_lock(spec)["graph"]["scenes"]) == 2
+
+
+def test_a_failed_second_ask_keeps_the_first_answer(tmp_path, fake):
+    spec = write_spec(tmp_path, topic_spec(max_retries=0))
+    fake.answer({"title": "Short", "scenes": [{"narration": "Volcanoes are hot.", "visual": "a volcano"}]})
+    fake.error(503, "overloaded")
+    result = run_cli("expand", spec)
+    assert result.exit_code == 0, result.output
+    assert "keeping the first answer" in result.stderr and len(fake.requests) == 2
+    assert [s["narration"] for s in _lock(spec)["graph"]["scenes"]] == ["Volcanoes are hot."]
+
+
+def test_one_overlong_sentence_is_split_at_clauses(tmp_path, fake):
+    spec = write_spec(tmp_path, {**topic_spec(), "pacing": {"words_per_minute": 170, "pause": 0.5,
+                                                            "target_duration": 20, "max_scene_seconds": 6}})
+    sentence = ("Magma rises through the crust, melting the rock around it as it climbs, gathering in a chamber "
+                "below the mountain, and waiting there for centuries until the pressure finally wins")  # 31 words
+    fake.answer({"scenes": [{"narration": sentence + ". It erupts.", "visual": "magma"}] * 2})
+    assert run_cli("expand", spec).exit_code == 0
+    scenes = [s["narration"] for s in _lock(spec)["graph"]["scenes"]]
+    assert all(len(n.split()) <= 17 for n in scenes)  # 6 s at 170 wpm
+    assert " ".join(scenes[: len(scenes) // 2]) == sentence + ". It erupts."
+    assert scenes[0] == "Magma rises through the crust, melting the rock around it as it climbs,"
+
+
+@pytest.mark.parametrize("text", ["", "- just\n- a list\n", "graph: 3\n"])
+def test_a_damaged_lock_is_one_clear_error(tmp_path, fake, text):
+    spec = write_spec(tmp_path, topic_spec())
+    spec.with_name("video.lock.yaml").write_text(text)
+    result = run_cli("lock", "--check", spec)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "video.lock.yaml:" in result.stderr and len(fake.requests) == 0
 
 
 def test_an_answer_file_takes_the_place_of_the_model(tmp_path, monkeypatch):

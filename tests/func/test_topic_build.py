@@ -36,14 +36,22 @@ def test_topic_to_video_with_one_model_call(tmp_path, monkeypatch):
         again = run_cli("build", path, "--report", tmp_path / "r2.json")
         assert again.exit_code == 0, again.stderr
         assert len(fake.requests) == 1
+        assert set(report_statuses(tmp_path / "r2.json").values()) == {"cached"}
 
-    assert set(report_statuses(tmp_path / "r2.json").values()) == {"cached"}
+        spec["format"]["fps"] = 24  # does not feed the model: rebuilt from the lock without a request
+        write_spec(tmp_path, spec)
+        third = run_cli("build", path, "--report", tmp_path / "r3.json")
+        assert third.exit_code == 0, third.stderr
+        assert len(fake.requests) == 1
+
+    assert {k for k, v in report_statuses(tmp_path / "r3.json").items() if v == "built"} == {
+        ("segment", i) for i in range(4)} | {("audio", None), ("mux", None)}
     lock = (tmp_path / "video.lock.yaml").read_text()
     assert "provider: groq" in lock and "model: llama-3.1-8b-instant" in lock
 
     info = ffprobe(tmp_path / "out" / "video.mp4")
     [v] = [s for s in info["streams"] if s["codec_type"] == "video"]
-    assert (v["width"], v["height"], v["r_frame_rate"]) == (720, 1280, "30/1")  # the shorts style
+    assert (v["width"], v["height"], v["r_frame_rate"]) == (720, 1280, "24/1")  # shorts, 9:16
     words = json.loads((tmp_path / "out" / "video.words.json").read_text())
     spoken = " ".join(w["text"] for w in words)
     assert spoken == " ".join(s["narration"] for s in ANSWER["scenes"])

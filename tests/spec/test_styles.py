@@ -34,6 +34,7 @@ def test_built_in_styles_differ_in_look_sound_and_pacing(tmp_path):
     for field in range(len(next(iter(looks.values())))):
         values = [look[field] for look in looks.values()]
         assert len(set(values)) >= 2, field
+    assert len({g["pacing"]["words_per_minute"] for g in graphs.values()}) == 4  # each sounds different
     assert graphs["shorts"]["format"] == {"aspect": "9:16", "width": 1080, "height": 1920, "fps": 30}
     assert len({tuple(look) for look in looks.values()}) == 4
 
@@ -49,6 +50,11 @@ def test_a_users_own_style_file_by_path(tmp_path):
     graph = yaml.safe_load(spec.with_name("video.lock.yaml").read_text())["graph"]
     assert graph["palette"] == ["#000000", "#222222", "#444444"]
     assert graph["scenes"][0]["image"]["prompt"] == f"{SCRIPT} in pencil, titled Rivers"
+
+
+def test_styles_rejects_anything_but_a_built_in_name():
+    result = run_cli("styles", "../../etc/passwd")
+    assert result.exit_code == 2 and "no built-in style" in result.stderr and "documentary" in result.stderr
 
 
 def test_template_errors_name_the_style_file_and_template(tmp_path):
@@ -77,3 +83,8 @@ def test_templates_cannot_reach_python_internals(tmp_path):
     spec = write_spec(tmp_path, {"version": 1, "title": "T", "style": "evil.yaml", "script": SCRIPT})
     result = run_cli("expand", spec)
     assert result.exit_code == 2 and "image_prompt: template failed" in result.stderr
+
+    style["image_prompt"] = "{{ visual }} {{ 1 / 0 }}"
+    (tmp_path / "evil.yaml").write_text(yaml.safe_dump(style))
+    result = run_cli("expand", spec)
+    assert result.exit_code == 2 and "division by zero" in result.stderr and "Traceback" not in result.output
