@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import tempfile
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import numpy as np
 from autostream_compiler.atomic import write_bytes
 from autostream_compiler.build.keys import file_digest
 from autostream_compiler.errors import BuildError
+from autostream_compiler.providers.tts import Speech, align_entries
 
 NAME = "piper"
 # Speaking rate of each packaged voice at length_scale 1.0, in words per minute (measured on prose).
@@ -25,15 +24,6 @@ NOISE_SEED = 1234
 _SKIP = set(" ˈˌ.,;:!?—–-…\"'()^$_")
 
 _synth_lock = threading.Lock()  # one synthesis at a time: each already uses both cores, and memory stays flat
-
-
-@dataclass
-class Speech:
-    """Synthesized narration: mono int16 samples and one (start, end) in seconds per entry."""
-
-    samples: np.ndarray
-    sample_rate: int
-    timings: list[tuple[float, float]]
 
 
 @lru_cache(maxsize=None)
@@ -147,49 +137,3 @@ def _word_phonemes(voice, word: str) -> list[str]:
     if key not in _word_cache:
         _word_cache[key] = tuple(p for s in voice.phonemize(word) for p in s if p not in _SKIP)
     return list(_word_cache[key])
-
-
-def align_entries(
-    entry_phonemes: list[list[str]], stream: list[tuple[str, int, int]], rate: int
-) -> list[tuple[float, float]]:
-    """Map each entry's phonemes onto the synthesized phoneme stream; interpolate what does not match."""
-    flat: list[str] = []
-    owner: list[int] = []
-    for i, phonemes in enumerate(entry_phonemes):
-        flat += phonemes
-        owner += [i] * len(phonemes)
-    spans: list[list[int] | None] = [None] * len(entry_phonemes)
-    matcher = difflib.SequenceMatcher(None, flat, [p for p, _, _ in stream], autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            i = owner[block.a + k]
-            _, start, end = stream[block.b + k]
-            span = spans[i]
-            spans[i] = [start, end] if span is None else [min(span[0], start), max(span[1], end)]
-    total = stream[-1][2] if stream else 0
-    return [(s / rate, e / rate) for s, e in _fill_gaps(spans, total)]
-
-
-def _fill_gaps(spans: list[list[int] | None], total: int) -> list[tuple[int, int]]:
-    """Give unmatched entries a share of the time between their matched neighbours; keep order."""
-    out: list[tuple[int, int]] = []
-    i = 0
-    while i < len(spans):
-        if spans[i] is not None:
-            s, e = spans[i]
-            prev_end = out[-1][1] if out else 0
-            s = max(s, prev_end)
-            out.append((s, max(s, e)))
-            i += 1
-            continue
-        j = i
-        while j < len(spans) and spans[j] is None:
-            j += 1
-        lo = out[-1][1] if out else 0
-        hi = spans[j][0] if j < len(spans) else total
-        hi = max(hi, lo)
-        n = j - i
-        for k in range(n):
-            out.append((lo + (hi - lo) * k // n, lo + (hi - lo) * (k + 1) // n))
-        i = j
-    return out
