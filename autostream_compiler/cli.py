@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from autostream_compiler.env import redact
 from autostream_compiler.errors import AutostreamError, SpecError
-from autostream_compiler.redact import redact
 
 
 class _Group(click.Group):

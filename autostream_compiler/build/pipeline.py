@@ -76,7 +76,10 @@ def build(spec_path: Path, output: Optional[Path] = None, report: Optional[Path]
 def _report(out: Path, steps: list[Step]) -> dict:
     rows = []
     for s in steps:
-        row = {"kind": s.kind, "scene": s.scene, "status": s.status, "seconds": round(s.seconds, 3), "key": s.key}
+        row = {"kind": s.kind, "scene": s.scene, "status": s.status, "seconds": round(s.seconds, 3), "key": s.key,
+               "provider": s.record.get("provider", s.provider)}
+        if s.warnings:
+            row["warnings"] = s.warnings
         if s.error:
             row["error"] = s.error
         rows.append(row)
@@ -104,8 +107,11 @@ def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, out: Pa
         frames = scene_frames(duration, pause, fps)
         offset = offset_frames / fps
         words_out += shift(words, offset, align.scene)
-        cues += [(c.start + offset, c.end + offset, [" ".join(words[i].text for i in line) for line in c.lines])
-                 for c in scene_cues(words, segments[align.scene].params, frames / fps)]
+        params = segments[align.scene].params
+        label = params["captions"].get("label")
+        for c in scene_cues(words, params, frames / fps):
+            lines = [" ".join(words[i].text for i in line) for line in c.lines]
+            cues.append((c.start + offset, c.end + offset, [f"{label}: {lines[0]}", *lines[1:]] if label else lines))
         offset_frames += frames
     write_if_changed(out.with_suffix(".srt"), srt_document(cues))
     write_if_changed(out.with_suffix(".words.json"), json.dumps(words_out, indent=1) + "\n")

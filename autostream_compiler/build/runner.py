@@ -43,7 +43,9 @@ class Step:
     seconds: float = 0.0
     error: Optional[str] = None
     traceback: Optional[str] = None
-    record: dict = field(default_factory=dict)
+    record: dict = field(default_factory=dict)  # kept with the outputs in the cache (e.g. which provider)
+    warnings: list[str] = field(default_factory=list)
+    cacheable: bool = True  # an action clears it when its result should be made again next build
 
     @property
     def label(self) -> str:
@@ -125,7 +127,8 @@ def _execute(step: Step, store: Store) -> None:
         )
         produced = step.action(ctx, step)
         step.outputs = {name: store.put_file(path) for name, path in produced.items()}
-        store.put_action(step.key, {"kind": step.kind, "outputs": step.outputs, "meta": step.record})
+        if step.cacheable:
+            store.put_action(step.key, {"kind": step.kind, "outputs": step.outputs, "meta": step.record})
         step.status = "built"
     except AutostreamError as exc:
         step.status, step.error = "failed", str(exc)

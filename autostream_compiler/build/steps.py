@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import wave
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 
 from autostream_compiler.build.keys import file_digest
 from autostream_compiler.build.runner import Step, StepContext
-from autostream_compiler.errors import UserError
+from autostream_compiler.errors import BuildError, UserError
 from autostream_compiler.expand.scenegraph import Scene, SceneGraph
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers import native_align, piper_tts, procedural
+from autostream_compiler.providers.tts import Speech
 from autostream_compiler.providers.voices import resolve_voice
 from autostream_compiler.render import ffmpeg
 from autostream_compiler.render.subtitles import ass_document
@@ -69,24 +72,53 @@ def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
 
 def _tts(ctx: StepContext, step: Step) -> dict[str, Path]:
     p = step.params
-    speech = piper_tts.synthesize(p["spoken"], p["voice"], p["length_scale"])
+    if step.provider == "recorded":
+        speech = Speech(*_decode_audio(ctx.files["audio"], ctx.workdir), None)
+    elif step.provider == "piper":
+        speech = piper_tts.synthesize(p["spoken"], p["voice"], p["length_scale"])
+    elif step.provider == "edge":
+        from autostream_compiler.providers import edge_tts
+
+        speech = edge_tts.synthesize(p["spoken"], p["voice"], p["words_per_minute"])
+    else:
+        from autostream_compiler.providers import espeak_tts
+
+        speech = espeak_tts.synthesize(p["spoken"], p["voice"], p["words_per_minute"])
     audio = _write_wav(ctx.workdir / "speech.wav", speech.samples, speech.sample_rate)
-    timings = _write_json(ctx.workdir / "timings.json", {
-        "sample_rate": speech.sample_rate, "samples": int(len(speech.samples)),
-        "timings": [[round(s, 4), round(e, 4)] for s, e in speech.timings],
-    })
-    return {"audio": audio, "timings": timings}
+    timings = None if speech.timings is None else [[round(s, 4), round(e, 4)] for s, e in speech.timings]
+    return {"audio": audio, "timings": _write_json(ctx.workdir / "timings.json", {
+        "sample_rate": speech.sample_rate, "samples": int(len(speech.samples)), "timings": timings})}
+
+
+def _decode_audio(source: Path, workdir: Path) -> tuple[np.ndarray, int]:
+    """A recorded narration as mono 16-bit samples at its own rate (at least 16 kHz), via ffmpeg."""
+    out = workdir / "recorded.wav"
+    ffmpeg.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(source), "-vn", "-ac", "1",
+                "-c:a", "pcm_s16le", "-af", "aresample=resampler=soxr:osr=24000", str(out)],
+               what=f"ffmpeg (reading {source.name})")
+    return _read_wav(out)
 
 
 def _align(ctx: StepContext, step: Step) -> dict[str, Path]:
+    p = step.params
     data = json.loads(ctx.inputs["tts"]["timings"].read_text(encoding="utf-8"))
     duration = data["samples"] / data["sample_rate"]
-    words = native_align.align(step.params["words"], [tuple(t) for t in data["timings"]], duration)
+    if step.provider == native_align.NAME:
+        timings = [tuple(t) for t in data["timings"]]
+    elif step.provider == "whisper":
+        from autostream_compiler.providers import whisper_align
+
+        timings = whisper_align.align(ctx.inputs["tts"]["audio"], p["spoken"], duration, p["model"], p["language"])
+    else:
+        from autostream_compiler.providers import whisperx_align
+
+        timings = whisperx_align.align(ctx.inputs["tts"]["audio"], p["spoken"], duration, p["model"], p["language"])
+    words = native_align.align(p["words"], timings, duration)
     return {"words": _write_json(ctx.workdir / "words.json", {
         "duration": duration, "words": [w._asdict() for w in words]})}
 
 
-def _image(ctx: StepContext, step: Step) -> dict[str, Path]:
+def _image(ctx: StepContext, step: Step, timeout: float = 60, retries: int = 2) -> dict[str, Path]:
     from PIL import Image
 
     p = step.params
@@ -94,10 +126,33 @@ def _image(ctx: StepContext, step: Step) -> dict[str, Path]:
         with Image.open(ctx.files["source"]) as src:
             picture = procedural.cover(src, p["width"], p["height"])
     else:
-        picture = procedural.draw(p["prompt"], p["seed"], p["palette"], p["width"], p["height"])
+        picture = _generate(step, timeout, retries)
     out = ctx.workdir / "image.png"
     picture.save(out, compress_level=1)
     return {"image": out}
+
+
+def _generate(step: Step, timeout: float, retries: int):
+    """The picture from the first provider of the chain that delivers; each fallback is a warning, and a
+    picture that came from a fallback is not cached, so the next build asks the better provider again."""
+    from autostream_compiler.providers import online
+
+    p = step.params
+    for name in p.get("providers", [procedural.NAME]):
+        if name == procedural.NAME:
+            picture = procedural.draw(p["prompt"], p["seed"], p["palette"], p["width"], p["height"])
+        else:
+            generate = online.hf_image if name == "hf" else online.pollinations_image
+            try:
+                picture = procedural.cover(generate(p["prompt"], p["seed"], p["width"], p["height"], p["model"],
+                                                    timeout, retries), p["width"], p["height"])
+            except online.ProviderError as exc:
+                step.warnings.append(f"{exc}; falling back")
+                continue
+        step.record["provider"] = name
+        step.cacheable = not step.warnings
+        return picture
+    raise BuildError("no image provider delivered: " + " | ".join(step.warnings))
 
 
 def scene_cues(words: list[TimedWord], params: dict, scene_end: float) -> list[Cue]:
@@ -121,7 +176,7 @@ def _segment(ctx: StepContext, step: Step) -> dict[str, Path]:
     (ctx.workdir / "captions.ass").write_text(ass_document(
         words, cues, width=p["width"], height=p["height"], font_family=font.getname()[0],
         font_px=font_px, color=cap["color"], highlight=cap["highlight"], outline=cap["outline"],
-        outline_px=cap["outline_width"] * p["height"], margins=tuple(area),
+        outline_px=cap["outline_width"] * p["height"], margins=tuple(area), label=cap.get("label"),
     ), encoding="utf-8")
     (ctx.workdir / "fonts").symlink_to(FONTS_DIR, target_is_directory=True)
     (ctx.workdir / "image.png").symlink_to(ctx.inputs["image"]["image"])
@@ -136,7 +191,9 @@ def _audio(ctx: StepContext, step: Step) -> dict[str, Path]:
     p = step.params
     fps, pause = p["fps"], p["pause"]
     tracks = [_read_wav(ctx.inputs[f"tts{i}"]["audio"]) for i in range(p["scenes"])]
-    rate = tracks[0][1]
+    rate = max(set(r for _, r in tracks), key=[r for _, r in tracks].count)  # the most common rate
+    tracks = [(t, r) if r == rate else (_resample(t, r, rate, ctx.workdir / f"r{i}"), rate)
+              for i, (t, r) in enumerate(tracks)]
     frames = [scene_frames(len(s) / r, pause, fps) for s, r in tracks]
     total = round(sum(frames) * rate / fps)
     master = np.zeros(total, dtype=np.int16)
@@ -149,6 +206,15 @@ def _audio(ctx: StepContext, step: Step) -> dict[str, Path]:
     out = ctx.workdir / "narration.m4a"
     ffmpeg.run(ffmpeg.audio_argv(str(wav), str(out)), what="ffmpeg (audio)")
     return {"audio": out}
+
+
+def _resample(samples: np.ndarray, rate: int, to: int, scratch: Path) -> np.ndarray:
+    """Samples at another rate (voices of different engines in one video), through ffmpeg's soxr."""
+    _write_wav(scratch.with_suffix(".in.wav"), samples, rate)
+    ffmpeg.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(scratch.with_suffix(".in.wav")),
+                "-af", f"aresample={to}:resampler=soxr", "-c:a", "pcm_s16le", str(scratch.with_suffix(".wav"))],
+               what="ffmpeg (resample)")
+    return _read_wav(scratch.with_suffix(".wav"))[0]
 
 
 def _mux(ctx: StepContext, step: Step) -> dict[str, Path]:
@@ -182,23 +248,26 @@ def plan(graph: SceneGraph, spec_dir: Path) -> list[Step]:
 
 def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> tuple[Step, ...]:
     fmt = graph.format
-    voice = resolve_voice(scene.voice)
-    tts = Step("tts", i, 2, voice.provider, {
-        "voice": voice.id, "spoken": scene.spoken,
-        "length_scale": piper_tts.length_scale(voice.id, graph.pacing.words_per_minute),
-    }, _tts)
-    align = Step("align", i, 1, native_align.NAME,
-                 {"words": [w.text for w in to_words(scene.narration)]}, _align, deps={"tts": tts})
+    tts = _tts_step(i, scene, graph, spec_dir)
+    align = _align_step(i, scene, graph, spec_dir, tts)
     size = {"width": fmt.width, "height": fmt.height}
     if scene.image.provider == "file":
-        source = _local_file(spec_dir, scene.image.path or "", i)
+        source = _local_file(spec_dir, scene.image.path or "", i, "image")
         image = Step("image", i, 1, "file", size, _image, files={"source": source},
                      file_digests={"source": file_digest(source)})
     else:
-        image = Step("image", i, 2, procedural.NAME, {
-            **size, "prompt": scene.image.prompt, "seed": scene.image.seed, "palette": graph.palette,
-        }, _image)
+        chain = image_chain(graph.images)
+        params = {**size, "prompt": scene.image.prompt, "seed": scene.image.seed, "palette": graph.palette}
+        if chain != [procedural.NAME]:
+            from autostream_compiler.providers.online import HF_DEFAULT_MODEL
+
+            params.update(providers=chain, model=graph.images.model or HF_DEFAULT_MODEL)
+        image = Step("image", i, 2, "+".join(chain), params,
+                     partial(_image, timeout=graph.images.timeout, retries=graph.images.retries))
     captions = graph.captions.model_dump(mode="json")
+    look = graph.speakers.get(scene.speaker or "")
+    if look is not None:
+        captions.update(color=look.color or captions["color"], label=scene.speaker if look.show_name else None)
     font = {"font": _font_digest(graph.captions.font)}
     segment = Step("segment", i, 1, "ffmpeg", {
         **size, "fps": fmt.fps, "aspect": fmt.aspect, "pause": graph.pacing.pause,
@@ -207,10 +276,44 @@ def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> tup
     return tts, align, image, segment
 
 
-def _local_file(spec_dir: Path, name: str, index: int) -> Path:
+def image_chain(images) -> list[str]:
+    """The image providers to try in order: the spec's, else online ones first when HF_TOKEN is set."""
+    if images.providers:
+        return list(images.providers)
+    return ["hf", "pollinations", procedural.NAME] if os.environ.get("HF_TOKEN") else [procedural.NAME]
+
+
+def _tts_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> Step:
+    if scene.audio:
+        source = _local_file(spec_dir, scene.audio, i, "audio")
+        return Step("tts", i, 1, "recorded", {}, _tts, files={"audio": source},
+                    file_digests={"audio": file_digest(source)})
+    voice = resolve_voice(scene.voice)
+    wpm = graph.pacing.words_per_minute
+    if voice.provider == "piper":
+        return Step("tts", i, 2, "piper", {"voice": voice.id, "spoken": scene.spoken,
+                                           "length_scale": piper_tts.length_scale(voice.id, wpm)}, _tts)
+    return Step("tts", i, 1, voice.provider, {"voice": voice.id, "spoken": scene.spoken, "words_per_minute": wpm}, _tts)
+
+
+def _align_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, tts: Step) -> Step:
+    words = [w.text for w in to_words(scene.narration)]
+    aligner = graph.align if graph.align != "auto" else ("whisper" if scene.audio else native_align.NAME)
+    if aligner == native_align.NAME:
+        if scene.audio:
+            raise UserError(f"scene {i + 1} has recorded audio, which brings no word timings; "
+                            "use align: auto, whisper or whisperx")
+        return Step("align", i, 1, aligner, {"words": words}, _align, deps={"tts": tts})
+    model = str((spec_dir / graph.align_model).resolve()) if graph.align_model else None
+    language = re.split(r"[-_]", resolve_voice(scene.voice).id)[0].lower()
+    return Step("align", i, 1, aligner, {"words": words, "spoken": scene.spoken, "model": model,
+                                         "language": language}, _align, deps={"tts": tts})
+
+
+def _local_file(spec_dir: Path, name: str, index: int, what: str) -> Path:
     from autostream_compiler.spec.loader import local_file_problem
 
     problem = local_file_problem(spec_dir, name)
     if problem:
-        raise UserError(f"scene {index + 1} image: {problem}")
+        raise UserError(f"scene {index + 1} {what}: {problem}")
     return (spec_dir / name).resolve()

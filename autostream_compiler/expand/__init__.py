@@ -17,6 +17,7 @@ from typing import Callable, Optional
 
 from autostream_compiler.atomic import write_if_changed
 from autostream_compiler.build.keys import digest
+from autostream_compiler.env import load_env_file
 from autostream_compiler.errors import UserError
 from autostream_compiler.expand import llm as topic
 from autostream_compiler.expand.graph import build_graph, drafts_of, resolve_pacing
@@ -53,7 +54,8 @@ class Inputs:
 
 
 def load_inputs(spec_path: Path) -> Inputs:
-    """Load a spec and its style and work out the digests of what its lock depends on."""
+    """Load a spec (and the `.env` beside it) and its style; work out the digests its lock depends on."""
+    load_env_file(Path(spec_path).parent)
     spec = load_spec(spec_path)
     style, style_digest = load_style(style_path(spec.style, spec_path.parent))
     if spec.topic is not None:
@@ -92,7 +94,7 @@ def resolve(spec_path: Path, refresh: bool = False, write: bool = True, answer: 
     spec, style = inputs.spec, inputs.style
     if state == "current":
         return Resolved(spec_path, spec, lock.graph, "current")
-    if state == "scenes-current":
+    if state == "scenes-current" and spec.topic is not None:  # a script or scenes is simply split again
         expansion, status = lock.expansion, "updated"
         title = spec.title or lock.expansion.title or _title_from(spec_path)
         graph = build_graph(spec, style, title, drafts_of(lock.graph))

@@ -17,6 +17,7 @@ from autostream_compiler.expand.scenegraph import (
     Scene,
     SceneGraph,
     SceneMotion,
+    SpeakerLook,
 )
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers.voices import resolve_voice
@@ -28,12 +29,16 @@ _SHORT_SIDE = {"720p": 720, "1080p": 1080}
 
 @dataclass
 class Draft:
-    """A written scene: what is said and what is shown. `spoken` is worked out when None."""
+    """A written scene: what is said and what is shown. `spoken` is worked out when None; `voice`
+    overrides the speaker's and the spec's."""
 
     narration: str
     visual: str
     image: Optional[str] = None
     spoken: Optional[list[str]] = None
+    speaker: Optional[str] = None
+    audio: Optional[str] = None
+    voice: Optional[str] = None
 
 
 def frame_format(aspect: str, resolution: str, fps: int) -> FrameFormat:
@@ -60,8 +65,7 @@ def resolve_pacing(spec: Spec, style: Style) -> Pacing:
 
 def build_graph(spec: Spec, style: Style, title: str, drafts: list[Draft]) -> SceneGraph:
     """The fully resolved video for these scenes."""
-    voice = resolve_voice(spec.voice or style.voice)
-    voice_id = f"{voice.provider}:{voice.id}"
+    speakers = spec.speakers or {}
     return SceneGraph(
         title=title,
         format=frame_format(
@@ -73,30 +77,39 @@ def build_graph(spec: Spec, style: Style, title: str, drafts: list[Draft]) -> Sc
         palette=style.palette,
         captions=style.captions,
         motion=style.motion,
-        scenes=[_scene(d, spec, style, title, voice_id) for d in drafts],
+        images=spec.images,
+        align=spec.align,
+        align_model=spec.align_model,
+        speakers={name: SpeakerLook(color=s.color, show_name=s.show_name) for name, s in speakers.items()},
+        scenes=[_scene(d, spec, style, title) for d in drafts],
     )
 
 
 def drafts_of(graph: SceneGraph) -> list[Draft]:
     """The written scenes of a graph (a lock's, with any hand edits)."""
     return [
-        Draft(s.narration, s.visual, s.image.path if s.image.provider == "file" else None, list(s.spoken))
+        Draft(s.narration, s.visual, s.image.path if s.image.provider == "file" else None, list(s.spoken),
+              s.speaker, s.audio)
         for s in graph.scenes
     ]
 
 
-def _scene(draft: Draft, spec: Spec, style: Style, title: str, voice: str) -> Scene:
+def _scene(draft: Draft, spec: Spec, style: Style, title: str) -> Scene:
     narration = " ".join(draft.narration.split())
     visual = " ".join(draft.visual.split())
     seed = scene_seed(spec.seed, visual)
     prompt = style.render("image_prompt", visual=visual, narration=narration, title=title)
-    provider = "file" if draft.image else "procedural"
+    provider = "file" if draft.image else "generated"
+    speaker = (spec.speakers or {}).get(draft.speaker or "")
+    voice = resolve_voice(draft.voice or (speaker.voice if speaker else None) or spec.voice or style.voice)
     presets = style.motion.presets
     return Scene(
         narration=narration,
         spoken=draft.spoken if draft.spoken is not None else [w.spoken for w in to_words(narration)],
         visual=visual,
-        voice=voice,
+        voice=f"{voice.provider}:{voice.id}",
+        speaker=draft.speaker,
+        audio=draft.audio,
         image=ImageSource(provider=provider, prompt=prompt, seed=seed, path=draft.image),
         motion=SceneMotion(preset=presets[seed % len(presets)], strength=style.motion.strength),
     )

@@ -32,6 +32,7 @@ class AnswerScene(BaseModel):
 
     narration: str = Field(min_length=1)
     visual: str = Field(min_length=1)
+    speaker: Optional[str] = None
 
     @field_validator("narration")
     @classmethod
@@ -55,32 +56,38 @@ class Answer(BaseModel):
         return value or None
 
 
-ANSWER_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "title": {"type": "string"},
-        "scenes": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "properties": {"narration": {"type": "string"}, "visual": {"type": "string"}},
-                "required": ["narration", "visual"],
-                "additionalProperties": False,
+def answer_schema(speakers: list[str]) -> dict:
+    """The JSON schema of an answer; with speakers, every scene names one of them."""
+    scene: dict = {"narration": {"type": "string"}, "visual": {"type": "string"}}
+    if speakers:
+        scene["speaker"] = {"type": "string", "enum": speakers}
+    return {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "scenes": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "object", "properties": scene, "required": list(scene), "additionalProperties": False},
             },
         },
-    },
-    "required": ["title", "scenes"],
-    "additionalProperties": False,
-}
+        "required": ["title", "scenes"],
+        "additionalProperties": False,
+    }
 
-_FORMAT = (
-    "Answer with only a JSON object, no prose around it, following this JSON schema:\n"
-    + json.dumps(ANSWER_SCHEMA, separators=(",", ":"))
-    + "\n`scenes` are in order. `narration` is exactly what the narrator says in the scene: plain sentences, "
-    "no headings, no stage directions. `visual` describes one still picture for the scene (subject, "
-    "setting, light), with no words or captions in it. `title` is a short title for the video."
-)
+
+def _answer_format(speakers: list[str]) -> str:
+    text = (
+        "Answer with only a JSON object, no prose around it, following this JSON schema:\n"
+        + json.dumps(answer_schema(speakers), separators=(",", ":"))
+        + "\n`scenes` are in order. `narration` is exactly what is said in the scene: plain sentences, "
+        "no headings, no stage directions. `visual` describes one still picture for the scene (subject, "
+        "setting, light), with no words or captions in it. `title` is a short title for the video."
+    )
+    if speakers:
+        text += (f"\nThe video is a conversation between {', '.join(speakers)}: `speaker` says who speaks each "
+                 "scene; let them take turns.")
+    return text
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,7 @@ def messages(spec: Spec, style: Style, goal: Targets) -> list[dict[str, str]]:
                      scene_count=goal.scene_count, scene_words=goal.scene_words,
                      scene_seconds=f"{goal.scene_seconds:g}", words_per_minute=goal.words_per_minute)
     system = style.render("prompts.system", **variables)
-    return [{"role": "system", "content": f"{system}\n\n{_FORMAT}"},
+    return [{"role": "system", "content": f"{system}\n\n{_answer_format(list(spec.speakers or {}))}"},
             {"role": "user", "content": style.render("prompts.user", **variables)}]
 
 
@@ -137,7 +144,7 @@ def llm_inputs(spec: Spec, style: Style) -> dict:
     }
 
 
-def parse_answer(text: str) -> Answer:
+def parse_answer(text: str, speakers: list[str]) -> Answer:
     """The answer in a model's reply; ValueError says what is wrong, for the model to repair."""
     body = re.sub(r"^\s*```(?:json)?\s*|\s*```\s*$", "", text)
     try:
@@ -145,20 +152,26 @@ def parse_answer(text: str) -> Answer:
     except json.JSONDecodeError as exc:
         raise ValueError(f"it is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     try:
-        return Answer.model_validate(data)
+        answer = Answer.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'the answer'}: {e['msg']}"
                              for e in exc.errors()[:5])
         raise ValueError(f"it does not follow the schema ({problems})") from None
+    if speakers:
+        wrong = [f"scenes.{i}.speaker: {s.speaker!r} is not one of {', '.join(speakers)}"
+                 for i, s in enumerate(answer.scenes) if s.speaker not in speakers]
+        if wrong:
+            raise ValueError(f"it does not follow the schema ({'; '.join(wrong[:5])})")
+    return answer
 
 
-def ask(llm: LLM, convo: list[dict[str, str]], repairs: int) -> tuple[Answer, str]:
+def ask(llm: LLM, convo: list[dict[str, str]], repairs: int, speakers: list[str]) -> tuple[Answer, str]:
     """Ask until the answer is valid, sending each invalid one back with its problems, `repairs` times."""
     convo = list(convo)
     for attempt in range(repairs + 1):
-        text = llm.chat(convo, ANSWER_SCHEMA)
+        text = llm.chat(convo, answer_schema(speakers))
         try:
-            return parse_answer(text), text
+            return parse_answer(text, speakers), text
         except ValueError as exc:
             problem = str(exc)
         convo += [{"role": "assistant", "content": text},
@@ -172,7 +185,8 @@ def expand_topic(spec: Spec, style: Style, llm: LLM, log: Callable[[str], None])
     """Ask the model for scenes; re-ask once when far off the target length; split overlong scenes."""
     goal = targets(spec, style)
     convo = messages(spec, style, goal)
-    answer, text = ask(llm, convo, spec.llm.repairs)
+    speakers = list(spec.speakers or {})
+    answer, text = ask(llm, convo, spec.llm.repairs, speakers)
     seconds = goal.seconds(answer)
     if abs(seconds - goal.target_duration) > TOLERANCE * goal.target_duration:
         words = sum(len(to_words(s.narration)) for s in answer.scenes)
@@ -185,7 +199,7 @@ def expand_topic(spec: Spec, style: Style, llm: LLM, log: Callable[[str], None])
                 f"{goal.target_words} words in about {goal.scene_count} scenes, in the same JSON form.")},
         ]
         try:
-            second, _ = ask(llm, again, spec.llm.repairs)
+            second, _ = ask(llm, again, spec.llm.repairs, speakers)
         except BuildError as exc:
             log(f"warning: asking again failed ({exc}); keeping the first answer")
             second = answer
@@ -204,7 +218,7 @@ def pace(answer: Answer, goal: Targets) -> list[Draft]:
     for scene in answer.scenes:
         for i, piece in enumerate(split_long(scene.narration, max_words)):
             visual = scene.visual if i == 0 else f"{scene.visual}, {_PART_VIEWS[(i - 1) % len(_PART_VIEWS)]}"
-            drafts.append(Draft(piece, visual))
+            drafts.append(Draft(piece, visual, speaker=scene.speaker))
     return drafts
 
 
@@ -240,7 +254,7 @@ def split_long(text: str, max_words: int) -> list[str]:
 def answer_file(spec: Spec, style: Style, path) -> tuple[Optional[str], list[Draft]]:
     """Scenes from a file holding an answer in the model's JSON form (written elsewhere or by hand)."""
     try:
-        answer = parse_answer(path.read_text(encoding="utf-8"))
+        answer = parse_answer(path.read_text(encoding="utf-8"), list(spec.speakers or {}))
     except OSError as exc:
         raise UserError(f"{path}: cannot read the answer file ({exc.strerror}); fix the path") from None
     except ValueError as exc:

@@ -10,7 +10,7 @@ from autostream_compiler.spec.models import Spec
 _NOT_SENTENCE_END = ("Dr.", "Mr.", "Mrs.", "Ms.", "St.", "Mt.", "e.g.", "i.e.", "vs.", "No.", "Jr.", "Sr.")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]*[A-Z0-9])")
 
-VERSION = 1
+VERSION = 2
 
 
 def sentences(text: str) -> list[str]:
@@ -52,12 +52,34 @@ def offline_inputs(spec: Spec, words_per_minute: int, scene_seconds: float) -> d
     """What the offline expansion reads."""
     if spec.scenes is not None:
         return {"provider": "offline", "version": VERSION, "scenes": [s.model_dump() for s in spec.scenes]}
-    return {"provider": "offline", "version": VERSION, "script": spec.script,
+    return {"provider": "offline", "version": VERSION, "script": spec.script, "speakers": sorted(spec.speakers or {}),
             "words_per_minute": words_per_minute, "scene_seconds": scene_seconds}
 
 
 def offline_drafts(spec: Spec, words_per_minute: int, scene_seconds: float) -> list[Draft]:
-    """The spec's own scenes, or its script split by sentences and pacing."""
+    """The spec's own scenes, or its script split by speaker turns, sentences and pacing."""
     if spec.scenes is not None:
-        return [Draft(s.narration, s.visual or s.narration, s.image) for s in spec.scenes]
-    return [Draft(text, text) for text in split_script(spec.script or "", words_per_minute, scene_seconds)]
+        return [Draft(s.narration, s.visual or s.narration, s.image, speaker=s.speaker, audio=s.audio, voice=s.voice)
+                for s in spec.scenes]
+    return [Draft(text, text, speaker=speaker)
+            for speaker, turn in speaker_turns(spec.script or "", list(spec.speakers or {}))
+            for text in split_script(turn, words_per_minute, scene_seconds)]
+
+
+def speaker_turns(script: str, speakers: list[str]) -> list[tuple[str | None, str]]:
+    """A script cut where a line starts with a speaker's name and a colon (`Ada: Hello.`).
+
+    Text before the first tagged line has no speaker. Without speakers the script is one turn.
+    """
+    if not speakers:
+        return [(None, script)]
+    names = "|".join(re.escape(n) for n in sorted(speakers, key=len, reverse=True))
+    turns: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in script.splitlines():
+        tagged = re.match(rf"^\s*({names})\s*:\s*(.*)$", line, flags=re.IGNORECASE)
+        if tagged:
+            name = next(n for n in speakers if n.lower() == tagged.group(1).lower())
+            turns.append((name, [tagged.group(2)]))
+        else:
+            turns[-1][1].append(line)
+    return [(who, "\n".join(lines).strip()) for who, lines in turns if "\n".join(lines).strip()]

@@ -6,9 +6,10 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from autostream_compiler.spec.models import Aligner, Images
 from autostream_compiler.spec.style import Captions, Motion, MotionPreset
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class _Strict(BaseModel):
@@ -31,8 +32,8 @@ class FrameFormat(_Strict):
 class ImageSource(_Strict):
     """Where a scene's picture comes from."""
 
-    provider: Literal["procedural", "file"]
-    """`procedural` draws one offline from the prompt and seed; `file` uses `path`."""
+    provider: Literal["generated", "file"]
+    """`generated` by the graph's image providers from the prompt and seed; `file` uses `path`."""
     prompt: str
     """The rendered image prompt."""
     seed: int = Field(ge=0)
@@ -62,6 +63,10 @@ class Scene(_Strict):
     """What the picture shows; the image prompt and seed are made from it."""
     voice: str
     """Voice as provider:id."""
+    speaker: Optional[str] = None
+    """Who speaks: a name from the graph's `speakers`."""
+    audio: Optional[str] = None
+    """Recorded narration used instead of the voice (a file relative to the spec)."""
     image: ImageSource
     """The picture."""
     motion: SceneMotion
@@ -89,6 +94,15 @@ class Pacing(_Strict):
     """Seconds of silence after each scene."""
 
 
+class SpeakerLook(_Strict):
+    """How a speaker's lines look in the subtitles."""
+
+    color: Optional[str] = None
+    """Text colour of the speaker's lines (default the captions' colour)."""
+    show_name: bool = False
+    """Show the name before the speaker's lines."""
+
+
 class SceneGraph(_Strict):
     """The resolved video."""
 
@@ -104,6 +118,14 @@ class SceneGraph(_Strict):
     """Subtitle look."""
     motion: Motion
     """Style motion settings the scenes were resolved from."""
+    images: Images = Field(default_factory=Images)
+    """Picture providers (the default chain is chosen at build time from the environment)."""
+    align: Aligner = "auto"
+    """Word timing source."""
+    align_model: Optional[str] = None
+    """Local aligner model folder."""
+    speakers: dict[str, SpeakerLook] = Field(default_factory=dict)
+    """Named speakers' subtitle look."""
     scenes: list[Scene] = Field(min_length=1)
     """The scenes in order."""
 

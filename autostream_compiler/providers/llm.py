@@ -10,8 +10,8 @@ import os
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from autostream_compiler.env import redact
 from autostream_compiler.errors import AutostreamError, BuildError, UserError
-from autostream_compiler.redact import redact
 from autostream_compiler.spec.models import Llm
 
 DEFAULT_MODELS = {"groq": "llama-3.3-70b-versatile", "openai": "gpt-4o-mini"}

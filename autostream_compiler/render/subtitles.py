@@ -38,8 +38,10 @@ def ass_document(
     outline: str,
     outline_px: float,
     margins: tuple[int, int, int],
+    label: str | None = None,
 ) -> str:
-    """An ASS file with one event per spoken word: the cue's lines, the current word highlighted."""
+    """An ASS file with one event per spoken word: the cue's lines, the current word highlighted, and
+    the speaker's `label` in a smaller line above when given."""
     left, right, bottom = margins
     head = (
         "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
@@ -57,6 +59,9 @@ def ass_document(
     for cue in cues:
         order = [i for line in cue.lines for i in line]
         size = "" if cue.scale >= 1 else f"{{\\fscx{cue.scale * 100:.0f}\\fscy{cue.scale * 100:.0f}}}"
+        if label:
+            small, full = round(min(cue.scale, 1) * 70), round(min(cue.scale, 1) * 100)
+            size += f"{{\\fscx{small}\\fscy{small}}}{ass_escape(label)}{{\\fscx{full}\\fscy{full}}}\\N"
         for k, current in enumerate(order):
             start = cue.start if k == 0 else words[current].start
             end = cue.end if k == len(order) - 1 else words[order[k + 1]].start

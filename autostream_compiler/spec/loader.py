@@ -36,17 +36,27 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
             out.append((("style",), f"style file {spec.style!r} not found; fix the path or use a built-in style name"))
     except UserError as exc:
         out.append((("style",), str(exc)))
-    if spec.voice is not None:
-        try:
-            resolve_voice(spec.voice)
-        except UserError as exc:
-            out.append((("voice",), str(exc)))
+    voices = [(("voice",), spec.voice)] + [(("speakers", n, "voice"), s.voice) for n, s in (spec.speakers or {}).items()]
+    voices += [(("scenes", i, "voice"), s.voice) for i, s in enumerate(spec.scenes or [])]
+    for where, name in voices:
+        if name is not None:
+            try:
+                resolve_voice(name)
+            except UserError as exc:
+                out.append((where, str(exc)))
+    names = list(spec.speakers or {})
     for i, scene in enumerate(spec.scenes or []):
-        if scene.image is None:
-            continue
-        msg = local_file_problem(root, scene.image)
-        if msg:
-            out.append((("scenes", i, "image"), msg))
+        if scene.speaker is not None and scene.speaker not in names:
+            known = ", ".join(names) if names else "none are defined"
+            out.append((("scenes", i, "speaker"), f"unknown speaker {scene.speaker!r} ({known}); "
+                                                  "add it under `speakers` or fix the name"))
+        for key in ("image", "audio"):
+            msg = getattr(scene, key) and local_file_problem(root, getattr(scene, key))
+            if msg:
+                out.append((("scenes", i, key), msg))
+    if spec.align_model is not None and not (root / spec.align_model).is_dir():
+        out.append((("align_model",), f"model folder {spec.align_model!r} not found (looked in {root}); "
+                                      "fix the path or remove `align_model` to use the packaged Whisper model"))
     return out
 
 

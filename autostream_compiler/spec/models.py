@@ -61,6 +61,35 @@ class Llm(_Strict):
     """How many times an invalid answer is sent back to the model with the validation errors."""
 
 
+ImageProvider = Literal["hf", "pollinations", "procedural"]
+Aligner = Literal["auto", "native", "whisper", "whisperx"]
+
+
+class Images(_Strict):
+    """Where generated pictures come from."""
+
+    providers: Optional[list[ImageProvider]] = Field(default=None, min_length=1)
+    """Fallback chain tried in order: `hf` (Hugging Face Inference, HF_TOKEN), `pollinations`, `procedural`
+    (offline). Default: [hf, pollinations, procedural] when HF_TOKEN is set, else [procedural]."""
+    model: Optional[str] = Field(default=None, min_length=1)
+    """Hugging Face text-to-image model id; default sd-community/sdxl-flash."""
+    timeout: float = Field(default=60, gt=0, le=600)
+    """Seconds to wait for one picture."""
+    retries: int = Field(default=2, ge=0, le=10)
+    """Retries with backoff per provider on rate limits, server errors, timeouts and bad images."""
+
+
+class Speaker(_Strict):
+    """A voice in a multi-speaker video."""
+
+    voice: str
+    """The speaker's voice, e.g. "edge:en-GB-SoniaNeural", "piper:en_US-joe-medium", "espeak:en-us"."""
+    color: Optional[str] = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    """Subtitle colour of this speaker's lines; default the style's."""
+    show_name: bool = False
+    """Show the speaker's name before their lines in the subtitles."""
+
+
 class SceneSpec(_Strict):
     """One scene written out by the user."""
 
@@ -70,6 +99,13 @@ class SceneSpec(_Strict):
     """Image prompt for this scene's picture; defaults to the narration."""
     image: Optional[str] = None
     """A local image file used instead of a generated one; relative to the spec, inside its folder."""
+    audio: Optional[str] = None
+    """A recorded narration of this scene (WAV, MP3, FLAC...) used instead of TTS and aligned to the
+    narration text; relative to the spec, inside its folder."""
+    speaker: Optional[str] = None
+    """Who speaks this scene: a name from `speakers`."""
+    voice: Optional[str] = None
+    """This scene's voice, overriding the speaker's and the spec's."""
 
 
 class Spec(_Strict):
@@ -82,7 +118,19 @@ class Spec(_Strict):
     style: str = "documentary"
     """A built-in style name (see `autostream styles`) or a path to a style YAML file."""
     voice: Optional[str] = None
-    """Narrator voice, e.g. "piper:en_US-joe-medium" or just "en_US-joe-medium"; default from the style."""
+    """Narrator voice as provider:id — "piper:en_US-joe-medium" (offline), "edge:en-GB-SoniaNeural"
+    (online), "espeak:en-us" (offline, many languages) — or a bare id that only one provider has;
+    default from the style. `autostream voices` lists them."""
+    speakers: Optional[dict[str, Speaker]] = None
+    """Named voices for dialogue: scenes say `speaker: name`, script lines start with `Name:`."""
+    align: Aligner = "auto"
+    """Word timings: `native` (the TTS's own), `whisper` (faster-whisper, offline), `whisperx` (forced
+    alignment, optional extra), or `auto` (native when the TTS gives timings, else whisper)."""
+    align_model: Optional[str] = None
+    """Local model folder for the aligner (a CTranslate2 Whisper model, or whisperx's model_dir);
+    relative to the spec. Default: the packaged Whisper tiny.en."""
+    images: Images = Field(default_factory=Images)
+    """Picture providers and their fallback chain."""
     output: Optional[str] = None
     """Output MP4 path relative to the spec; default out/<spec stem>.mp4."""
     seed: int = 0

@@ -8,7 +8,8 @@ from autostream_compiler.build.cache import Store
 from autostream_compiler.build.keys import digest, file_digest
 from autostream_compiler.build.steps import plan
 from autostream_compiler.errors import BuildError
-from autostream_compiler.expand.offline import expand_offline
+from autostream_compiler.expand.graph import build_graph
+from autostream_compiler.expand.offline import offline_drafts
 from autostream_compiler.spec.models import Spec
 from autostream_compiler.spec.style import builtin_styles_dir, load_style
 
@@ -25,7 +26,7 @@ def _keys(narrations: list[str], tmp_path: Path) -> dict[str, str]:
     spec = Spec.model_validate({"version": 1, "title": "T", "scenes": [
         {"narration": n, "visual": f"picture of {n}"} for n in narrations]})
     style, _ = load_style(builtin_styles_dir() / "documentary.yaml")
-    steps = plan(expand_offline(spec, style), tmp_path)
+    steps = plan(build_graph(spec, style, "T", offline_drafts(spec, 150, 10)), tmp_path)
     keyed = {}
     for s in steps:
         if s.kind in ("tts", "image"):  # keys of steps without upstream outputs

@@ -81,7 +81,7 @@ def test_first_build_makes_the_video_and_sidecars(project):
     srt = (root / "out" / "video.srt").read_text()
     assert srt.startswith("1\n00:00:00,") and "1883." in srt and "$5." in srt
     lock = yaml.safe_load((root / "video.lock.yaml").read_text())
-    assert lock["schema"] == 2 and lock["graph"]["scenes"][0]["spoken"][-1] == "eighteen eighty-three."
+    assert lock["schema"] == 3 and lock["graph"]["scenes"][0]["spoken"][-1] == "eighteen eighty-three."
 
 
 def test_word_times_match_the_narration_audio(project):
