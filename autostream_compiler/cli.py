@@ -161,3 +161,18 @@ def styles(name) -> None:
         fmt, pacing = style.format, style.pacing
         click.echo(f"{style_name:<12} {fmt.aspect:>5} {fmt.resolution:>6} {fmt.fps:>3}fps "
                    f"{pacing.words_per_minute:>4} wpm  {style.description}")
+
+
+@main.command("voices")
+@click.argument("provider", required=False, type=click.Choice(["piper", "edge", "espeak"]))
+def voices_command(provider) -> None:
+    """List the voices each TTS provider offers here (piper and espeak offline, edge online)."""
+    from autostream_compiler.providers.voices import PROVIDERS, voices
+
+    notes = {"piper": "offline, neural", "edge": "online; common voices, any Edge neural voice name works",
+             "espeak": "offline, many languages"}
+    for name in [provider] if provider else PROVIDERS:
+        found = voices(name)
+        click.echo(f"{name} ({notes[name]}): {len(found)} voices")
+        for voice_id in found:
+            click.echo(f"  {name}:{voice_id}")

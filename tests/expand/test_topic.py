@@ -336,3 +336,20 @@ def test_an_unreachable_server_is_retried_then_named(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert f"cannot reach groq at http://127.0.0.1:{port}" in result.stderr and "1 retry" in result.stderr
     assert not spec.with_name("video.lock.yaml").exists()
+
+
+def test_a_dialogue_topic_has_the_model_assign_speakers(tmp_path, fake):
+    spec = write_spec(tmp_path, {**topic_spec(), "speakers": {
+        "Ada": {"voice": "piper:en_US-joe-medium"}, "Ben": {"voice": "espeak:en-us"}}})
+    scenes = [{**s, "speaker": who} for s, who in zip(ANSWER["scenes"], ["Ada", "Ben"])]
+    fake.answer({"title": "Talk", "scenes": [{**scenes[0], "speaker": "Cleo"}, scenes[1]]})
+    fake.answer({"title": "Talk", "scenes": scenes})
+    assert run_cli("expand", spec).exit_code == 0
+    first = fake.requests[0].body
+    items = first["response_format"]["json_schema"]["schema"]["properties"]["scenes"]["items"]
+    assert items["properties"]["speaker"] == {"type": "string", "enum": ["Ada", "Ben"]}
+    assert "conversation between Ada, Ben" in first["messages"][0]["content"]
+    assert "'Cleo' is not one of Ada, Ben" in fake.requests[1].body["messages"][-1]["content"]
+    graph = _lock(spec)["graph"]
+    assert [(s["speaker"], s["voice"]) for s in graph["scenes"]] == [
+        ("Ada", "piper:en_US-joe-medium"), ("Ben", "espeak:en-us")]
