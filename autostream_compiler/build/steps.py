@@ -79,7 +79,7 @@ def _tts(ctx: StepContext, step: Step) -> dict[str, Path]:
     elif step.provider == "edge":
         from autostream_compiler.providers import edge_tts
 
-        speech = edge_tts.synthesize(p["spoken"], p["voice"], p["words_per_minute"])
+        speech = edge_tts.synthesize(p["spoken"], p["voice"], p["words_per_minute"], p["pitch"])
     else:
         from autostream_compiler.providers import espeak_tts
 
@@ -293,7 +293,10 @@ def _tts_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> Step:
     if voice.provider == "piper":
         return Step("tts", i, 2, "piper", {"voice": voice.id, "spoken": scene.spoken,
                                            "length_scale": piper_tts.length_scale(voice.id, wpm)}, _tts)
-    return Step("tts", i, 1, voice.provider, {"voice": voice.id, "spoken": scene.spoken, "words_per_minute": wpm}, _tts)
+    params = {"voice": voice.id, "spoken": scene.spoken, "words_per_minute": wpm}
+    if voice.provider == "edge":
+        params["pitch"] = graph.pacing.pitch
+    return Step("tts", i, 1, voice.provider, params, _tts)
 
 
 def _align_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, tts: Step) -> Step:

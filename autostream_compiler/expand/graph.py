@@ -60,6 +60,7 @@ def resolve_pacing(spec: Spec, style: Style) -> Pacing:
     return Pacing(
         words_per_minute=spec.pacing.words_per_minute or style.pacing.words_per_minute,
         pause=style.pacing.pause if spec.pacing.pause is None else spec.pacing.pause,
+        pitch=spec.pacing.pitch or 0,
     )
 
 

@@ -92,6 +92,8 @@ class Pacing(_Strict):
     """Speaking rate."""
     pause: float = Field(ge=0, le=5)
     """Seconds of silence after each scene."""
+    pitch: int = Field(default=0, ge=-50, le=50)
+    """Voice pitch offset in Hz (Edge voices)."""
 
 
 class SpeakerLook(_Strict):

@@ -64,8 +64,9 @@ def endpoint() -> str:
     return override if "?" in override else f"{override}?{constants.WSS_URL.split('?', 1)[1]}"
 
 
-def synthesize(entries: list[str], voice_id: str, words_per_minute: int) -> Speech:
-    """Speak the entries (one per displayed word, each possibly several spoken words or empty)."""
+def synthesize(entries: list[str], voice_id: str, words_per_minute: int, pitch: int = 0) -> Speech:
+    """Speak the entries (one per displayed word, each possibly several spoken words or empty), at a
+    speaking rate and a pitch offset in Hz."""
     if not valid_voice(voice_id):
         raise BuildError(f"edge-tts: {voice_id!r} is not an Edge voice name, like en-US-AriaNeural")
     try:
@@ -75,7 +76,7 @@ def synthesize(entries: list[str], voice_id: str, words_per_minute: int) -> Spee
     text = " ".join(e for e in entries if e.strip())
     if not text:
         return Speech(np.zeros(0, dtype=np.int16), SAMPLE_RATE, [(0.0, 0.0)] * len(entries))
-    mp3, boundaries = asyncio.run(_fetch(text, voice_id, rate_percent(words_per_minute)))
+    mp3, boundaries = asyncio.run(_fetch(text, voice_id, rate_percent(words_per_minute), f"{pitch:+d}Hz"))
     samples = _decode(mp3)
     stream = [
         (unit, start * SAMPLE_RATE // TICKS_PER_SECOND, end * SAMPLE_RATE // TICKS_PER_SECOND)
@@ -86,7 +87,7 @@ def synthesize(entries: list[str], voice_id: str, words_per_minute: int) -> Spee
     return Speech(samples, SAMPLE_RATE, timings)
 
 
-async def _fetch(text: str, voice_id: str, rate: str) -> tuple[bytes, list[tuple[str, int, int]]]:
+async def _fetch(text: str, voice_id: str, rate: str, pitch: str) -> tuple[bytes, list[tuple[str, int, int]]]:
     """MP3 bytes and word boundaries (text, start, end in ticks), with retries and a time limit."""
     import aiohttp
     from edge_tts import communicate
@@ -102,7 +103,7 @@ async def _fetch(text: str, voice_id: str, rate: str) -> tuple[bytes, list[tuple
             if attempt:
                 await asyncio.sleep(BACKOFF[attempt - 1])
             try:
-                return await _speak(text, voice_id, rate)
+                return await _speak(text, voice_id, rate, pitch)
             except (aiohttp.ClientError, OSError, EdgeTTSException) as exc:
                 failure = exc
         if isinstance(failure, NoAudioReceived):
@@ -118,10 +119,10 @@ async def _fetch(text: str, voice_id: str, rate: str) -> tuple[bytes, list[tuple
             f"edge-tts: no complete answer from {where} within {TIMEOUT:g} s; {fix}") from None
 
 
-async def _speak(text: str, voice_id: str, rate: str) -> tuple[bytes, list[tuple[str, int, int]]]:
+async def _speak(text: str, voice_id: str, rate: str, pitch: str) -> tuple[bytes, list[tuple[str, int, int]]]:
     import edge_tts
 
-    speech = edge_tts.Communicate(text, voice_id, rate=rate, boundary="WordBoundary")
+    speech = edge_tts.Communicate(text, voice_id, rate=rate, pitch=pitch, boundary="WordBoundary")
     audio = bytearray()
     boundaries: list[tuple[str, int, int]] = []
     async for chunk in speech.stream():

@@ -54,6 +54,8 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
             msg = getattr(scene, key) and local_file_problem(root, getattr(scene, key))
             if msg:
                 out.append((("scenes", i, key), msg))
+    if spec.align == "native" and any(s.audio for s in spec.scenes or []):
+        out.append((("align",), "recorded `audio` brings no word timings; use align: auto, whisper or whisperx"))
     if spec.align_model is not None and not (root / spec.align_model).is_dir():
         out.append((("align_model",), f"model folder {spec.align_model!r} not found (looked in {root}); "
                                       "fix the path or remove `align_model` to use the packaged Whisper model"))

@@ -32,6 +32,8 @@ class Pacing(_Strict):
     """Speaking rate, 80 to 260 words per minute."""
     pause: Optional[float] = Field(default=None, ge=0, le=5)
     """Seconds of silence after each scene, 0 to 5."""
+    pitch: Optional[int] = Field(default=None, ge=-50, le=50)
+    """Voice pitch offset in Hz, -50 to 50 (Edge voices)."""
     target_duration: Optional[float] = Field(default=None, ge=5, le=1800)
     """Length of the video in seconds that the model is asked to write for (with `topic`)."""
     max_scene_seconds: Optional[float] = Field(default=None, ge=3, le=120)

@@ -49,11 +49,13 @@ def test_an_edge_voice_through_the_real_client_mixed_with_piper(tmp_path, monkey
     entries = [w.spoken for w in to_words("Volcanoes start deep underground.")]
     reply = piper_reply(entries)
     spec["script"] = "Ada: Volcanoes start deep underground.\nBen: How deep is deep?"
+    spec["pacing"]["pitch"] = -5
     path = write_spec(tmp_path, spec)
     with FakeEdge(reply, voices=("en-GB-SoniaNeural",)) as fake:
         monkeypatch.setenv("AUTOSTREAM_EDGE_TTS_URL", fake.url)
         result = run_cli("build", path, "--report", tmp_path / "r.json")
-    assert any("(en-GB, SoniaNeural)" in m for m in fake.requests[0].messages)
+    ssml = next(m for m in fake.requests[0].messages if "Path:ssml" in m)
+    assert "(en-GB, SoniaNeural)" in ssml and "pitch='-5Hz'" in ssml and "rate='+13%'" in ssml
     assert result.exit_code == 0, result.stderr
     steps = _steps(tmp_path / "r.json")
     assert steps[("tts", 0)]["provider"] == "edge" and steps[("tts", 1)]["provider"] == "piper"
@@ -85,3 +87,50 @@ def test_bad_voices_and_speakers_are_named_with_their_place(tmp_path):
     assert any("speakers.Ben.voice: espeak has no voice 'xx-klingon'" in line for line in lines), lines
     assert any("scenes[0].speaker: unknown speaker 'Cleo' (Ada, Ben)" in line for line in lines), lines
     assert any("scenes[1].voice: edge has no voice 'nonsense'" in line for line in lines), lines
+
+
+def test_a_recorded_narration_is_aligned_by_whisper(tmp_path):
+    import subprocess
+
+    from autostream_compiler.providers import espeak_tts
+
+    narration = "Lava cools into black rock, and new land is born."
+    take = espeak_tts.synthesize([w.spoken for w in to_words(narration)], "en-us", 150)
+    raw = tmp_path / "take.raw"
+    raw.write_bytes(take.samples.tobytes())
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(take.sample_rate), "-ac", "1", "-i", str(raw),
+                    "-ar", "44100", "-ac", "2", str(tmp_path / "take.flac")], check=True)  # a stereo 44.1 kHz take
+    spec = {"version": 1, "title": "Takes", "format": {"resolution": "720p", "fps": 24},
+            "scenes": [{"narration": narration, "audio": "take.flac"}, {"narration": "Then a narrator speaks."}]}
+    path = write_spec(tmp_path, spec)
+    result = run_cli("build", path, "--report", tmp_path / "r.json")
+    assert result.exit_code == 0, result.stderr
+    steps = _steps(tmp_path / "r.json")
+    assert steps[("tts", 0)]["provider"] == "recorded" and steps[("align", 0)]["provider"] == "whisper"
+    assert steps[("tts", 1)]["provider"] == "piper" and steps[("align", 1)]["provider"] == "native"
+    words = [w for w in json.loads((tmp_path / "out" / "video.words.json").read_text()) if w["scene"] == 0]
+    assert " ".join(w["text"] for w in words) == narration
+    error = sum(abs(w["start"] - s) for w, (s, _) in zip(words, take.timings)) / len(words)
+    assert error < 0.15, error  # whisper's times against the engine's own
+
+    (tmp_path / "take.flac").write_bytes(b"")  # a broken recording fails that scene's step, in one line
+    result = run_cli("build", path, "--report", tmp_path / "r2.json")
+    assert result.exit_code == 1 and "take.flac" in result.stderr and "Traceback" not in result.output
+
+
+def test_recorded_audio_cannot_use_native_timings(tmp_path):
+    (tmp_path / "take.wav").write_bytes(b"RIFF")
+    spec = {"version": 1, "title": "T", "align": "native", "scenes": [{"narration": "Hi.", "audio": "take.wav"}]}
+    result = run_cli("build", write_spec(tmp_path, spec))
+    assert result.exit_code == 2 and "align: recorded `audio` brings no word timings" in result.stderr
+    assert "use align: auto" in result.stderr and str(tmp_path / "video.yaml") in result.stderr
+
+
+def test_whisper_can_be_chosen_for_tts_audio_too(tmp_path):
+    spec = {"version": 1, "title": "T", "align": "whisper", "format": {"resolution": "720p", "fps": 24},
+            "scenes": [{"narration": "The first scene starts in 1883, on a quiet morning."}]}
+    result = run_cli("build", write_spec(tmp_path, spec), "--report", tmp_path / "r.json")
+    assert result.exit_code == 0, result.stderr
+    assert _steps(tmp_path / "r.json")[("align", 0)]["provider"] == "whisper"
+    year = next(w for w in json.loads((tmp_path / "out" / "video.words.json").read_text()) if w["text"] == "1883,")
+    assert year["end"] - year["start"] > 0.5  # "eighteen eighty-three" spans one displayed word
