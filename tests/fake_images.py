@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
+from helpers import LocalServer
 from PIL import Image
 
 
@@ -34,7 +34,7 @@ def png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
-class FakeImages:
+class FakeImages(LocalServer):
     """`hf_url` is the text-to-image URL, `pollinations_url` the Pollinations base."""
 
     def __init__(self):
@@ -75,16 +75,7 @@ class FakeImages:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        root = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.hf_url = f"{root}/hf/models/sdxl"
-        self.pollinations_url = f"{root}/pollinations"
+        super().__init__(Handler)
+        self.hf_url = f"{self.root}/hf/models/sdxl"
+        self.pollinations_url = f"{self.root}/pollinations"
 
-    def __enter__(self) -> "FakeImages":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()

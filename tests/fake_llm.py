@@ -7,11 +7,12 @@ reply queued the server answers 500, which the test then sees fail.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from helpers import LocalServer
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Request:
     body: dict
 
 
-class FakeLLM:
+class FakeLLM(LocalServer):
     """Start with `with FakeLLM() as fake:`; `fake.url` is the server root."""
 
     def __init__(self):
@@ -63,9 +64,8 @@ class FakeLLM:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(Handler)
+        self.url = self.root
 
     def answer(self, content: str | dict, **kw) -> None:
         """Queue a 200 reply whose message content is `content` (a dict is sent as JSON)."""
@@ -76,13 +76,6 @@ class FakeLLM:
         """Queue an HTTP error in the OpenAI error format."""
         self.replies.append(Reply(status, body={"error": {"message": message, "type": "test"}}, **kw))
 
-    def __enter__(self) -> "FakeLLM":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _completion(model: str | None, content: str | None) -> dict:
