@@ -20,7 +20,9 @@ from autostream_compiler.render.timeline import scene_frames, shift
 
 _LABELS = {"spoken": "narration", "words": "narration text", "prompt": "visual", "seed": "image seed",
            "length_scale": "pacing", "voice": "voice", "palette": "style palette", "captions": "caption style",
-           "motion": "motion", "pause": "pause", "fps": "frame rate", "width": "format", "height": "format"}
+           "motion": "motion", "pause": "pause", "fps": "frame rate", "width": "format", "height": "format",
+           "words_per_minute": "pacing", "pitch": "pitch", "providers": "image providers", "model": "model",
+           "language": "language"}
 
 
 @dataclass

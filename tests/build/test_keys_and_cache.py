@@ -66,3 +66,18 @@ def test_store_put_get_and_damaged_entries(tmp_path):
     record.parent.mkdir(parents=True)
     record.write_text("{not json")
     assert store.get_action("j" * 64) is None and not record.exists()
+
+
+def test_a_key_in_a_step_error_or_warning_is_redacted(tmp_path, monkeypatch):
+    from autostream_compiler.build.runner import Step, run_steps
+
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_value_42")
+
+    def leaky(ctx, step):
+        step.warnings.append("server said: bad token hf_secret_value_42")
+        raise BuildError("upstream echoed Bearer hf_secret_value_42")
+
+    step = Step("image", 0, 1, "hf", {}, leaky)
+    run_steps([step], Store(tmp_path / "cache"), 1)
+    assert step.status == "failed"
+    assert step.error == "upstream echoed Bearer ***" and step.warnings == ["server said: bad token ***"]

@@ -61,6 +61,7 @@ def test_default_chain_with_a_token_uses_hugging_face(tmp_path, fake):
     assert (params["width"], params["height"]) == (1344, 768) and isinstance(params["seed"], int)
     assert np.allclose(_mean_color(tmp_path / "out" / "video.mp4"), RED, atol=25)  # the picture is in the video
     assert fake.pollinations.requests == []
+    assert request["body"]["parameters"]["num_inference_steps"] == 6  # SDXL-Flash wants few steps
 
     again, image = _build(tmp_path, _spec(), "r2.json")
     assert image["status"] == "cached" and image["provider"] == "hf" and len(fake.hf.requests) == 1
@@ -77,6 +78,7 @@ def test_a_failing_provider_falls_back_with_a_warning_and_is_tried_again_next_bu
     [request] = fake.pollinations.requests
     assert request["prompt"].startswith("a red sky, documentary photograph")
     assert request["query"]["width"] == "1344" and request["headers"]["authorization"] == f"Bearer {POLL_TOKEN}"
+    assert request["query"]["model"] == "flux"  # its own model, not the Hugging Face one
     assert np.allclose(_mean_color(tmp_path / "out" / "video.mp4"), BLUE, atol=25)
 
     again, image = _build(tmp_path, _spec(), "r2.json")  # Hugging Face is back: it is asked again
@@ -104,9 +106,11 @@ def test_a_chain_that_runs_out_fails_the_image_step_only(tmp_path, fake):
 
 def test_a_refused_token_is_named_and_never_printed(tmp_path, fake):
     fake.hf.replies.append(Reply(401, b'{"error": "Invalid credentials in Authorization header"}'))
-    result, image = _build(tmp_path, _spec(["hf", "procedural"]))
+    fake.pollinations.replies.extend([Reply(502, b"{}")] * 2)
+    result, image = _build(tmp_path, _spec(["hf", "pollinations", "procedural"]))
     assert result.exit_code == 0 and image["provider"] == "procedural"
     assert "refused the token (HTTP 401)" in image["warnings"][0] and len(fake.hf.requests) == 1  # not retried
+    assert "HTTP 502" in image["warnings"][1]
     for file in tmp_path.rglob("*"):
         if file.is_file():
             data = file.read_bytes()

@@ -134,3 +134,21 @@ def test_whisper_can_be_chosen_for_tts_audio_too(tmp_path):
     assert _steps(tmp_path / "r.json")[("align", 0)]["provider"] == "whisper"
     year = next(w for w in json.loads((tmp_path / "out" / "video.words.json").read_text()) if w["text"] == "1883,")
     assert year["end"] - year["start"] > 0.5  # "eighteen eighty-three" spans one displayed word
+
+
+def test_an_edge_voice_without_word_boundaries_is_aligned_by_whisper(tmp_path, monkeypatch):
+    narration = "Volcanoes start deep underground."
+    reply = piper_reply([w.spoken for w in to_words(narration)])
+    sent = [(start, end) for _, start, end in reply.words]
+    reply.words = []  # the service sent audio but no WordBoundary events
+    spec = {"version": 1, "title": "T", "voice": "edge:en-US-AriaNeural", "format": {"resolution": "720p", "fps": 24},
+            "scenes": [{"narration": narration}]}
+    path = write_spec(tmp_path, spec)
+    with FakeEdge(reply) as fake:
+        monkeypatch.setenv("AUTOSTREAM_EDGE_TTS_URL", fake.url)
+        result = run_cli("build", path, "--report", tmp_path / "r.json")
+    assert result.exit_code == 0, result.stderr
+    align = _steps(tmp_path / "r.json")[("align", 0)]
+    assert align["provider"] == "whisper" and "no word timings" in align["warnings"][0]
+    words = json.loads((tmp_path / "out" / "video.words.json").read_text())
+    assert sum(abs(w["start"] - s) for w, (s, _) in zip(words, sent)) / len(words) < 0.15

@@ -1,0 +1,16 @@
+"""Every test starts from a clean environment: no developer keys or endpoints leak into a build."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+_OUTSIDE = ("GROQ_", "OPENAI_", "HF_", "POLLINATIONS_", "AUTOSTREAM_", "HUGGING")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(_OUTSIDE):
+            monkeypatch.delenv(name)
