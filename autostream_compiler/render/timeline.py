@@ -31,6 +31,7 @@ class SafeArea(NamedTuple):
     left: int
     right: int
     bottom: int
+    top: int
 
 
 def scene_frames(duration: float, pause: float, fps: int) -> int:
@@ -39,10 +40,12 @@ def scene_frames(duration: float, pause: float, fps: int) -> int:
 
 
 def safe_area(aspect: str, width: int, height: int, bottom: float) -> SafeArea:
-    """Caption margins: title-safe sides; 9:16 keeps above the platform controls at the bottom."""
-    side = 0.06 if aspect == "9:16" else 0.05
-    floor = 0.2 if aspect == "9:16" else 0.05
-    return SafeArea(round(width * side), round(width * side), round(height * max(bottom, floor)))
+    """Caption margins in pixels: `bottom` (a fraction of the height) above the bottom edge, and
+    title-safe 5% elsewhere; 9:16 keeps clear of the platform's controls (at least 20% at the bottom,
+    10% at the top and sides)."""
+    side, floor, top = (0.1, 0.2, 0.1) if aspect == "9:16" else (0.05, 0.05, 0.05)
+    return SafeArea(round(width * side), round(width * side), round(height * max(bottom, floor)),
+                    round(height * top))
 
 
 def layout_cues(
@@ -53,8 +56,10 @@ def layout_cues(
     scene_end: float,
     max_gap: float = 0.9,
     hold: float = 0.6,
+    max_words: int | None = None,
 ) -> list[Cue]:
-    """Group words into caption cues of at most `max_lines` lines that fit `max_width`.
+    """Group words into caption cues of at most `max_lines` lines that fit `max_width`, with at
+    most `max_words` words on a line.
 
     A cue ends after a sentence, at a long silence, or when the lines are full. A word too wide
     for a line alone gets a cue scaled down to fit.
@@ -67,7 +72,8 @@ def layout_cues(
             if prev.text.endswith(_SENTENCE_END) or word.start - prev.end > max_gap:
                 groups.append(lines)
                 lines = []
-        if lines and measure(" ".join(words[j].text for j in lines[-1] + [i])) <= max_width:
+        room = bool(lines) and (max_words is None or len(lines[-1]) < max_words)
+        if room and measure(" ".join(words[j].text for j in lines[-1] + [i])) <= max_width:
             lines[-1].append(i)
         elif lines and len(lines) < max_lines:
             lines.append([i])

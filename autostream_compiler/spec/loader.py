@@ -54,6 +54,10 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
             msg = getattr(scene, key) and local_file_problem(root, getattr(scene, key))
             if msg:
                 out.append((("scenes", i, key), msg))
+    if spec.music is not None:
+        msg = local_file_problem(root, spec.music.path)
+        if msg:
+            out.append((("music", "path"), msg))
     if spec.align == "native" and any(s.audio for s in spec.scenes or []):
         out.append((("align",), "recorded `audio` brings no word timings; use align: auto, whisper or whisperx"))
     if spec.align_model is not None and not (root / spec.align_model).is_dir():

@@ -6,8 +6,14 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Aspect = Literal["16:9", "9:16", "1:1"]
-Resolution = Literal["720p", "1080p"]
+from autostream_compiler.spec.style import (  # the literal types styles and specs share
+    Aspect,
+    CaptionPosition,
+    CaptionStyle,
+    MotionPreset,
+    Resolution,
+    TransitionKind,
+)
 
 
 class _Strict(BaseModel):
@@ -18,11 +24,11 @@ class Format(_Strict):
     """Frame shape and rate of the output video. Unset fields take the style's defaults."""
 
     aspect: Optional[Aspect] = None
-    """Aspect ratio: "16:9" (landscape), "9:16" (vertical shorts) or "1:1" (square)."""
+    """Aspect ratio: "16:9" (landscape), "9:16" (vertical shorts), "1:1" (square) or "4:5" (portrait feed)."""
     resolution: Optional[Resolution] = None
-    """Size of the short side: 720p or 1080p."""
-    fps: Optional[int] = Field(default=None, ge=12, le=60)
-    """Frames per second, 12 to 60."""
+    """Size of the short side: 720p, 1080p, 1440p or 2160p."""
+    fps: Optional[int] = Field(default=None, ge=24, le=60)
+    """Frames per second, 24 to 60."""
 
 
 class Pacing(_Strict):
@@ -92,6 +98,60 @@ class Speaker(_Strict):
     """Show the speaker's name before their lines in the subtitles."""
 
 
+class MotionSpec(_Strict):
+    """The camera move over a scene's picture."""
+
+    preset: Optional[MotionPreset] = None
+    """zoom_in, zoom_out, pan_left, pan_right, pan_up, pan_down or none; default: the style's, varied by scene."""
+    strength: Optional[float] = Field(default=None, ge=0, le=0.3)
+    """How far the camera moves, as a fraction of the frame (0 to 0.3)."""
+
+
+class TransitionSpec(_Strict):
+    """How a scene gives way to the next."""
+
+    kind: Optional[TransitionKind] = None
+    """cut, crossfade, fade_black, slide_left/right/up/down or wipe_left/right/up/down."""
+    duration: Optional[float] = Field(default=None, ge=0, le=3)
+    """Seconds of overlap, 0 to 3."""
+
+
+class CaptionsSpec(_Strict):
+    """Subtitle look; unset fields take the style's."""
+
+    style: Optional[CaptionStyle] = None
+    """karaoke (default), pop, line or none."""
+    font: Optional[str] = None
+    """A font shipped with autostream (see `autostream fonts`)."""
+    position: Optional[CaptionPosition] = None
+    """bottom, middle or top."""
+    size: Optional[float] = Field(default=None, gt=0.01, le=0.2)
+    """Text height as a fraction of the frame height."""
+    color: Optional[str] = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    """Text colour."""
+    highlight: Optional[str] = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    """Colour of the spoken word (karaoke, pop)."""
+    words_per_line: Optional[int] = Field(default=None, ge=1, le=20)
+    """Most words on one line."""
+    box: Optional[bool] = None
+    """A translucent box behind the text."""
+
+
+class Music(_Strict):
+    """A music bed under the narration."""
+
+    path: str
+    """Audio file relative to the spec (inside its folder); looped or trimmed to the video."""
+    volume: float = Field(default=0.25, ge=0, le=1)
+    """Music level before ducking, as a linear gain (0 to 1)."""
+    duck: float = Field(default=12, ge=0, le=40)
+    """How many dB the music dips under the narration (0: no ducking)."""
+    fade_in: float = Field(default=1.0, ge=0, le=30)
+    """Seconds of fade-in at the start."""
+    fade_out: float = Field(default=2.0, ge=0, le=30)
+    """Seconds of fade-out at the end."""
+
+
 class SceneSpec(_Strict):
     """One scene written out by the user."""
 
@@ -108,6 +168,10 @@ class SceneSpec(_Strict):
     """Who speaks this scene: a name from `speakers`."""
     voice: Optional[str] = None
     """This scene's voice, overriding the speaker's and the spec's."""
+    motion: Optional[MotionSpec] = None
+    """This scene's camera move."""
+    transition: Optional[TransitionSpec] = None
+    """The transition after this scene (into the next)."""
 
 
 class Spec(_Strict):
@@ -133,6 +197,20 @@ class Spec(_Strict):
     relative to the spec. Default: the packaged Whisper tiny.en."""
     images: Images = Field(default_factory=Images)
     """Picture providers and their fallback chain."""
+    captions: CaptionsSpec = Field(default_factory=CaptionsSpec)
+    """Subtitle style, font, position and colours."""
+    motion: MotionSpec = Field(default_factory=MotionSpec)
+    """Camera move for every scene (default: the style's, varied across scenes)."""
+    transition: TransitionSpec = Field(default_factory=TransitionSpec)
+    """Transition between scenes (default: the style's)."""
+    music: Optional[Music] = None
+    """A music bed, ducked under the narration."""
+    loudness: Optional[float] = Field(default=None, ge=-36, le=-6)
+    """Integrated loudness of the final mix in LUFS (default -14, true peak at most -1 dBTP)."""
+    encoder: Literal["auto", "libx264"] = "auto"
+    """H.264 encoder: `auto` uses a working hardware encoder when ffmpeg has one, else libx264."""
+    thumbnail: Optional[float] = Field(default=None, ge=0)
+    """Seconds into the video for the thumbnail frame; unset: a title card in the style's look."""
     output: Optional[str] = None
     """Output MP4 path relative to the spec; default out/<spec stem>.mp4."""
     seed: int = 0

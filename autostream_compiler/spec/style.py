@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -14,7 +14,14 @@ from autostream_compiler.errors import SpecError, UserError
 from autostream_compiler.spec.yamlfile import read_yaml, validate
 
 HexColor = str
-MotionPreset = Literal["zoom_in", "zoom_out", "pan_left", "pan_right", "none"]
+Aspect = Literal["16:9", "9:16", "1:1", "4:5"]
+Resolution = Literal["720p", "1080p", "1440p", "2160p"]
+MotionPreset = Literal["zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "none"]
+TransitionKind = Literal["cut", "crossfade", "fade_black", "slide_left", "slide_right", "slide_up", "slide_down",
+                         "wipe_left", "wipe_right", "wipe_up", "wipe_down"]
+CaptionStyle = Literal["karaoke", "pop", "line", "none"]
+CaptionPosition = Literal["bottom", "middle", "top"]
+_HEX = r"^#[0-9A-Fa-f]{6}$"
 
 
 class _Strict(BaseModel):
@@ -24,11 +31,11 @@ class _Strict(BaseModel):
 class StyleFormat(_Strict):
     """Default frame shape and rate."""
 
-    aspect: Literal["16:9", "9:16", "1:1"] = "16:9"
+    aspect: Aspect = "16:9"
     """Default aspect ratio."""
-    resolution: Literal["720p", "1080p"] = "1080p"
+    resolution: Resolution = "1080p"
     """Default resolution."""
-    fps: int = Field(default=30, ge=12, le=60)
+    fps: int = Field(default=30, ge=24, le=60)
     """Default frames per second."""
 
 
@@ -82,9 +89,31 @@ class Motion(_Strict):
     """How far the camera zooms or pans, as a fraction of the frame."""
 
 
+class Transition(_Strict):
+    """How one scene gives way to the next."""
+
+    kind: TransitionKind = "cut"
+    """cut, crossfade, fade_black, slide_left/right/up/down or wipe_left/right/up/down."""
+    duration: float = Field(default=0.5, ge=0, le=3)
+    """Seconds the two scenes overlap (ignored for a cut)."""
+
+
 class Captions(_Strict):
     """Burned-in subtitle look."""
 
+    style: CaptionStyle = "karaoke"
+    """`karaoke` (lines with the spoken word highlighted), `pop` (a few large words at a time), `line`
+    (classic subtitles, a sentence at a time) or `none`."""
+    position: CaptionPosition = "bottom"
+    """Where the text block sits: bottom, middle or top (inside the platform's safe area)."""
+    words_per_line: Optional[int] = Field(default=None, ge=1, le=20)
+    """Most words on one line (pop: default 3); lines also break to fit the frame."""
+    box: bool = False
+    """A translucent box behind the text instead of an outline only."""
+    box_color: str = Field(default="#000000", pattern=_HEX)
+    """Colour of the box (drawn at 60% opacity)."""
+    shadow: float = Field(default=0.6, ge=0, le=3)
+    """Drop shadow distance, as a multiple of the outline width."""
     font: str = "Inter-Bold.otf"
     """Font file shipped with autostream (autostream_compiler/fonts)."""
     size: float = Field(default=0.055, gt=0.01, le=0.2)
@@ -98,7 +127,8 @@ class Captions(_Strict):
     outline_width: float = Field(default=0.0035, ge=0, le=0.02)
     """Outline thickness as a fraction of the frame height."""
     bottom: float = Field(default=0.08, ge=0, le=0.5)
-    """Distance of the text's baseline block from the bottom, as a fraction of the frame height."""
+    """Bottom margin of bottom-placed captions, as a fraction of the frame height (at least the
+    platform's safe area; top captions keep the platform's top margin)."""
     max_lines: int = Field(default=2, ge=1, le=3)
     """Most lines shown at once."""
 
@@ -126,6 +156,10 @@ class Style(_Strict):
     """Camera moves."""
     captions: Captions = Field(default_factory=Captions)
     """Subtitle look."""
+    transition: Transition = Field(default_factory=Transition)
+    """Default transition between scenes."""
+    loudness: float = Field(default=-14, ge=-36, le=-6)
+    """Integrated loudness of the final mix, in LUFS."""
     _path: Path = PrivateAttr(default=Path("style"))
 
     def render(self, template: str, **variables: object) -> str:

@@ -56,7 +56,8 @@ def test_first_build_makes_the_video_and_sidecars(project):
     video = root / "out" / "video.mp4"
     statuses = report_statuses(root / "r1.json")
     assert set(statuses.values()) == {"built"}
-    assert len(statuses) == 3 * 4 + 2
+    assert len(statuses) == 3 * 4 + 3  # per scene tts, align, image, segment; audio, mux, thumbnail
+    assert "transition" not in {kind for kind, _ in statuses}  # the default style cuts
     report = json.loads((root / "r1.json").read_text())
     assert report["output"] == str(video)
     assert all(len(s["key"]) == 64 and s["seconds"] >= 0 for s in report["steps"])
@@ -125,7 +126,7 @@ def test_narration_edit_rebuilds_only_that_scene_and_the_joins(project):
     assert "* tts scene 2 narration of scene 2 changed" in lines
     assert "* align scene 2 after tts scene 2 runs" in lines
     assert "image scene 2 up to date" in lines
-    assert "5 of 14 steps would run" in lines
+    assert "5 of 15 steps would run" in lines
     result, statuses = _build(project, "r3.json")
     assert result.exit_code == 0, result.stderr
     assert _built(statuses) == {("tts", 1), ("align", 1), ("segment", 1), ("audio", None), ("mux", None)}
@@ -171,9 +172,10 @@ def test_a_failed_step_fails_its_dependants_only_and_exits_1(project):
     before = (root / "out" / "video.mp4").read_bytes()
     result, statuses = _build(project, "r7.json")
     assert result.exit_code == 1
-    assert "error: 3 of 14 steps failed; first: image scene 1:" in result.stderr
+    assert "error: 4 of 15 steps failed; first: image scene 1:" in result.stderr
     assert "Traceback" not in result.stderr
     assert statuses[("image", 0)] == statuses[("segment", 0)] == statuses[("mux", None)] == "failed"
+    assert statuses[("thumbnail", None)] == "failed"  # the title card is drawn on the first picture
     assert statuses[("tts", 0)] == "cached" and statuses[("audio", None)] == "cached"
     assert (root / "out" / "video.mp4").read_bytes() == before  # the last good video stays
     assert not list((root / "cache").rglob("*.tmp")) and not list((root / "cache" / "tmp").iterdir())

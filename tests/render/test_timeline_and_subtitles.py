@@ -1,12 +1,18 @@
 """Pure render decisions: scene lengths, caption layout, ASS and SRT text."""
 
-from autostream_compiler.render.ffmpeg import motion_corners, segment_argv
+from autostream_compiler.render.ffmpeg import (
+    X264,
+    Shot,
+    motion_corners,
+    segment_argv,
+    transition_argv,
+)
 from autostream_compiler.render.subtitles import (
-    ass_document,
     ass_escape,
     ass_time,
     srt_document,
     srt_time,
+    vtt_document,
 )
 from autostream_compiler.render.timeline import (
     TimedWord,
@@ -57,18 +63,6 @@ def test_user_text_cannot_become_ass_tags():
     assert ass_escape(r"{\b1}bold\N") == "\\{\\\u2060b1\\}bold\\\u2060N"
 
 
-def test_ass_highlights_one_word_per_event():
-    words = _words(["Hello", "world."])
-    cues = layout_cues(words, measure, 500, 2, 3)
-    doc = ass_document(words, cues, width=1280, height=720, font_family="Inter", font_px=40,
-                       color="#FFFFFF", highlight="#FFD166", outline="#000000", outline_px=2.5,
-                       margins=(64, 64, 58))
-    events = [line for line in doc.splitlines() if line.startswith("Dialogue:")]
-    assert len(events) == 2
-    assert "{\\1c&H0066D1FF&}Hello{\\1c&H00FFFFFF&} world." in events[0]
-    assert "PlayResX: 1280" in doc and "Caption,Inter,40," in doc
-
-
 def test_time_formats():
     assert ass_time(3723.456) == "1:02:03.46"
     assert srt_time(3723.456) == "01:02:03,456"
@@ -76,10 +70,17 @@ def test_time_formats():
     assert shift(_words(["x"]), 10, 2) == [{"text": "x", "start": 10.0, "end": 10.4, "scene": 2}]
 
 
-def test_segment_argv_is_a_list_with_a_sub_pixel_camera_move():
-    argv = segment_argv("image.png", "c.ass", "fonts", 48, 24, "zoom_in", 0.08, "out.mp4")
+def test_segment_and_transition_argvs_are_lists_with_a_sub_pixel_camera_move():
+    shot = Shot("image.png", "c.ass", 48, 6, "zoom_in", 0.08)
+    argv = segment_argv(shot, 36, 24, "fonts", X264, "out.mp4")
     graph = argv[argv.index("-filter_complex") + 1]
     assert "perspective=" in graph and "eval=frame" in graph and "ass=filename=c.ass" in graph
-    assert argv[argv.index("-frames:v") + 1] == "48"
+    assert "(on+6)/47" in graph and "setpts=N+6" in graph  # the move and captions continue from frame 6
+    assert argv[argv.index("-frames:v") + 1] == "36"
     assert motion_corners("none", 0.08, 48) is None
-    assert "perspective" not in " ".join(segment_argv("i.png", "c.ass", "f", 48, 24, "none", 0, "o.mp4"))
+    still = shot._replace(preset="none")
+    assert "perspective" not in " ".join(segment_argv(still, 36, 24, "f", X264, "o.mp4"))
+    join = transition_argv(shot, still, 12, 24, "wipeleft", "fonts", X264, "t.mp4")
+    graph = join[join.index("-filter_complex") + 1]
+    assert "xfade=transition=wipeleft:duration=0.500000:offset=0" in graph and join.count("-i") == 2
+    assert vtt_document([(0, 1.5, ["a <b>", "c"])]) == "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\na &lt;b&gt;\nc\n"
