@@ -180,3 +180,12 @@ def voices_command(provider) -> None:
         click.echo(f"{name} ({notes[name]}): {len(found)} voices")
         for voice_id in found:
             click.echo(f"  {name}:{voice_id}")
+
+
+@main.command()
+def fonts() -> None:
+    """List the caption fonts shipped with autostream (all under the SIL Open Font License)."""
+    from autostream_compiler.render.captions import fonts as shipped
+
+    for name in shipped():
+        click.echo(name)
