@@ -312,7 +312,7 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
         shot = _shot_params(scene, graph, render, head=joins[i - 1] if i else 0,
                             tail=joins[i] if i < len(joins) else 0)
         font = {"font": font_digest(graph.captions.font)}
-        segment = Step("segment", i, 4, "ffmpeg", {**shot, "codec": codec}, _segment,
+        segment = Step("segment", i, 5, "ffmpeg", {**shot, "codec": codec}, _segment,
                        deps={"image": image, "align": align}, file_digests=font)
         steps += [tts, align, image, segment]
         tts_steps.append(tts)
@@ -321,7 +321,7 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
             (a, image_a, align_a), (b, image_b, align_b) = shots[i - 1], shots[i]
             params = {"kind": graph.scenes[i - 1].transition.kind, "frames": joins[i - 1], "a": a, "b": b,
                       "codec": codec}
-            join = Step("transition", i - 1, 4, "ffmpeg", params, _transition, file_digests=font,
+            join = Step("transition", i - 1, 5, "ffmpeg", params, _transition, file_digests=font,
                         deps={"imageA": image_a, "alignA": align_a, "imageB": image_b, "alignB": align_b})
             steps.append(join)
             pieces[f"transition{i - 1}"] = join

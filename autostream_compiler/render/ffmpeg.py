@@ -65,7 +65,8 @@ class Shot(NamedTuple):
 
 
 def _shot_chain(shot: Shot, count: int, fps: int, fontsdir: str) -> str:
-    chain = [f"loop=loop={count - 1}:size=1:start=0", f"settb=expr=1/{fps}", "setpts=N"]
+    # yuv420p before the move: the warp then touches 1.5 planes instead of 3 (about 25% faster)
+    chain = ["format=yuv420p", f"loop=loop={count - 1}:size=1:start=0", f"settb=expr=1/{fps}", "setpts=N"]
     corners = motion_corners(shot.preset, shot.strength, shot.frames, shot.first)
     if corners:
         names = ["x0", "y0", "x1", "y1", "x2", "y2", "x3", "y3"]
