@@ -50,6 +50,7 @@ def small_spec() -> dict:
         "title": "Test video",
         "format": {"aspect": "16:9", "resolution": "720p", "fps": 24},
         "pacing": {"words_per_minute": 170, "pause": 0.5},
+        "transition": {"kind": "cut"},  # joins are tested in tests/func/test_render.py
         "scenes": [
             {"narration": "The first scene starts in 1883.", "visual": "a red sunrise"},
             {"narration": "Then the second one costs $5.", "visual": "a quiet harbour"},

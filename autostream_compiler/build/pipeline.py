@@ -129,7 +129,7 @@ def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, out: Pa
     segments = {s.scene: s for s in steps if s.kind == "segment"}
     words_out: list[dict] = []
     cues: list[tuple[float, float, list[str]]] = []
-    for align, spot in zip(aligns, placed):
+    for align, spot in zip(aligns, placed, strict=True):
         duration, words = read_words(store.path(align.outputs["words"]["digest"]))
         offset = (spot.start + spot.head) / fps
         words_out += shift(words, offset, align.scene)

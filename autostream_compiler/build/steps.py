@@ -176,12 +176,15 @@ def _shot(ctx: StepContext, name: str, params: dict, head: int, tail: int, first
     fps = params["fps"]
     frames = scene_length(duration, params["pause"], fps, head, tail)
     (ctx.workdir / f"image{name}.png").symlink_to(ctx.inputs[f"image{name}"]["image"])
-    lead = head / fps  # the narration starts after the transition in; captions end before the one out
-    words = [TimedWord(w.text, w.start + lead, w.end + lead) for w in words]
-    ass = _captions_file(ctx.workdir / f"captions{name}.ass", words, params, (frames - tail) / fps)
+    ass = None  # captions live in the body: they start after the transition in and end before the one out
+    if first == "body" and params["captions"]["style"] != "none":
+        lead = head / fps
+        words = [TimedWord(w.text, w.start + lead, w.end + lead) for w in words]
+        ass = _captions_file(ctx.workdir / f"captions{name}.ass", words, params, (frames - tail) / fps)
     offset = {"start": 0, "body": head, "tail": frames - tail}[first]
     motion = params["motion"]
-    return ffmpeg.Shot(f"image{name}.png", ass, frames, offset, motion["preset"], motion["strength"])
+    size = (params["width"], params["height"]) if params.get("draft") else None
+    return ffmpeg.Shot(f"image{name}.png", ass, frames, offset, motion["preset"], motion["strength"], size)
 
 
 def _segment(ctx: StepContext, step: Step) -> dict[str, Path]:
@@ -208,7 +211,7 @@ def _transition(ctx: StepContext, step: Step) -> dict[str, Path]:
 
 def _audio(ctx: StepContext, step: Step) -> dict[str, Path]:
     """The narration of every scene at its place on the timeline, mixed and encoded once; and the
-    timeline itself (each scene's placement), which the mux, sidecars and thumbnail read."""
+    timeline itself (each scene's placement), which the mux and the sidecars read."""
     p = step.params
     fps = p["fps"]
     tracks = [_read_wav(ctx.inputs[f"tts{i}"]["audio"]) for i in range(p["scenes"])]
@@ -221,7 +224,8 @@ def _audio(ctx: StepContext, step: Step) -> dict[str, Path]:
     for (samples, _), spot in zip(tracks, placed):
         at = round((spot.start + spot.head) * rate / fps)
         end = min(total, round((spot.start + spot.frames - spot.tail) * rate / fps))
-        master[at: at + len(samples)] = samples[: max(0, end - at)]  # a resampled track keeps to its slot
+        n = max(0, min(len(samples), end - at))  # a track keeps to its slot (resampling may add a sample)
+        master[at: at + n] = samples[:n]
     wav = _write_wav(ctx.workdir / "narration.wav", master, rate)
     out = ctx.workdir / "narration.m4a"
     music = {**p["music"], "path": str(ctx.files["music"])} if p["music"] else None
@@ -252,8 +256,9 @@ def _mux(ctx: StepContext, step: Step) -> dict[str, Path]:
     listing.write_text(ffmpeg.concat_list(pieces), encoding="utf-8")
     placed = read_timeline(ctx.inputs["audio"]["timeline"])
     fps = p["fps"]
-    chapters = [(spot.start / fps, (placed[i + 1].start if i + 1 < len(placed) else total_frames(placed)) / fps,
-                 title) for i, (spot, title) in enumerate(zip(placed, p["chapters"]))]
+    starts = [spot.start + spot.head // 2 for spot in placed]  # halfway through the transition in
+    chapters = [(start / fps, (starts[i + 1] if i + 1 < len(starts) else total_frames(placed)) / fps, title)
+                for i, (start, title) in enumerate(zip(starts, p["chapters"], strict=True))]
     meta = ctx.workdir / "metadata.txt"
     meta.write_text(ffmpeg.chapters_metadata(chapters, p["title"]), encoding="utf-8")
     out = ctx.workdir / "video.mp4"
@@ -269,6 +274,8 @@ def _thumbnail(ctx: StepContext, step: Step) -> dict[str, Path]:
     if p.get("at") is not None:
         ffmpeg.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-ss", f"{p['at']:.3f}",
                     "-i", str(ctx.inputs["video"]["video"]), "-frames:v", "1", str(out)], what="ffmpeg (thumbnail)")
+        if not out.is_file():
+            raise UserError(f"thumbnail: no frame at {p['at']:g} s; the video is shorter, choose an earlier time")
         return {"image": out}
     from autostream_compiler.render.card import title_card
 
@@ -312,28 +319,29 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
         shot = _shot_params(scene, graph, render, head=joins[i - 1] if i else 0,
                             tail=joins[i] if i < len(joins) else 0)
         font = {"font": font_digest(graph.captions.font)}
-        segment = Step("segment", i, 5, "ffmpeg", {**shot, "codec": codec}, _segment,
+        segment = Step("segment", i, 6, "ffmpeg", {**shot, "codec": codec}, _segment,
                        deps={"image": image, "align": align}, file_digests=font)
         steps += [tts, align, image, segment]
         tts_steps.append(tts)
         shots.append((shot, image, align))
         if i > 0 and joins[i - 1]:
             (a, image_a, align_a), (b, image_b, align_b) = shots[i - 1], shots[i]
-            params = {"kind": graph.scenes[i - 1].transition.kind, "frames": joins[i - 1], "a": a, "b": b,
-                      "codec": codec}
-            join = Step("transition", i - 1, 5, "ffmpeg", params, _transition, file_digests=font,
+            pictures = [{k: v for k, v in shot.items() if k != "captions"} for shot in (a, b)]  # no captions in joins
+            params = {"kind": graph.scenes[i - 1].transition.kind, "frames": joins[i - 1], "a": pictures[0],
+                      "b": pictures[1], "codec": codec}
+            join = Step("transition", i - 1, 6, "ffmpeg", params, _transition,
                         deps={"imageA": image_a, "alignA": align_a, "imageB": image_b, "alignB": align_b})
             steps.append(join)
             pieces[f"transition{i - 1}"] = join
         pieces[f"segment{i}"] = segment
     music = graph.music.model_dump(mode="json", exclude={"path"}) if graph.music else None
     music_file = {"music": _local_file(spec_dir, graph.music.path, None, "music")} if graph.music else {}
-    audio = Step("audio", None, 4, "ffmpeg", {"fps": fmt.fps, "pause": graph.pacing.pause, "scenes": len(graph.scenes),
+    audio = Step("audio", None, 5, "ffmpeg", {"fps": fmt.fps, "pause": graph.pacing.pause, "scenes": len(graph.scenes),
                                              "joins": joins, "music": music, "loudness": graph.loudness}, _audio,
                  deps={f"tts{i}": s for i, s in enumerate(tts_steps)}, files=music_file,
                  file_digests={k: file_digest(v) for k, v in music_file.items()})
     chapters = [_chapter_title(scene.narration) for scene in graph.scenes]
-    mux = Step("mux", None, 2, "ffmpeg", {"pieces": list(pieces), "fps": fmt.fps, "chapters": chapters,
+    mux = Step("mux", None, 3, "ffmpeg", {"pieces": list(pieces), "fps": fmt.fps, "chapters": chapters,
                                          "title": graph.title}, _mux, deps={**pieces, "audio": audio})
     return steps + [audio, mux, _thumbnail_step(graph, shots[0][1], mux)]
 
@@ -344,9 +352,12 @@ def _shot_params(scene: Scene, graph: SceneGraph, render: Render, head: int, tai
     look = graph.speakers.get(scene.speaker or "")
     if look is not None:
         captions.update(color=look.color or captions["color"], label=scene.speaker if look.show_name else None)
-    return {"width": render.width, "height": render.height, "fps": graph.format.fps, "aspect": graph.format.aspect,
+    shot = {"width": render.width, "height": render.height, "fps": graph.format.fps, "aspect": graph.format.aspect,
             "pause": graph.pacing.pause, "head": head, "tail": tail, "motion": scene.motion.model_dump(mode="json"),
             "captions": captions}
+    if render.profile == "draft":
+        shot["draft"] = True  # pictures stay at the final size (the same ones as the final build), scaled down
+    return shot
 
 
 def _chapter_title(narration: str, limit: int = 60) -> str:
@@ -366,7 +377,7 @@ def _thumbnail_step(graph: SceneGraph, first_image: Step, mux: Step) -> Step:
 def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, render: Render) -> tuple[Step, ...]:
     tts = _tts_step(i, scene, graph, spec_dir)
     align = _align_step(i, scene, graph, spec_dir, tts)
-    size = {"width": render.width, "height": render.height}
+    size = {"width": graph.format.width, "height": graph.format.height}
     if scene.image.provider == "file":
         source = _local_file(spec_dir, scene.image.path or "", i, "image")
         image = Step("image", i, 1, "file", size, _image, files={"source": source},

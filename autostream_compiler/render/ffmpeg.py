@@ -37,7 +37,7 @@ def motion_corners(preset: str, strength: float, frames: int, offset: int = 0) -
     """
     if preset == "none" or strength <= 0:
         return None
-    p = f"((on+{offset})/{max(frames - 1, 1)})"
+    p = f"((on-1+{offset})/{max(frames - 1, 1)})"  # the perspective filter counts `on` from 1
     ease = f"({p}*{p}*(3-2*{p}))"
     if preset == "zoom_in":
         scale = f"(1+{strength}*{ease})"
@@ -57,22 +57,26 @@ class Shot(NamedTuple):
     """A run of frames of one scene: its picture and captions, the move over its whole length."""
 
     image: str
-    ass: str
+    ass: str | None  # None: no captions on these frames
     frames: int  # frames the scene spans (the move's length)
     first: int  # scene frame of the shot's first frame
     preset: str
     strength: float
+    size: tuple[int, int] | None = None  # scale the picture to this first (drafts)
 
 
 def _shot_chain(shot: Shot, count: int, fps: int, fontsdir: str) -> str:
     # yuv420p before the move: the warp then touches 1.5 planes instead of 3 (about 25% faster)
-    chain = ["format=yuv420p", f"loop=loop={count - 1}:size=1:start=0", f"settb=expr=1/{fps}", "setpts=N"]
+    scale = [f"scale={shot.size[0]}:{shot.size[1]}"] if shot.size else []
+    chain = [*scale, "format=yuv420p", f"loop=loop={count - 1}:size=1:start=0", f"settb=expr=1/{fps}", "setpts=N"]
     corners = motion_corners(shot.preset, shot.strength, shot.frames, shot.first)
     if corners:
         names = ["x0", "y0", "x1", "y1", "x2", "y2", "x3", "y3"]
         args = ":".join(f"{n}='{e}'" for n, e in zip(names, corners))
         chain.append(f"perspective={args}:interpolation=linear:eval=frame")
-    chain += [f"setpts=N+{shot.first}", f"ass=filename={shot.ass}:fontsdir={fontsdir}", "setpts=N", "format=yuv420p"]
+    if shot.ass:
+        chain += [f"setpts=N+{shot.first}", f"ass=filename={shot.ass}:fontsdir={fontsdir}", "setpts=N"]
+    chain.append("format=yuv420p")
     return ",".join(chain)
 
 
@@ -109,11 +113,18 @@ def video_codec(encoder: str, profile: str) -> list[str]:
 @lru_cache(maxsize=None)
 def hardware_encoder() -> tuple[str | None, tuple[str, ...]]:
     """A hardware H.264 encoder that works here (it encodes a test frame), and the ones tried."""
-    listed = subprocess.run([ffmpeg_exe(), "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
+    try:
+        listed = subprocess.run([ffmpeg_exe(), "-hide_banner", "-encoders"], capture_output=True, text=True,
+                                timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None, ()
     tried = tuple(name for name in _HARDWARE if f" {name} " in listed)
     for name in tried:
-        probe = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=s=256x256:d=0.2",
-                                "-frames:v", "2", "-c:v", name, "-f", "null", "-"], capture_output=True)
+        try:
+            probe = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=s=256x256:d=0.2",
+                                    "-frames:v", "2", "-c:v", name, "-f", "null", "-"], capture_output=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
         if probe.returncode == 0:
             return name, tried
     return None, tried

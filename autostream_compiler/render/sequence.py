@@ -20,8 +20,8 @@ XFADE = {"crossfade": "fade", "fade_black": "fadeblack", "slide_left": "slidelef
 
 
 def join_frames(kind: str, duration: float, fps: int) -> int:
-    """Frames a transition overlaps (0 for a cut)."""
-    return 0 if kind == "cut" else max(1, round(duration * fps))
+    """Frames a transition overlaps (0 for a cut or a duration under half a frame)."""
+    return 0 if kind == "cut" else round(duration * fps)
 
 
 def scene_length(duration: float, pause: float, fps: int, head: int, tail: int) -> int:

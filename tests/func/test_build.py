@@ -57,7 +57,7 @@ def test_first_build_makes_the_video_and_sidecars(project):
     statuses = report_statuses(root / "r1.json")
     assert set(statuses.values()) == {"built"}
     assert len(statuses) == 3 * 4 + 3  # per scene tts, align, image, segment; audio, mux, thumbnail
-    assert "transition" not in {kind for kind, _ in statuses}  # the default style cuts
+    assert "transition" not in {kind for kind, _ in statuses}  # this spec cuts
     report = json.loads((root / "r1.json").read_text())
     assert report["output"] == str(video)
     assert all(len(s["key"]) == 64 and s["seconds"] >= 0 for s in report["steps"])

@@ -75,7 +75,7 @@ def test_segment_and_transition_argvs_are_lists_with_a_sub_pixel_camera_move():
     argv = segment_argv(shot, 36, 24, "fonts", X264, "out.mp4")
     graph = argv[argv.index("-filter_complex") + 1]
     assert "perspective=" in graph and "eval=frame" in graph and "ass=filename=c.ass" in graph
-    assert "(on+6)/47" in graph and "setpts=N+6" in graph  # the move and captions continue from frame 6
+    assert "(on-1+6)/47" in graph and "setpts=N+6" in graph  # the move and captions continue from frame 6
     assert argv[argv.index("-frames:v") + 1] == "36"
     assert motion_corners("none", 0.08, 48) is None
     still = shot._replace(preset="none")
