@@ -91,7 +91,8 @@ def run_steps(steps: list[Step], store: Store, jobs: int,
     """Run steps in dependency order, `jobs` at a time; a failure fails only its dependants."""
     pending = [s for s in steps]
     running: dict[Future, Step] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         while pending or running:
             progressed = True
             while progressed:
@@ -114,6 +115,10 @@ def run_steps(steps: list[Step], store: Store, jobs: int,
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in done:
                     on_done(running.pop(future))
+    except BaseException:  # Ctrl-C, or a watcher stopping: steps not started yet never start
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _execute(step: Step, store: Store) -> None:

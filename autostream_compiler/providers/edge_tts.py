@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
 
 import numpy as np
 
-from autostream_compiler.errors import BuildError, ToolError
+from autostream_compiler.errors import BuildError
 from autostream_compiler.providers.tts import Speech, align_entries, word_units
-from autostream_compiler.render.ffmpeg import ffmpeg_exe
+from autostream_compiler.render.ffmpeg import ffmpeg_exe, run
 
 NAME = "edge"
 BASE_WPM = 150  # estimate: words per minute of Edge neural voices at rate +0% (English prose)
@@ -149,8 +148,4 @@ def _decode(mp3: bytes) -> np.ndarray:
     """Mono int16 samples at SAMPLE_RATE from MP3 bytes, decoded by ffmpeg."""
     argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "mp3", "-i", "pipe:0",
             "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
-    proc = subprocess.run(argv, input=mp3, capture_output=True, check=False)
-    if proc.returncode != 0:
-        tail = " | ".join(proc.stderr.decode(errors="replace").strip().splitlines()[-3:])
-        raise ToolError(f"ffmpeg failed to decode edge-tts audio: {tail or proc.returncode}")
-    return np.frombuffer(proc.stdout, dtype=np.int16)
+    return np.frombuffer(run(argv, what="ffmpeg (decoding edge-tts audio)", input=mp3).stdout, dtype=np.int16)

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from autostream_compiler import children
 from autostream_compiler.errors import ToolError, UserError
 
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
@@ -114,16 +115,15 @@ def video_codec(encoder: str, profile: str) -> list[str]:
 def hardware_encoder() -> tuple[str | None, tuple[str, ...]]:
     """A hardware H.264 encoder that works here (it encodes a test frame), and the ones tried."""
     try:
-        listed = subprocess.run([ffmpeg_exe(), "-hide_banner", "-encoders"], capture_output=True, text=True,
-                                timeout=20).stdout
-    except (OSError, subprocess.TimeoutExpired):
+        listed = children.run([ffmpeg_exe(), "-hide_banner", "-encoders"], timeout=20).stdout.decode(errors="replace")
+    except (OSError, subprocess.TimeoutExpired, ToolError):
         return None, ()
     tried = tuple(name for name in _HARDWARE if f" {name} " in listed)
     for name in tried:
         try:
-            probe = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=s=256x256:d=0.2",
-                                    "-frames:v", "2", "-c:v", name, "-f", "null", "-"], capture_output=True, timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
+            probe = children.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=s=256x256:d=0.2",
+                                  "-frames:v", "2", "-c:v", name, "-f", "null", "-"], timeout=20)
+        except (OSError, subprocess.TimeoutExpired, ToolError):
             continue
         if probe.returncode == 0:
             return name, tried
@@ -158,9 +158,13 @@ def mux_argv(concat: str, audio: str, metadata: str, out: str) -> list[str]:
             "-map_metadata", "2", "-map_chapters", "2", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", out]
 
 
-def run(argv: list[str], cwd: Path | None = None, what: str = "ffmpeg") -> None:
-    """Run an ffmpeg argv; raise ToolError with the end of its stderr when it fails."""
-    proc = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+def run(argv: list[str], cwd: Path | None = None, what: str = "ffmpeg", input: bytes | None = None
+        ) -> subprocess.CompletedProcess:
+    """Run an ffmpeg argv (stdout as bytes, stderr as text); ToolError with the end of its stderr
+    when it fails."""
+    proc = children.run(argv, cwd=cwd, input=input)
+    proc.stderr = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
         tail = " | ".join(proc.stderr.strip().splitlines()[-3:]) or f"exit code {proc.returncode}"
         raise ToolError(f"{what} failed: {tail}")
+    return proc
