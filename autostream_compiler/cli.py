@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from autostream_compiler.env import redact
-from autostream_compiler.errors import AutostreamError, SpecError
+from autostream_compiler.errors import AutostreamError, UserError, message_lines
 
 
 class _Group(click.Group):
@@ -21,9 +20,8 @@ class _Group(click.Group):
         except AutostreamError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            prefix = "error: " if not isinstance(exc, SpecError) else ""
-            for line in redact(str(exc)).splitlines():
-                click.echo(f"{prefix}{line}", err=True)
+            for line in message_lines(exc):
+                click.echo(line, err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -69,6 +67,31 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
     built = sum(s.status == "built" for s in result.steps)
     summary = f"{built} built, {len(result.steps) - built} cached" if built else "nothing to do"
     click.echo(f"{result.output}  ({summary}, {time.perf_counter() - started:.1f}s)")
+
+
+@main.command()
+@_spec_arg
+@click.option("--serve", metavar="[HOST:]PORT", is_flag=False, flag_value="127.0.0.1:8765",
+              help="Serve a live preview page (default 127.0.0.1:8765; port 0 picks a free one).")
+@click.option("--profile", type=click.Choice(["final", "draft"]), default="draft", show_default=True,
+              help="draft: 360p and the fastest encoder settings, written to <name>.draft.mp4.")
+@_cache_opt
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Steps run at once (default: the number of cores).")
+@click.option("--debounce", type=click.IntRange(0, 10000), default=300, show_default=True, metavar="MS",
+              help="Wait until files have been quiet this long before building.")
+@click.pass_context
+def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debounce) -> None:
+    """Build SPEC, then rebuild it whenever it or a file it uses changes (Ctrl-C stops)."""
+    from autostream_compiler.cli_progress import StepProgress
+    from autostream_compiler.preview import parse_address
+    from autostream_compiler.watch import watch as run_watch
+
+    address = parse_address(serve) if serve else None
+    if not spec.is_file():
+        raise UserError(f"{spec}: no such spec file; give the path of a .yaml spec")
+    options = {"cache_dir": cache_dir, "jobs": jobs, "profile": profile}
+    run_watch(spec, options, address, debounce / 1000, lambda line: click.echo(line, err=not line.startswith("preview")),
+              lambda: StepProgress(debug=ctx.obj["debug"]))
 
 
 @main.command()

@@ -24,8 +24,21 @@ class SpecError(UserError):
 
 
 class BuildError(AutostreamError):
-    """A build step failed. Exit code 1."""
+    """A build step failed. Exit code 1. `result` is the failed build's BuildResult when there was one."""
+
+    def __init__(self, message: str, result=None):
+        super().__init__(message)
+        self.result = result
 
 
 class ToolError(BuildError):
     """An external tool (ffmpeg) failed; the message holds the tail of its stderr."""
+
+
+def message_lines(exc: AutostreamError) -> list[str]:
+    """An error as printed to a user: its lines with secrets redacted, `error: ` before each unless
+    it is a spec's list of problems (those name their file first)."""
+    from autostream_compiler.env import redact
+
+    prefix = "" if isinstance(exc, SpecError) else "error: "
+    return [f"{prefix}{line}" for line in redact(str(exc)).splitlines()]

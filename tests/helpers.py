@@ -74,3 +74,73 @@ class LocalServer:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Watching:
+    """`autostream watch SPEC --serve 127.0.0.1:0` as a real process, by `with`: its preview URL, its
+    status and its output lines; it is stopped with SIGTERM at the end (or by `stop`)."""
+
+    def __init__(self, spec: Path, *args: str):
+        import os
+        import sys
+
+        env = {k: v for k, v in os.environ.items()}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autostream_compiler", "watch", str(spec), "--serve", "127.0.0.1:0",
+             "--debounce", "100", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=spec.parent)
+        self.lines: list[str] = []
+        first = self.proc.stdout.readline()
+        self.lines.append(first)
+        assert first.startswith("preview at http://127.0.0.1:"), first
+        self.url = first.split()[-1].rstrip("/")
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def __enter__(self) -> "Watching":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def get(self, path: str) -> tuple[int, bytes, dict]:
+        """GET a path of the server: status code, body and headers."""
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as resp:
+                return resp.status, resp.read(), dict(resp.headers)
+        except urllib.error.HTTPError as err:
+            return err.code, err.read(), dict(err.headers)
+
+    def status(self) -> dict:
+        return json.loads(self.get("/status.json")[1])
+
+    def wait_for(self, build: int, timeout: float = 120) -> dict:
+        """The status once `build` builds have finished (and no build is running)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "".join(self.lines)
+            status = self.status()
+            if status["build"] >= build and status["state"] != "building":
+                return status
+            time.sleep(0.05)
+        raise AssertionError(f"build {build} not finished in {timeout} s:\n{''.join(self.lines)}")
+
+    def stop(self, sig: int | None = None) -> tuple[int, float]:
+        """Send SIGTERM (or `sig`); the exit code and the seconds it took to exit."""
+        import signal
+        import time
+
+        started = time.monotonic()
+        self.proc.send_signal(sig or signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        return code, time.monotonic() - started

@@ -12,10 +12,18 @@ from autostream_compiler.atomic import copy_file, write_if_changed
 from autostream_compiler.build.cache import Store
 from autostream_compiler.build.keys import digest, file_digest
 from autostream_compiler.build.runner import Step, resolve_cached, run_steps
-from autostream_compiler.build.steps import Render, plan, read_timeline, read_words, scene_cues
+from autostream_compiler.build.steps import (
+    Render,
+    chapter_marks,
+    plan,
+    read_timeline,
+    read_words,
+    scene_cues,
+)
 from autostream_compiler.errors import BuildError
 from autostream_compiler.expand import Resolved, resolve
 from autostream_compiler.render import ffmpeg
+from autostream_compiler.render.sequence import Placement
 from autostream_compiler.render.subtitles import srt_document, vtt_document
 from autostream_compiler.render.timeline import shift
 
@@ -34,6 +42,13 @@ class BuildResult:
     steps: list[Step]
     lock: str
     notes: list[str]
+    chapters: list[tuple[float, float, str]]  # (start, end, title) of each scene in the video
+    inputs: set[Path]  # the user's files the build read (what a watcher watches)
+    video_blob: Optional[Path] = None  # the cache's copy of the video (never rewritten)
+
+    def report(self) -> dict:
+        """The JSON build report: the output, notes and every step's status."""
+        return _report(self.output, self.steps, self.notes)
 
 
 def cache_root(spec_path: Path, cache_dir: Optional[Path]) -> Path:
@@ -82,18 +97,24 @@ def build(spec_path: Path, output: Optional[Path] = None, report: Optional[Path]
     run_steps(steps, store, jobs or os.cpu_count() or 1, on_done)
     out = output_path(resolved, output, profile)
     failed = [s for s in steps if s.status == "failed"]
+    chapters, video_blob = [], None
     if not failed:
         outputs = {s.kind: s.outputs for s in steps if s.scene is None}
-        _place(store.path(outputs["mux"]["video"]["digest"]), out)
+        video_blob = store.path(outputs["mux"]["video"]["digest"])
+        _place(video_blob, out)
         _place(store.path(outputs["thumbnail"]["image"]["digest"]), out.with_suffix(".thumb.png"))
-        _write_sidecars(resolved, steps, store, out)
+        placed = _write_sidecars(resolved, steps, store, out)
+        chapters = chapter_marks(placed, [s for s in steps if s.kind == "mux"][0].params["chapters"],
+                                 resolved.graph.format.fps)
     _save_state(store, resolved.spec_path, steps)
+    result = BuildResult(out, steps, resolved.lock, notes, chapters, resolved.local_files(), video_blob)
     if report:
-        write_if_changed(Path(report), json.dumps(_report(out, steps, notes), indent=2) + "\n")
+        write_if_changed(Path(report), json.dumps(result.report(), indent=2) + "\n")
     if failed:
         first = next(s for s in failed if not (s.error or "").startswith("not run"))
-        raise BuildError(f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}")
-    return BuildResult(out, steps, resolved.lock, notes)
+        raise BuildError(f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}",
+                         result=result)
+    return result
 
 
 def _report(out: Path, steps: list[Step], notes: list[str]) -> dict:
@@ -119,9 +140,9 @@ def _place(blob: Path, out: Path) -> None:
     copy_file(blob, out)
 
 
-def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, out: Path) -> None:
+def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, out: Path) -> list[Placement]:
     """`<stem>.srt` and `.vtt` (subtitles as shown) and `<stem>.words.json` (every word on the final
-    timeline)."""
+    timeline); returns where each scene sits on the timeline."""
     fps = resolved.graph.format.fps
     audio = next(s for s in steps if s.kind == "audio")
     placed = read_timeline(store.path(audio.outputs["timeline"]["digest"]))
@@ -142,6 +163,7 @@ def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, out: Pa
     write_if_changed(out.with_suffix(".srt"), srt_document(cues))
     write_if_changed(out.with_suffix(".vtt"), vtt_document(cues))
     write_if_changed(out.with_suffix(".words.json"), json.dumps(words_out, indent=1) + "\n")
+    return placed
 
 
 # --- status --------------------------------------------------------------------------------------

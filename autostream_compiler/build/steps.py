@@ -21,7 +21,7 @@ from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers import native_align, piper_tts, procedural
 from autostream_compiler.providers.tts import Speech
 from autostream_compiler.providers.voices import resolve_voice
-from autostream_compiler.render import ffmpeg
+from autostream_compiler.render import ffmpeg, mix
 from autostream_compiler.render.captions import FONTS_DIR, caption_ass, caption_cues, font_digest
 from autostream_compiler.render.mix import master_audio
 from autostream_compiler.render.sequence import (
@@ -229,7 +229,7 @@ def _audio(ctx: StepContext, step: Step) -> dict[str, Path]:
     wav = _write_wav(ctx.workdir / "narration.wav", master, rate)
     out = ctx.workdir / "narration.m4a"
     music = {**p["music"], "path": str(ctx.files["music"])} if p["music"] else None
-    mixed = master_audio(wav, out, total / rate, music, p["loudness"], ctx.workdir)
+    mixed = master_audio(wav, out, total / rate, music, p["loudness"], ctx.workdir, p["codec"])
     step.record = {key: mixed[key] for key in ("integrated", "true_peak", "mode") if key in mixed}
     timeline = _write_json(ctx.workdir / "timeline.json", {"fps": fps, "scenes": [s._asdict() for s in placed]})
     return {"audio": out, "timeline": timeline}
@@ -249,16 +249,19 @@ def _resample(samples: np.ndarray, rate: int, to: int, scratch: Path) -> np.ndar
     return _read_wav(scratch.with_suffix(".wav"))[0]
 
 
+def chapter_marks(placed: list[Placement], titles: list[str], fps: int) -> list[tuple[float, float, str]]:
+    """(start, end, title) in seconds for each scene; a scene starts halfway through the transition in."""
+    starts = [spot.start + spot.head // 2 for spot in placed]
+    ends = [*starts[1:], total_frames(placed)]
+    return [(start / fps, end / fps, title) for start, end, title in zip(starts, ends, titles, strict=True)]
+
+
 def _mux(ctx: StepContext, step: Step) -> dict[str, Path]:
     p = step.params
     pieces = [ctx.inputs[name]["video"] for name in p["pieces"]]
     listing = ctx.workdir / "pieces.ffconcat"
     listing.write_text(ffmpeg.concat_list(pieces), encoding="utf-8")
-    placed = read_timeline(ctx.inputs["audio"]["timeline"])
-    fps = p["fps"]
-    starts = [spot.start + spot.head // 2 for spot in placed]  # halfway through the transition in
-    chapters = [(start / fps, (starts[i + 1] if i + 1 < len(starts) else total_frames(placed)) / fps, title)
-                for i, (start, title) in enumerate(zip(starts, p["chapters"], strict=True))]
+    chapters = chapter_marks(read_timeline(ctx.inputs["audio"]["timeline"]), p["chapters"], p["fps"])
     meta = ctx.workdir / "metadata.txt"
     meta.write_text(ffmpeg.chapters_metadata(chapters, p["title"]), encoding="utf-8")
     out = ctx.workdir / "video.mp4"
@@ -337,7 +340,8 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
     music = graph.music.model_dump(mode="json", exclude={"path"}) if graph.music else None
     music_file = {"music": _local_file(spec_dir, graph.music.path, None, "music")} if graph.music else {}
     audio = Step("audio", None, 5, "ffmpeg", {"fps": fmt.fps, "pause": graph.pacing.pause, "scenes": len(graph.scenes),
-                                             "joins": joins, "music": music, "loudness": graph.loudness}, _audio,
+                                             "joins": joins, "music": music, "loudness": graph.loudness,
+                                             "codec": mix.audio_codec(render.profile)}, _audio,
                  deps={f"tts{i}": s for i, s in enumerate(tts_steps)}, files=music_file,
                  file_digests={k: file_digest(v) for k, v in music_file.items()})
     chapters = [_chapter_title(scene.narration) for scene in graph.scenes]
