@@ -24,6 +24,8 @@ def run(argv: list[str], *, cwd=None, input: bytes | None = None, timeout: float
         proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _live.add(proc)
+        if _stopping.is_set():  # stop_all ran while this one started: it may not have seen it
+            proc.kill()
     try:
         out, err = proc.communicate(input, timeout=timeout)
     except BaseException:

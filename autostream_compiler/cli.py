@@ -86,11 +86,11 @@ def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debou
     from autostream_compiler.preview import parse_address
     from autostream_compiler.watch import watch as run_watch
 
-    address = parse_address(serve) if serve else None
+    address = parse_address(serve) if serve is not None else None
     if not spec.is_file():
         raise UserError(f"{spec}: no such spec file; give the path of a .yaml spec")
     options = {"cache_dir": cache_dir, "jobs": jobs, "profile": profile}
-    run_watch(spec, options, address, debounce / 1000, lambda line: click.echo(line, err=not line.startswith("preview")),
+    run_watch(spec, options, address, debounce / 1000, lambda line, err=True: click.echo(line, err=err),
               lambda: StepProgress(debug=ctx.obj["debug"]))
 
 

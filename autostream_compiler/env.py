@@ -8,16 +8,27 @@ from pathlib import Path
 SECRET_ENV = ("GROQ_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "POLLINATIONS_API_TOKEN")
 
 
-def load_env_file(folder: Path) -> None:
-    """Take variables from `folder/.env` that the environment does not set already."""
-    path = folder / ".env"
-    if not path.is_file():
-        return
-    from dotenv import dotenv_values
+_FROM_FILE: dict[str, str] = {}  # variables a `.env` set, so a later load (watch) can update them
 
-    for name, value in dotenv_values(path).items():
-        if value is not None and name not in os.environ:
+
+def load_env_file(folder: Path) -> None:
+    """Take variables from `folder/.env` that the environment does not set already. Loading again
+    (a watcher, after the file changed) updates or removes the ones an earlier load set."""
+    path = folder / ".env"
+    values: dict[str, str] = {}
+    if path.is_file():
+        from dotenv import dotenv_values
+
+        values = {name: value for name, value in dotenv_values(path).items() if value is not None}
+    previous = dict(_FROM_FILE)
+    _FROM_FILE.clear()
+    for name, value in previous.items():
+        if name not in values and os.environ.get(name) == value:
+            del os.environ[name]
+    for name, value in values.items():
+        if name not in os.environ or os.environ[name] == previous.get(name):
             os.environ[name] = value
+            _FROM_FILE[name] = value
 
 
 def redact(text: str) -> str:

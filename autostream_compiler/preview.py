@@ -8,6 +8,7 @@ bytes of the build it asked for, even while the next build replaces the output f
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import socket
@@ -16,12 +17,13 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Optional
+from urllib.parse import quote
 
 from autostream_compiler.errors import UserError
 
 PAGE = Path(__file__).with_name("preview.html")
-_VIDEO = re.compile(r"/video/(\d+)/[^/]+\.mp4")
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _KEEPALIVE = 15.0  # seconds between SSE comments, so proxies and browsers keep the stream open
 
 
@@ -42,7 +44,7 @@ class Preview:
     def done(self, video: Path, name: str, steps: list[dict], scenes: list[dict]) -> None:
         """A build finished: `video` holds its bytes (never rewritten), `name` is the file name shown."""
         build = self._status["build"] + 1
-        url = f"/video/{build}/{name}"
+        url = f"/video/{build}/{quote(name)}"
         with self._changed:
             self._videos = {u: p for u, p in self._videos.items() if u == self._status["video"]}
             self._videos[url] = video
@@ -96,20 +98,30 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         preview = self.server.preview
         try:
-            if path == "/":
+            if not self._host_allowed():
+                self._send(HTTPStatus.FORBIDDEN, "text/plain; charset=utf-8", b"forbidden host\n", body)
+            elif path == "/":
                 self._send(HTTPStatus.OK, "text/html; charset=utf-8", PAGE.read_bytes(), body)
             elif path == "/status.json":
                 self._send(HTTPStatus.OK, "application/json", json.dumps(preview.status()[1]).encode(), body)
             elif path == "/events" and body:
                 self._events(preview)
-            elif _VIDEO.fullmatch(path) and preview.video(path):
-                self._file(preview.video(path), body)
+            elif video := preview.video(path):
+                self._file(video, body)
             else:
                 self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n", body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the browser went away (a seek or a reload)
 
-    def _send(self, status: HTTPStatus, kind: str, data: bytes, body: bool, headers: dict | None = None) -> None:
+    def _host_allowed(self) -> bool:
+        """On a loopback address, answer only requests for a loopback name: a web page elsewhere
+        cannot then read the preview through a DNS name rebound to 127.0.0.1."""
+        if self.server.server_address[0] not in _LOOPBACK:
+            return True  # the user chose to serve other machines
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+        return host in _LOOPBACK
+
+    def _send(self, status: HTTPStatus, kind: str, data: bytes, body: bool, headers: Optional[dict] = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
@@ -149,12 +161,11 @@ class _Handler(BaseHTTPRequestHandler):
         with f:
             size = path.stat().st_size
             start, end, status = 0, size - 1, HTTPStatus.OK
-            header = self.headers.get("Range")
-            match = _RANGE.fullmatch(header.strip()) if header else None
-            if header and not match or match and match.groups() == ("", ""):
-                match = None  # not a single byte range: send the whole file
+            match = _RANGE.fullmatch((self.headers.get("Range") or "").strip())
+            first, last = match.groups() if match else ("", "")
+            if first and last and int(first) > int(last) or not first and not last:
+                match = None  # no range, several, or an invalid one: the whole file (RFC 9110 14.2)
             if match:
-                first, last = match.groups()
                 if first:
                     start, end = int(first), min(int(last), size - 1) if last else size - 1
                 else:
@@ -228,7 +239,8 @@ def start(address: tuple[str, int], preview: Preview) -> PreviewServer:
         server = PreviewServer(address, preview)
     except OSError as exc:
         host, port = address
-        raise UserError(f"--serve: cannot listen on {host}:{port} ({exc.strerror or exc}); "
-                        "choose another port, e.g. --serve 8766") from None
+        fix = ("choose another port, e.g. --serve 8766" if exc.errno in (errno.EADDRINUSE, errno.EACCES)
+               else "use an address of this machine, e.g. --serve 127.0.0.1:8765 or --serve 0.0.0.0:8765")
+        raise UserError(f"--serve: cannot listen on {host}:{port} ({exc.strerror or exc}); {fix}") from None
     server.serve()
     return server

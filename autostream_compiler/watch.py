@@ -9,6 +9,7 @@ editor that saves by writing a temp file and renaming it over the spec is seen l
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -19,32 +20,76 @@ from typing import Callable, Optional
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
 
 from autostream_compiler import children
 from autostream_compiler.build.keys import file_digest
 from autostream_compiler.build.pipeline import BuildResult, build
-from autostream_compiler.errors import AutostreamError, BuildError, message_lines
+from autostream_compiler.errors import AutostreamError, BuildError, UserError, message_lines
 from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.preview import Preview
+from autostream_compiler.spec.style import style_path
+from autostream_compiler.spec.yamlfile import read_yaml
 
-Snapshot = dict[str, Optional[str]]  # path -> content digest (None: missing); folder -> its listing
+Snapshot = dict[Path, Optional[str]]  # file -> content digest, None when missing
+SETTLE_LIMIT = 10.0  # seconds: build anyway when a watched folder never goes quiet
+
+logging.getLogger("watchdog").addHandler(logging.NullHandler())
+logging.getLogger("watchdog").propagate = False  # its thread's races are not the user's business
 
 
-def snapshot(files: set[Path], folders: bool) -> Snapshot:
-    """What the watched files hold now, and (`folders`) which names their folders list."""
+def snapshot(files: set[Path]) -> Snapshot:
+    """What the files hold now."""
     seen: Snapshot = {}
     for path in files:
         try:
-            seen[str(path)] = file_digest(path)
+            seen[path] = file_digest(path)
         except OSError:
-            seen[str(path)] = None
-    if folders:  # after a failure: a file the spec names may not exist yet
-        for folder in {p.parent for p in files}:
-            try:
-                seen[f"{folder}{os.sep}"] = "\n".join(sorted(os.listdir(folder)))
-            except OSError:
-                seen[f"{folder}{os.sep}"] = None
+            seen[path] = None
     return seen
+
+
+def named_files(spec: Path) -> set[Path]:
+    """Every file of the user's that building `spec` reads: the spec, its lock, `.env`, the style
+    file, scene pictures and recordings (from the spec and from the lock, which may be hand-edited),
+    the music. Read leniently from the YAML, so a spec that does not load still names its files."""
+    folder = spec.parent
+    files = {spec, lock_path(spec), folder / ".env"}
+    data, lock = _yaml(spec), _yaml(lock_path(spec))
+    try:
+        files.add(style_path(str(data.get("style", "documentary")), folder))
+    except UserError:
+        pass
+    music = data.get("music")
+    named = [music.get("path") if isinstance(music, dict) else None]
+    for scene in _list(data.get("scenes")) + _list(_dict(lock.get("graph")).get("scenes")):
+        image = _dict(scene).get("image")
+        named += [_dict(image).get("path") if isinstance(image, dict) else image, _dict(scene).get("audio")]
+    files |= {folder / name for name in named if isinstance(name, str) and name}
+    return {p.absolute() for p in files}
+
+
+def _yaml(path: Path) -> dict:
+    try:
+        return _dict(read_yaml(path)[0])
+    except AutostreamError:
+        return {}
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _watched_folder(path: Path) -> Path:
+    """The folder to watch for a file: its own, or the nearest one that exists yet."""
+    folder = path.parent
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 class _Events(FileSystemEventHandler):
@@ -64,6 +109,7 @@ class Watcher:
     def __init__(self, spec: Path, build_options: dict, preview: Optional[Preview], debounce: float,
                  say: Callable[[str], None], progress: Callable[[], object]):
         self.spec = Path(spec).absolute()
+        self.lock = lock_path(self.spec).absolute()
         self.options = build_options
         self.preview = preview
         self.debounce = debounce
@@ -71,23 +117,25 @@ class Watcher:
         self.progress = progress  # a new StepProgress for each build
         self.changed = threading.Event()
         self.observer = Observer()
-        self.folders: set[Path] = set()
-        self.files = {self.spec, lock_path(self.spec).absolute()}
-        self.failed = False
-        self.builds = 0
+        self.watches: dict[Path, ObservedWatch] = {}
+        self.files = named_files(self.spec)
+        self.seen: Snapshot = {}  # what the last build read
 
     def run(self) -> None:
         """Build, then rebuild on every change, until interrupted (KeyboardInterrupt)."""
         self.observer.start()
         try:
             while True:
-                seen = snapshot(self.files, folders=False)
+                self._watch_folders()  # before the build: a save during it is an event
+                before = snapshot(self.files)
                 self._build()
-                self._watch(seen)
+                self._watch_folders()
+                # what the build read is what was there before it ran; the lock is its own write
+                self.seen = {path: before.get(path, digest) if path != self.lock else digest
+                             for path, digest in snapshot(self.files).items()}
                 self._wait_for_change()
         finally:
             self.observer.stop()
-            self.observer.join(2)
 
     def _build(self) -> None:
         self.changed.clear()
@@ -100,7 +148,6 @@ class Watcher:
                 result = build(self.spec, on_plan=progress.plan, on_done=progress.done, log=progress.note,
                                **self.options)
         except AutostreamError as exc:
-            self.failed = True
             result = exc.result if isinstance(exc, BuildError) else None
             lines = message_lines(exc)
             for line in lines:
@@ -108,7 +155,6 @@ class Watcher:
             if self.preview:
                 self.preview.failed("\n".join(lines), result.report()["steps"] if result else [])
         else:
-            self.failed = False
             built = sum(s.status == "built" for s in result.steps)
             self.say(f"{result.output}  ({built} built, {len(result.steps) - built} cached, "
                      f"{time.perf_counter() - started:.1f}s)")
@@ -116,51 +162,49 @@ class Watcher:
                 scenes = [{"title": title, "start": round(start, 3), "end": round(end, 3)}
                           for start, end, title in result.chapters]
                 self.preview.done(result.video_blob, result.output.name, result.report()["steps"], scenes)
-        self.builds += 1
-        if result is not None:
-            self.files = result.inputs | {self.spec}
+        self.files = named_files(self.spec)  # a spec that did not load still names its files
         self.say(f"watching {len(self.files)} files for changes (Ctrl-C to stop)")
 
-    def _watch(self, before_build: Snapshot) -> None:
-        """Watch the folders of the current files; remember what the build read."""
-        folders = {p.parent for p in self.files if p.parent.is_dir()}
-        if folders != self.folders:
-            self.observer.unschedule_all()
-            for folder in folders:
-                self.observer.schedule(_Events(self.changed), str(folder), recursive=False)
-            self.folders = folders
-        now = snapshot(self.files, folders=self.failed)
-        lock = str(lock_path(self.spec).absolute())
-        # what the build read is what was there before it ran; only the lock is the build's own write
-        self.seen = {path: before_build.get(path, digest) if path != lock else digest for path, digest in now.items()}
+    def _watch_folders(self) -> None:
+        """Watch the folders of the current files (only the ones that changed since last time)."""
+        folders = {_watched_folder(p) for p in self.files}
+        for gone in set(self.watches) - folders:
+            self.observer.unschedule(self.watches.pop(gone))
+        for folder in folders - set(self.watches):
+            self.watches[folder] = self.observer.schedule(_Events(self.changed), str(folder), recursive=False)
 
     def _wait_for_change(self) -> None:
-        """Return once events have settled and a watched file differs from what the build read."""
+        """Return once a watched file differs from what the last build read, after saves settle."""
         while True:
+            if self.changed.is_set():  # events: wait until they stop (an editor mid-save)
+                settle_until = time.monotonic() + SETTLE_LIMIT
+                self.changed.clear()
+                while self.changed.wait(self.debounce) and time.monotonic() < settle_until:
+                    self.changed.clear()
+            if snapshot(self.files) != self.seen:
+                return
+            self._watch_folders()  # a folder a missing file needs may exist now
             while not self.changed.wait(0.5):  # short waits keep Ctrl-C responsive
                 pass
-            self.changed.clear()
-            while self.changed.wait(self.debounce):  # events still coming: an editor mid-save
-                self.changed.clear()
-            if snapshot(self.files, folders=self.failed) != self.seen:
-                return
 
 
 def watch(spec: Path, build_options: dict, serve: Optional[tuple[str, int]], debounce: float,
-          say: Callable[[str], None], progress: Callable[[], object]) -> None:
+          say: Callable[..., None], progress: Callable[[], object]) -> None:
     """Run the watch loop (and the preview server) until SIGINT or SIGTERM; then stop every child
-    process, leave no half-written file and return within a few seconds."""
+    process and return within 5 s, leaving no half-written file. `say(line, err=True)` prints."""
     from autostream_compiler.preview import start
 
     preview = Preview() if serve else None
     server = start(serve, preview) if serve else None
     if server:
-        say(f"preview at {server.url}")
+        say(f"preview at {server.url}", err=False)
+    stopping_by = []
 
     def stop(signum, frame) -> None:
-        children.stop_all()  # ffmpeg ends now; steps not started never start
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # once is enough: the rest is cleanup
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stopping_by.append(time.monotonic())
+        children.stop_all()  # ffmpeg ends now; steps not started never start
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, stop)
@@ -172,17 +216,17 @@ def watch(spec: Path, build_options: dict, serve: Optional[tuple[str, int]], deb
     finally:
         if server:
             server.stop()
-    _finish_steps(deadline=time.monotonic() + 3.0)
+    _finish_steps(deadline=(stopping_by[0] if stopping_by else time.monotonic()) + 4.0)
     say("stopped")
 
 
 def _finish_steps(deadline: float) -> None:
     """Give steps still running in-process (a picture request, a synthesis) until `deadline`; then
     leave without them: nothing they write is visible until complete, so nothing is half-written."""
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join(max(0.0, deadline - time.monotonic()))
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    for thread in others:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in others):
+        sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(0)

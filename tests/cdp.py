@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import threading
 import time
 import urllib.request
 from contextlib import ExitStack
@@ -45,6 +46,7 @@ class Chromium:
         for line in self.proc.stderr:
             found = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
             if found:
+                threading.Thread(target=self.proc.stderr.read, daemon=True).start()  # keep the pipe drained
                 with urllib.request.urlopen(f"http://127.0.0.1:{found.group(1)}/json/list", timeout=10) as resp:
                     return next(t for t in json.load(resp) if t["type"] == "page")["webSocketDebuggerUrl"]
         raise RuntimeError(f"chromium exited with {self.proc.wait()} before listening")

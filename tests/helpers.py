@@ -81,20 +81,19 @@ class Watching:
     status and its output lines; it is stopped with SIGTERM at the end (or by `stop`)."""
 
     def __init__(self, spec: Path, *args: str):
-        import os
         import sys
 
-        env = {k: v for k, v in os.environ.items()}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autostream_compiler", "watch", str(spec), "--serve", "127.0.0.1:0",
              "--debounce", "100", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=spec.parent)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=spec.parent)
         self.lines: list[str] = []
         first = self.proc.stdout.readline()
         self.lines.append(first)
         assert first.startswith("preview at http://127.0.0.1:"), first
         self.url = first.split()[-1].rstrip("/")
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         for line in self.proc.stdout:
@@ -143,4 +142,10 @@ class Watching:
         started = time.monotonic()
         self.proc.send_signal(sig or signal.SIGTERM)
         code = self.proc.wait(timeout=30)
-        return code, time.monotonic() - started
+        seconds = time.monotonic() - started
+        self.reader.join(5)  # every line it printed is in `lines`
+        return code, seconds
+
+    def count(self, text: str) -> int:
+        """How many output lines so far contain `text`."""
+        return sum(text in line for line in list(self.lines))

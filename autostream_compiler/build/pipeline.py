@@ -43,7 +43,6 @@ class BuildResult:
     lock: str
     notes: list[str]
     chapters: list[tuple[float, float, str]]  # (start, end, title) of each scene in the video
-    inputs: set[Path]  # the user's files the build read (what a watcher watches)
     video_blob: Optional[Path] = None  # the cache's copy of the video (never rewritten)
 
     def report(self) -> dict:
@@ -107,7 +106,7 @@ def build(spec_path: Path, output: Optional[Path] = None, report: Optional[Path]
         chapters = chapter_marks(placed, [s for s in steps if s.kind == "mux"][0].params["chapters"],
                                  resolved.graph.format.fps)
     _save_state(store, resolved.spec_path, steps)
-    result = BuildResult(out, steps, resolved.lock, notes, chapters, resolved.local_files(), video_blob)
+    result = BuildResult(out, steps, resolved.lock, notes, chapters, video_blob)
     if report:
         write_if_changed(Path(report), json.dumps(result.report(), indent=2) + "\n")
     if failed:

@@ -40,18 +40,6 @@ class Resolved:
     graph: SceneGraph
     lock: str  # "current" (used as is), "updated" (scenes kept, rest resolved again), "expanded" (written anew)
 
-    def local_files(self) -> set[Path]:
-        """Every file of the user's that the build reads: the spec, its lock, `.env`, the style file,
-        scene pictures and recordings, the music (whether or not each exists yet)."""
-        folder = self.spec_path.parent
-        files = {self.spec_path, lock_path(self.spec_path), folder / ".env",
-                 style_path(self.spec.style, folder)}
-        files |= {folder / s.image.path for s in self.graph.scenes if s.image.path}
-        files |= {folder / s.audio for s in self.graph.scenes if s.audio}
-        if self.graph.music:
-            files.add(folder / self.graph.music.path)
-        return {p.absolute() for p in files}
-
 
 @dataclass
 class Inputs:

@@ -26,12 +26,12 @@ DUCK_RATIO = 3.0     # gentle enough that louder and softer syllables duck by si
 KEY_LEVEL = -6.0     # dBFS the narration's speech level is scaled to in the sidechain
 AAC = ["-c:a", "aac", "-b:a", "160k", "-ar", str(RATE), "-ac", "2"]
 DRAFT_AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "96k", "-ar", str(RATE), "-ac", "2"]  # 4x faster
+MUSIC_DEFAULTS = {"volume": 0.25, "duck": 12.0, "fade_in": 0.0, "fade_out": 0.0}
 
 
 def audio_codec(profile: str) -> list[str]:
     """ffmpeg's audio codec options for a profile: drafts trade a little quality for speed."""
     return DRAFT_AAC if profile == "draft" else AAC
-MUSIC_DEFAULTS = {"volume": 0.25, "duck": 12.0, "fade_in": 0.0, "fade_out": 0.0}
 
 
 def speech_level(samples: np.ndarray, rate: int) -> float | None:

@@ -25,7 +25,9 @@ def test_page_plays_and_picks_up_an_edit_without_a_reload(tmp_path):
         assert "build #1 done" in browser.evaluate("document.getElementById('state').textContent")
 
         # the user clicks scene 2 in the list; the video seeks there
-        browser.evaluate("window.notReloaded = true; document.querySelectorAll('#scenes button')[1].click()")
+        # slowed down, so scene 2 is still playing when the edit lands however long the build takes
+        browser.evaluate(f"window.notReloaded = true; {VIDEO}.defaultPlaybackRate = {VIDEO}.playbackRate = 0.1;"
+                         "document.querySelectorAll('#scenes button')[1].click()")
         second_start = watch.status()["scenes"][1]["start"]
         browser.wait_for(f"Math.abs({VIDEO}.currentTime - {second_start}) < 0.5 && !{VIDEO}.paused")
 

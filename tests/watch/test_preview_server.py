@@ -24,7 +24,7 @@ def served(tmp_path):
 
 def _get(port: int, path: str, headers: dict | None = None, method: str = "GET"):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)  # the path is sent exactly
+    conn.putrequest(method, path, skip_host="Host" in (headers or {}), skip_accept_encoding=True)  # path as is
     for name, value in (headers or {}).items():
         conn.putheader(name, value)
     conn.endheaders()
@@ -118,7 +118,7 @@ def test_nothing_else_of_the_disk_is_served(served, path):
 def test_events_stream_the_status_on_every_change(served):
     preview, port, folder = served
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.sendall(b"GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n")
     stream = sock.makefile("rb")
     assert stream.readline().startswith(b"HTTP/1.1 200")
     headers = []
@@ -154,3 +154,30 @@ def test_a_port_in_use_is_one_clear_error(served):
     _, port, _ = served
     with pytest.raises(UserError, match=f"cannot listen on 127.0.0.1:{port}.*choose another port"):
         start(("127.0.0.1", port), Preview())
+
+
+def test_names_that_need_quoting(served):
+    preview, port, folder = served
+    data = _video(folder, "blob")
+    preview.done(folder / "blob", "my talk #1.Draft.MP4", [], [])
+    url = json.loads(_get(port, "/status.json")[1])["video"]
+    assert url == "/video/1/my%20talk%20%231.Draft.MP4"
+    assert _get(port, url)[1] == data
+
+
+def test_only_loopback_names_on_a_loopback_address(served):
+    preview, port, folder = served
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"):
+        assert _get(port, "/status.json", {"Host": host})[0] == 200
+    status, body, _ = _get(port, "/status.json", {"Host": f"attacker.example:{port}"})  # DNS rebinding
+    assert status == 403 and b"state" not in body
+
+
+@pytest.mark.parametrize("header", ["bytes=5-2", "bytes=abc", "bytes=0-1,5-9", "items=0-9", "bytes=-",
+                                    "bytes=" + "9" * 5000 + "-"])
+def test_ranges_that_are_not_one_valid_range_get_the_whole_file(served, header):
+    preview, port, folder = served
+    data = _video(folder, "blob", 1000)
+    preview.done(folder / "blob", "v.mp4", [], [])
+    status, body, _ = _get(port, "/video/1/v.mp4", {"Range": header})
+    assert status == 200 and body == data

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import yaml
 from helpers import Watching, ffprobe, run_cli, small_spec, write_spec
+from PIL import Image
+
+from autostream_compiler.spec.style import builtin_styles_dir
 
 
 def _built(status: dict) -> set[tuple[str, int | None]]:
@@ -39,23 +42,28 @@ def test_edit_break_fix_and_stop(tmp_path):
         write_spec(tmp_path, spec)  # saved again without a change: no build
         (tmp_path / "notes.txt").write_text("not the spec")  # another file in the folder: no build
         time.sleep(1.5)
-        assert watch.status()["build"] == 2
-
-        path.write_text("version: 1\nscenes: [\n", encoding="utf-8")  # a broken save
-        broken = watch.wait_for(3)
-        assert broken["state"] == "failed" and broken["video"] == second["video"]
-        expected = run_cli("build", path).stderr.strip()  # what `build` says about the same file
-        assert str(path) in broken["error"] and broken["error"] == expected
-        assert expected in "".join(watch.lines)
-        assert watch.proc.poll() is None  # still watching
+        assert watch.status()["state"] == "done" and watch.count("watching") == 2
 
         spec["scenes"][2]["narration"] = "Finally, we stop here."
         swap = tmp_path / ".video.yaml.swp"  # an editor saving by rename-and-replace
         swap.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
         os.replace(swap, path)
-        fixed = watch.wait_for(4)
-        assert fixed["state"] == "done" and fixed["video"] == "/video/4/video.draft.mp4"
-        assert ("segment", 2) in _built(fixed) and ("segment", 1) not in _built(fixed)
+        third = watch.wait_for(3)
+        assert third["state"] == "done" and third["video"] == "/video/3/video.draft.mp4"
+        assert ("segment", 2) in _built(third) and ("segment", 1) not in _built(third)
+
+        path.write_text("version: 1\nscenes: [\n", encoding="utf-8")  # a broken save
+        broken = watch.wait_for(4)
+        assert broken["state"] == "failed" and broken["video"] == third["video"]
+        expected = run_cli("build", path).stderr.strip()  # what `build` says about the same file
+        assert str(path) in broken["error"] and broken["error"] == expected
+        assert expected in "".join(watch.lines)
+        assert watch.proc.poll() is None  # still watching
+
+        write_spec(tmp_path, spec)
+        fixed = watch.wait_for(5)
+        assert fixed["state"] == "done" and fixed["video"] == "/video/5/video.draft.mp4"
+        assert _built(fixed) == set()  # the spec is back as it was for build 3
 
         code, seconds = watch.stop()
     assert code == 0 and seconds < 5
@@ -63,6 +71,56 @@ def test_edit_break_fix_and_stop(tmp_path):
     assert not _leftovers(tmp_path)
     video = ffprobe(tmp_path / "out" / "video.draft.mp4")
     assert video["streams"][0]["height"] == 360
+
+
+def _picture(path: Path, colour: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (640, 360), colour).save(path)
+
+
+def test_files_the_spec_names_are_watched_even_before_they_exist(tmp_path):
+    spec = small_spec()
+    spec["style"] = "look.yaml"
+    spec["scenes"][0]["image"] = "pics/one.png"  # neither the file nor its folder exist yet
+    style = (builtin_styles_dir() / "documentary.yaml").read_text(encoding="utf-8")
+    (tmp_path / "look.yaml").write_text(style, encoding="utf-8")
+    path = write_spec(tmp_path, spec)
+    with Watching(path) as watch:
+        missing = watch.wait_for(1)
+        assert missing["state"] == "failed" and "pics/one.png" in missing["error"]
+
+        _picture(tmp_path / "pics" / "one.png", "#c03020")  # the picture appears
+        found = watch.wait_for(2)
+        assert found["state"] == "done", found["error"]
+
+        _picture(tmp_path / "pics" / "one.png", "#2040c0")  # the picture is painted over
+        repainted = watch.wait_for(3)
+        assert ("segment", 0) in _built(repainted) and ("tts", 0) not in _built(repainted)
+
+        (tmp_path / "look.yaml").write_text(style + "\nnot: [valid\n", encoding="utf-8")  # the style breaks
+        broken = watch.wait_for(4)
+        assert broken["state"] == "failed" and "look.yaml" in broken["error"]
+        (tmp_path / "look.yaml").write_text(style.replace("#FFD166", "#FF8800"), encoding="utf-8")  # mended
+        mended = watch.wait_for(5)
+        assert mended["state"] == "done", mended["error"]
+        assert watch.stop()[0] == 0
+
+
+def test_a_save_during_the_first_build_is_built_next(tmp_path):
+    spec = small_spec()
+    spec["format"] = {"aspect": "16:9", "resolution": "1080p", "fps": 30}  # the first build takes seconds
+    path = write_spec(tmp_path, spec)
+    with Watching(path, "--profile", "final") as watch:
+        deadline = time.monotonic() + 120
+        while not watch.count("built   segment"):
+            assert time.monotonic() < deadline and watch.proc.poll() is None, "".join(watch.lines)
+            time.sleep(0.05)
+        assert watch.status()["state"] == "building"
+        spec["scenes"][0]["narration"] = "The first scene starts in 1884."
+        write_spec(tmp_path, spec)
+        second = watch.wait_for(2)
+        assert second["state"] == "done" and ("tts", 0) in _built(second)
+        assert watch.stop()[0] == 0
 
 
 def _ffmpeg_children_in(folder: Path) -> list[int]:
