@@ -149,3 +149,25 @@ def test_pop_captions_for_shorts_and_a_hostile_narration_kept_literal(tmp_path):
     assert " ".join(text) == hostile
     _, v, _ = _streams(tmp_path / "out" / "video.mp4")
     assert (v["width"], v["height"]) == (720, 1280)
+
+
+def test_colours_come_out_as_the_picture_has_them(tmp_path):
+    """Pictures are converted with the BT.601 matrix (the one ffmpeg's libass blends captions with)
+    and the stream is tagged so; untagged, browsers show HD video as BT.709: every colour ~10 levels off."""
+    from PIL import Image
+
+    colour = (0xE7, 0x6F, 0x51)
+    Image.new("RGB", (1280, 720), colour).save(tmp_path / "flat.png")
+    spec = {"version": 1, "title": "Colour", "format": {"resolution": "720p", "fps": 24}, "captions": {"style": "none"},
+            "motion": {"preset": "none"}, "scenes": [{"narration": "Orange.", "visual": "flat", "image": "flat.png"}]}
+    for profile in ("final", "draft"):
+        _build(tmp_path, spec, "r.json", "--profile", profile)
+        video = tmp_path / "out" / ("video.mp4" if profile == "final" else "video.draft.mp4")
+        _, v, _ = _streams(video)
+        assert (v["color_space"], v["color_primaries"], v["color_transfer"], v["color_range"]) == \
+            ("smpte170m", "bt709", "bt709", "tv")
+        rgb = subprocess.run(["ffmpeg", "-v", "error", "-i", str(video), "-frames:v", "1", "-vf",
+                              "scale=in_color_matrix=bt601:in_range=tv,format=rgb24", "-f", "rawvideo", "-"],
+                             capture_output=True, check=True).stdout
+        centre = (len(rgb) // 3 // 2) * 3
+        assert all(abs(rgb[centre + i] - colour[i]) <= 3 for i in range(3)), list(rgb[centre:centre + 3])
