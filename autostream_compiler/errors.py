@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from autostream_compiler.env import redact
+
 
 class AutostreamError(Exception):
     """Base of every error autostream reports to a user as one line."""
@@ -38,7 +40,5 @@ class ToolError(BuildError):
 def message_lines(exc: AutostreamError) -> list[str]:
     """An error as printed to a user: its lines with secrets redacted, `error: ` before each unless
     it is a spec's list of problems (those name their file first)."""
-    from autostream_compiler.env import redact
-
     prefix = "" if isinstance(exc, SpecError) else "error: "
     return [f"{prefix}{line}" for line in redact(str(exc)).splitlines()]

@@ -17,7 +17,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from autostream_compiler.errors import UserError
 
@@ -60,10 +60,10 @@ class Preview:
             self._closed = True
             self._changed.notify_all()
 
-    def status(self) -> tuple[int, dict]:
-        """The version (bumped on every change) and a copy of the status."""
+    def status(self) -> tuple[int, str]:
+        """The version (bumped on every change) and the status as JSON."""
         with self._changed:
-            return self._version, json.loads(json.dumps(self._status))
+            return self._version, json.dumps(self._status)
 
     def video(self, url: str) -> Optional[Path]:
         """The file behind a video URL the status named (the latest or the one before), else None."""
@@ -103,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/":
                 self._send(HTTPStatus.OK, "text/html; charset=utf-8", PAGE.read_bytes(), body)
             elif path == "/status.json":
-                self._send(HTTPStatus.OK, "application/json", json.dumps(preview.status()[1]).encode(), body)
+                self._send(HTTPStatus.OK, "application/json", preview.status()[1].encode(), body)
             elif path == "/events" and body:
                 self._events(preview)
             elif video := preview.video(path):
@@ -118,8 +118,10 @@ class _Handler(BaseHTTPRequestHandler):
         cannot then read the preview through a DNS name rebound to 127.0.0.1."""
         if self.server.server_address[0] not in _LOOPBACK:
             return True  # the user chose to serve other machines
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
-        return host in _LOOPBACK
+        try:
+            return urlsplit(f"//{self.headers.get('Host', '')}").hostname in _LOOPBACK
+        except ValueError:  # not a host name at all
+            return False
 
     def _send(self, status: HTTPStatus, kind: str, data: bytes, body: bool, headers: Optional[dict] = None) -> None:
         self.send_response(status)
@@ -144,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
             now, status = preview.status()
             if now != version:
                 version = now
-                self.wfile.write(f"data: {json.dumps(status)}\n\n".encode())
+                self.wfile.write(f"data: {status}\n\n".encode())
             else:
                 self.wfile.write(b": keep-alive\n\n")
             self.wfile.flush()

@@ -124,9 +124,9 @@ class Watcher:
     def run(self) -> None:
         """Build, then rebuild on every change, until interrupted (KeyboardInterrupt)."""
         self.observer.start()
+        self._watch_folders()  # before the first build: a save during it is an event
         try:
             while True:
-                self._watch_folders()  # before the build: a save during it is an event
                 before = snapshot(self.files)
                 self._build()
                 self._watch_folders()
