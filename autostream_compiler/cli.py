@@ -40,6 +40,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 _spec_arg = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
 _cache_opt = click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
                           help="Cache folder (default: .autostream/cache beside the spec, or $AUTOSTREAM_CACHE_DIR).")
+_jobs_opt = click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Steps run at once (default: the number of cores).")
 
 
 @main.command()
@@ -47,7 +48,7 @@ _cache_opt = click.option("--cache-dir", type=click.Path(path_type=Path, file_ok
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Output MP4 path.")
 @click.option("--report", type=click.Path(path_type=Path, dir_okay=False), help="Write a JSON build report here.")
 @_cache_opt
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Steps run at once (default: the number of cores).")
+@_jobs_opt
 @click.option("--refresh", is_flag=True,
               help="Write the scenes anew even when the lock is current (asks the model again for a topic; "
                    "hand edits in the lock are dropped).")
@@ -76,7 +77,7 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
 @click.option("--profile", type=click.Choice(["final", "draft"]), default="draft", show_default=True,
               help="draft: 360p and the fastest encoder settings, written to <name>.draft.mp4.")
 @_cache_opt
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Steps run at once (default: the number of cores).")
+@_jobs_opt
 @click.option("--debounce", type=click.IntRange(0, 10000), default=300, show_default=True, metavar="MS",
               help="Wait until files have been quiet this long before building.")
 @click.pass_context
@@ -175,7 +176,6 @@ def _print_graph(resolved) -> None:
 @click.argument("name", required=False)
 def styles(name) -> None:
     """List the built-in styles, or print the file of style NAME (a start for your own)."""
-    from autostream_compiler.errors import UserError
     from autostream_compiler.spec.style import builtin_style_names, load_style, style_path
 
     if name:

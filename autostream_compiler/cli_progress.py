@@ -7,7 +7,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from autostream_compiler.build.runner import Step
-from autostream_compiler.env import redact
 
 _STYLE = {"built": "green", "cached": "dim", "failed": "bold red"}
 
@@ -47,7 +46,7 @@ class StepProgress:
             line += f"  {step.error}"
         self.progress.console.print(line, markup=True)
         for warning in step.warnings:
-            self.progress.console.print(f"[yellow]warning[/] {step.label}: {escape(redact(warning))}", markup=True,
+            self.progress.console.print(f"[yellow]warning[/] {step.label}: {escape(warning)}", markup=True,
                                         highlight=False)
         if self.debug and step.traceback:
             self.progress.console.print(step.traceback, markup=False)

@@ -98,13 +98,13 @@ def build(spec_path: Path, output: Optional[Path] = None, report: Optional[Path]
     failed = [s for s in steps if s.status == "failed"]
     chapters, video_blob = [], None
     if not failed:
-        outputs = {s.kind: s.outputs for s in steps if s.scene is None}
-        video_blob = store.path(outputs["mux"]["video"]["digest"])
+        once = {s.kind: s for s in steps if s.scene is None}  # audio, mux, thumbnail
+        video_blob = store.path(once["mux"].outputs["video"]["digest"])
         _place(video_blob, out)
-        _place(store.path(outputs["thumbnail"]["image"]["digest"]), out.with_suffix(".thumb.png"))
-        placed = _write_sidecars(resolved, steps, store, out)
-        chapters = chapter_marks(placed, [s for s in steps if s.kind == "mux"][0].params["chapters"],
-                                 resolved.graph.format.fps)
+        _place(store.path(once["thumbnail"].outputs["image"]["digest"]), out.with_suffix(".thumb.png"))
+        placed = read_timeline(store.path(once["audio"].outputs["timeline"]["digest"]))
+        _write_sidecars(resolved, steps, store, placed, out)
+        chapters = chapter_marks(placed, once["mux"].params["chapters"], resolved.graph.format.fps)
     _save_state(store, resolved.spec_path, steps)
     result = BuildResult(out, steps, resolved.lock, notes, chapters, video_blob)
     if report:
@@ -139,12 +139,10 @@ def _place(blob: Path, out: Path) -> None:
     copy_file(blob, out)
 
 
-def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, out: Path) -> list[Placement]:
+def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, placed: list[Placement], out: Path) -> None:
     """`<stem>.srt` and `.vtt` (subtitles as shown) and `<stem>.words.json` (every word on the final
-    timeline); returns where each scene sits on the timeline."""
+    timeline), given where each scene sits on the timeline."""
     fps = resolved.graph.format.fps
-    audio = next(s for s in steps if s.kind == "audio")
-    placed = read_timeline(store.path(audio.outputs["timeline"]["digest"]))
     aligns = [s for s in steps if s.kind == "align"]
     segments = {s.scene: s for s in steps if s.kind == "segment"}
     words_out: list[dict] = []
@@ -162,7 +160,6 @@ def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, out: Pa
     write_if_changed(out.with_suffix(".srt"), srt_document(cues))
     write_if_changed(out.with_suffix(".vtt"), vtt_document(cues))
     write_if_changed(out.with_suffix(".words.json"), json.dumps(words_out, indent=1) + "\n")
-    return placed
 
 
 # --- status --------------------------------------------------------------------------------------

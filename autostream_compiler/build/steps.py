@@ -65,7 +65,7 @@ def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
 def _tts(ctx: StepContext, step: Step) -> dict[str, Path]:
     p = step.params
     if step.provider == "recorded":
-        speech = Speech(*_decode_audio(ctx.files["audio"], ctx.workdir), None)
+        speech = Speech(*_decode_audio(ctx.files["audio"], ctx.workdir / "recorded.wav"), None)
     elif step.provider == "piper":
         speech = piper_tts.synthesize(p["spoken"], p["voice"], p["length_scale"])
     elif step.provider == "edge":
@@ -82,11 +82,11 @@ def _tts(ctx: StepContext, step: Step) -> dict[str, Path]:
         "sample_rate": speech.sample_rate, "samples": int(len(speech.samples)), "timings": timings})}
 
 
-def _decode_audio(source: Path, workdir: Path) -> tuple[np.ndarray, int]:
-    """A recorded narration as mono 16-bit samples at 24 kHz, via ffmpeg."""
-    out = workdir / "recorded.wav"
+def _decode_audio(source: Path, out: Path, rate: int = 24000) -> tuple[np.ndarray, int]:
+    """An audio file (a recorded narration, a voice at another rate) as mono 16-bit samples at `rate`,
+    decoded and resampled (soxr) by ffmpeg into `out`."""
     ffmpeg.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(source), "-vn", "-ac", "1",
-                "-c:a", "pcm_s16le", "-af", "aresample=resampler=soxr:osr=24000", str(out)],
+                "-c:a", "pcm_s16le", "-af", f"aresample=resampler=soxr:osr={rate}", str(out)],
                what=f"ffmpeg (reading {source.name})")
     return _read_wav(out)
 
@@ -169,11 +169,11 @@ def _captions_file(path: Path, words: list[TimedWord], params: dict, scene_end: 
     return path.name
 
 
-def _shot(ctx: StepContext, name: str, params: dict, head: int, tail: int, first: str):
+def _shot(ctx: StepContext, name: str, params: dict, first: str):
     """A scene's shot for ffmpeg: its picture, captions and move, starting at its first frame
     (`first="start"`), after the transition in (`"body"`) or at the transition out (`"tail"`)."""
     duration, words = read_words(ctx.inputs[f"align{name}"]["words"])
-    fps = params["fps"]
+    fps, head, tail = params["fps"], params["head"], params["tail"]
     frames = scene_length(duration, params["pause"], fps, head, tail)
     (ctx.workdir / f"image{name}.png").symlink_to(ctx.inputs[f"image{name}"]["image"])
     ass = None  # captions live in the body: they start after the transition in and end before the one out
@@ -189,7 +189,7 @@ def _shot(ctx: StepContext, name: str, params: dict, head: int, tail: int, first
 
 def _segment(ctx: StepContext, step: Step) -> dict[str, Path]:
     p = step.params
-    shot = _shot(ctx, "", p, p["head"], p["tail"], "body")
+    shot = _shot(ctx, "", p, "body")
     count = shot.frames - p["head"] - p["tail"]
     (ctx.workdir / "fonts").symlink_to(FONTS_DIR, target_is_directory=True)
     ffmpeg.run(ffmpeg.segment_argv(shot, count, p["fps"], "fonts", p["codec"], "segment.mp4"),
@@ -201,8 +201,8 @@ def _segment(ctx: StepContext, step: Step) -> dict[str, Path]:
 def _transition(ctx: StepContext, step: Step) -> dict[str, Path]:
     p = step.params
     count = p["frames"]
-    a = _shot(ctx, "A", p["a"], p["a"]["head"], count, "tail")
-    b = _shot(ctx, "B", p["b"], count, p["b"]["tail"], "start")
+    a = _shot(ctx, "A", p["a"], "tail")  # the join's frames are a's tail and b's head
+    b = _shot(ctx, "B", p["b"], "start")
     (ctx.workdir / "fonts").symlink_to(FONTS_DIR, target_is_directory=True)
     ffmpeg.run(ffmpeg.transition_argv(a, b, count, p["a"]["fps"], XFADE[p["kind"]], "fonts", p["codec"],
                                       "transition.mp4"), cwd=ctx.workdir, what=f"ffmpeg ({step.label})")
@@ -217,7 +217,7 @@ def _audio(ctx: StepContext, step: Step) -> dict[str, Path]:
     tracks = [_read_wav(ctx.inputs[f"tts{i}"]["audio"]) for i in range(p["scenes"])]
     placed = place([len(t) / r for t, r in tracks], p["joins"], p["pause"], fps)
     rate = max(set(r for _, r in tracks), key=[r for _, r in tracks].count)  # the most common rate
-    tracks = [(t, r) if r == rate else (_resample(t, r, rate, ctx.workdir / f"r{i}"), rate)
+    tracks = [(t, r) if r == rate else _decode_audio(ctx.inputs[f"tts{i}"]["audio"], ctx.workdir / f"r{i}.wav", rate)
               for i, (t, r) in enumerate(tracks)]
     total = round(total_frames(placed) * rate / fps)
     master = np.zeros(total, dtype=np.int16)
@@ -238,15 +238,6 @@ def _audio(ctx: StepContext, step: Step) -> dict[str, Path]:
 def read_timeline(path: Path) -> list[Placement]:
     """The placements an audio step wrote."""
     return [Placement(**s) for s in json.loads(path.read_text(encoding="utf-8"))["scenes"]]
-
-
-def _resample(samples: np.ndarray, rate: int, to: int, scratch: Path) -> np.ndarray:
-    """Samples at another rate (voices of different engines in one video), through ffmpeg's soxr."""
-    _write_wav(scratch.with_suffix(".in.wav"), samples, rate)
-    ffmpeg.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(scratch.with_suffix(".in.wav")),
-                "-af", f"aresample={to}:resampler=soxr", "-c:a", "pcm_s16le", str(scratch.with_suffix(".wav"))],
-               what="ffmpeg (resample)")
-    return _read_wav(scratch.with_suffix(".wav"))[0]
 
 
 def chapter_marks(placed: list[Placement], titles: list[str], fps: int) -> list[tuple[float, float, str]]:
@@ -432,7 +423,7 @@ def _align_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, tts: St
                             "use align: auto, whisper or whisperx")
         return Step("align", i, 1, aligner, {"words": words}, partial(_align, spoken=scene.spoken),
                     deps={"tts": tts})
-    language = re.split(r"[-_]", resolve_voice(scene.voice).id)[0].lower()
+    language = re.split(r"[-_]", scene.voice.rpartition(":")[2])[0].lower()  # the graph holds provider:id
     action = partial(_align, spoken=scene.spoken, language=language,
                      model=str((spec_dir / graph.align_model).resolve()) if graph.align_model else None)
     # keyed on the model as the spec names it and its config's digest, so a moved checkout keeps its cache

@@ -42,7 +42,6 @@ class AssStyle(NamedTuple):
     shadow: float
     alignment: int  # numpad: 2 bottom, 5 middle, 8 top centre
     margins: tuple[int, int, int]  # left, right, vertical
-    bold: bool = False
 
 
 def ass_header(width: int, height: int, style: AssStyle) -> str:
@@ -56,13 +55,13 @@ def ass_header(width: int, height: int, style: AssStyle) -> str:
         "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, "
         "Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
         f"Style: Caption,{s.font},{round(s.size, 2):g},{s.color},{s.highlight},{s.outline_color},"
-        f"{s.back_color},{-1 if s.bold else 0},0,0,0,100,100,0,0,{s.border_style},{s.outline:.2f},"
+        f"{s.back_color},0,0,0,0,100,100,0,0,{s.border_style},{s.outline:.2f},"
         f"{s.shadow:.2f},{s.alignment},{s.margins[0]},{s.margins[1]},{s.margins[2]},1\n\n"
         "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     )
 
 
-def cue_prefix(scale: float, label: str | None = None, label_scale: float = 0.7, tags: str = "") -> str:
+def cue_prefix(scale: float, label: str | None, label_scale: float, tags: str) -> str:
     """Override tags that open a cue's text: `tags`, the cue's size, and the speaker's `label` in a
     line above at `label_scale`."""
     def size(factor: float) -> str:
