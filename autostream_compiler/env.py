@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SECRET_ENV = ("GROQ_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "POLLINATIONS_API_TOKEN")
 
@@ -38,3 +39,9 @@ def redact(text: str) -> str:
         if len(value) >= 4:
             text = text.replace(value, "***")
     return text
+
+
+def public_url(url: str) -> str:
+    """A URL as it may be printed: scheme, host, port and path; never credentials or a query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"

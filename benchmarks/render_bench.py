@@ -49,8 +49,8 @@ VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 if not Path(sys.executable).with_name("autostream").exists() and VENV_PYTHON.exists() and __name__ == "__main__":
     os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])  # the project's venv
 
-import yaml
-from build_bench import _tree_rss_mb
+import yaml  # noqa: E402 - after the re-exec into the venv above
+from build_bench import _tree_rss_mb  # noqa: E402
 
 AUTOSTREAM = Path(sys.executable).with_name("autostream")
 T = TypeVar("T")

@@ -95,19 +95,15 @@ def resolve(spec_path: Path, refresh: bool = False, write: bool = True, answer: 
     if state == "current":
         return Resolved(spec_path, spec, lock.graph, "current")
     if state == "scenes-current" and spec.topic is not None:  # a script or scenes is simply split again
-        expansion, status = lock.expansion, "updated"
-        title = spec.title or lock.expansion.title or _title_from(spec_path)
-        graph = build_graph(spec, style, title, drafts_of(lock.graph))
+        expansion, drafts, status = lock.expansion, drafts_of(lock.graph), "updated"
     else:
         if not write and spec.topic is not None:
             raise UserError(f"{lock_path(spec_path)}: the scenes are out of date for the spec's topic; "
                             f"run `autostream expand {spec_path}` to ask the model again")
-        expansion, drafts = _expand(inputs, answer, log)
-        graph = build_graph(spec, style, spec.title or expansion.title or _title_from(spec_path), drafts)
-        status = "expanded"
-    if not write:
-        return Resolved(spec_path, spec, graph, status)
-    write_if_changed(lock_path(spec_path), render_lock(spec_path, inputs.inputs_digest, expansion, graph))
+        (expansion, drafts), status = _expand(inputs, answer, log), "expanded"
+    graph = build_graph(spec, style, spec.title or expansion.title or _title_from(spec_path), drafts)
+    if write:
+        write_if_changed(lock_path(spec_path), render_lock(spec_path, inputs.inputs_digest, expansion, graph))
     return Resolved(spec_path, spec, graph, status)
 
 
@@ -120,10 +116,11 @@ def _expand(inputs: Inputs, answer: Optional[Path], log: Callable[[str], None]):
         drafts = offline_drafts(spec, pacing.words_per_minute, style.pacing.scene_seconds)
         return Expansion(digest=inputs.expansion_digest, provider="offline"), drafts
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    goal, convo = topic.Targets(**inputs.expansion["targets"]), inputs.expansion["messages"]  # what the lock records
     if answer is not None:
-        title, drafts = topic.answer_file(spec, style, answer)
+        title, drafts = topic.answer_file(spec, goal, answer)
         return (Expansion(digest=inputs.expansion_digest, provider="answer-file", time=now, source=answer.name,
-                          title=title, messages=inputs.expansion["messages"]), drafts)
+                          title=title, messages=convo), drafts)
     cfg = spec.llm
     if cfg.provider == "offline":
         raise UserError(f"{inputs.spec_path}: llm.provider: offline cannot write scenes from a `topic`; "
@@ -136,9 +133,9 @@ def _expand(inputs: Inputs, answer: Optional[Path], log: Callable[[str], None]):
             "(llm: {provider: openai, base_url: http://127.0.0.1:11434/v1, model: llama3.1}), "
             "or write a `script` or `scenes` instead")
     log(f"writing scenes with {cfg.provider} {model_id(cfg)}")
-    title, drafts = topic.expand_topic(spec, style, open_llm(cfg, spec.seed), log)
+    title, drafts = topic.expand_topic(spec, goal, convo, open_llm(cfg, spec.seed), log)
     return (Expansion(digest=inputs.expansion_digest, provider=cfg.provider, model=model_id(cfg), time=now,
-                      title=title, messages=inputs.expansion["messages"]), drafts)
+                      title=title, messages=convo), drafts)
 
 
 def _title_from(spec_path: Path) -> str:

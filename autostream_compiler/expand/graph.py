@@ -100,6 +100,11 @@ def drafts_of(graph: SceneGraph) -> list[Draft]:
     ]
 
 
+def _layered(*models) -> dict:
+    """The fields the given models set (not None), later models winning: the spec's, then a scene's."""
+    return {k: v for m in models if m for k, v in m.model_dump(exclude_none=True).items()}
+
+
 def _scene(draft: Draft, spec: Spec, style: Style, title: str) -> Scene:
     narration = " ".join(draft.narration.split())
     visual = " ".join(draft.visual.split())
@@ -109,8 +114,7 @@ def _scene(draft: Draft, spec: Spec, style: Style, title: str) -> Scene:
     speaker = (spec.speakers or {}).get(draft.speaker or "")
     voice = resolve_voice(draft.voice or (speaker.voice if speaker else None) or spec.voice or style.voice)
     presets = style.motion.presets
-    move = {k: v for m in (spec.motion, draft.motion) if m for k, v in m.model_dump(exclude_none=True).items()}
-    join = {k: v for t in (spec.transition, draft.transition) if t for k, v in t.model_dump(exclude_none=True).items()}
+    move, join = _layered(spec.motion, draft.motion), _layered(spec.transition, draft.transition)
     return Scene(
         narration=narration,
         spoken=draft.spoken if draft.spoken is not None else [w.spoken for w in to_words(narration)],

@@ -181,10 +181,10 @@ def ask(llm: LLM, convo: list[dict[str, str]], repairs: int, speakers: list[str]
                      f"(last: {problem}); run again, raise `llm.repairs`, or try another model")
 
 
-def expand_topic(spec: Spec, style: Style, llm: LLM, log: Callable[[str], None]) -> tuple[Optional[str], list[Draft]]:
-    """Ask the model for scenes; re-ask once when far off the target length; split overlong scenes."""
-    goal = targets(spec, style)
-    convo = messages(spec, style, goal)
+def expand_topic(spec: Spec, goal: Targets, convo: list[dict[str, str]], llm: LLM,
+                 log: Callable[[str], None]) -> tuple[Optional[str], list[Draft]]:
+    """Ask the model for scenes (`convo`: the messages of `llm_inputs`); re-ask once when far off the
+    target length; split overlong scenes."""
     speakers = list(spec.speakers or {})
     answer, text = ask(llm, convo, spec.llm.repairs, speakers)
     seconds = goal.seconds(answer)
@@ -251,7 +251,7 @@ def split_long(text: str, max_words: int) -> list[str]:
     return [" ".join(piece) for piece in pieces]
 
 
-def answer_file(spec: Spec, style: Style, path) -> tuple[Optional[str], list[Draft]]:
+def answer_file(spec: Spec, goal: Targets, path) -> tuple[Optional[str], list[Draft]]:
     """Scenes from a file holding an answer in the model's JSON form (written elsewhere or by hand)."""
     try:
         answer = parse_answer(path.read_text(encoding="utf-8"), list(spec.speakers or {}))
@@ -259,4 +259,4 @@ def answer_file(spec: Spec, style: Style, path) -> tuple[Optional[str], list[Dra
         raise UserError(f"{path}: cannot read the answer file ({exc.strerror}); fix the path") from None
     except ValueError as exc:
         raise UserError(f"{path}: {exc}; give a JSON object with `scenes` of `narration` and `visual`") from None
-    return answer.title, pace(answer, targets(spec, style))
+    return answer.title, pace(answer, goal)

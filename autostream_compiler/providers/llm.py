@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 from typing import Protocol
-from urllib.parse import urlsplit
 
-from autostream_compiler.env import redact
+from autostream_compiler.env import public_url, redact
 from autostream_compiler.errors import AutostreamError, BuildError, UserError
 from autostream_compiler.spec.models import Llm
 
@@ -47,12 +46,12 @@ def open_llm(config: Llm, seed: int) -> LLM:
     if config.provider == "groq":
         import groq as sdk
 
-        client = sdk.Groq(api_key=os.environ.get("GROQ_API_KEY"), base_url=config.base_url,
+        client = sdk.Groq(api_key=os.environ.get(KEY_ENV["groq"]), base_url=config.base_url,
                           timeout=config.timeout, max_retries=config.max_retries)
     elif config.provider == "openai":
         import openai as sdk
 
-        client = sdk.OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or "no-key", base_url=config.base_url,
+        client = sdk.OpenAI(api_key=os.environ.get(KEY_ENV["openai"]) or "no-key", base_url=config.base_url,
                             timeout=config.timeout, max_retries=config.max_retries)
     else:
         raise UserError(f"llm provider {config.provider!r} is not a language model; use groq or openai")
@@ -91,8 +90,7 @@ class ChatModel:
 
     def _error(self, exc: Exception) -> AutostreamError:
         sdk, name, cfg = self._sdk, self.provider, self._config
-        url = urlsplit(str(self._client.base_url))
-        where = f"{name} at {url.scheme}://{url.hostname}{f':{url.port}' if url.port else ''}{url.path}"
+        where = f"{name} at {public_url(str(self._client.base_url))}"
         tries = f"{cfg.max_retries} retries" if cfg.max_retries != 1 else "1 retry"
         if isinstance(exc, (sdk.AuthenticationError, sdk.PermissionDeniedError)):
             env = KEY_ENV[name]

@@ -12,11 +12,11 @@ import math
 import os
 import time
 from typing import Callable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from PIL import Image
 
-from autostream_compiler.env import redact
+from autostream_compiler.env import public_url, redact
 from autostream_compiler.errors import BuildError
 
 HF_DEFAULT_MODEL = "sd-community/sdxl-flash"
@@ -46,7 +46,7 @@ def hf_image(prompt: str, seed: int, width: int, height: int, model: str | None,
     else:
         client = InferenceClient(model=model or HF_DEFAULT_MODEL, token=token, timeout=timeout)
     w, h = generation_size(width, height)
-    where = f"hf ({_site(base_url) if base_url else model or HF_DEFAULT_MODEL})"
+    where = f"hf ({public_url(base_url) if base_url else model or HF_DEFAULT_MODEL})"
 
     steps = {"num_inference_steps": 6} if (model or HF_DEFAULT_MODEL) == HF_DEFAULT_MODEL else {}  # a Flash model
 
@@ -73,13 +73,13 @@ def pollinations_image(prompt: str, seed: int, width: int, height: int, model: s
         reply.raise_for_status()
         return _decode(reply.content)
 
-    return _with_retries(call, f"pollinations ({_site(base)})", retries)
+    return _with_retries(call, f"pollinations ({public_url(base)})", retries)
 
 
 def _decode(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
-    image.load()
-    return image.convert("RGB")
+    image.load()  # a truncated picture fails here, inside the retries
+    return image
 
 
 def _with_retries(call: Callable[[], Image.Image], where: str, retries: int) -> Image.Image:
@@ -116,11 +116,6 @@ def _retry_after(exc: Exception) -> float | None:
         return min(float(value), 30.0) if value else None
     except ValueError:
         return None
-
-
-def _site(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def _short(exc: Exception) -> str:

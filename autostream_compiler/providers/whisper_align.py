@@ -55,10 +55,8 @@ def align(
         for word, start, end in words
         for u in word_units(word)
     ]
-    # An end marker that matches no entry: entries whisper did not hear after its last word share
-    # the time up to the end of the audio.
-    stream.append(("", round(duration * MS), round(duration * MS)))
-    return clamp(align_entries([word_units(e) for e in entries], stream, MS), duration)
+    # entries whisper did not hear after its last word share the time up to the end of the audio
+    return clamp(align_entries([word_units(e) for e in entries], stream, MS, total=round(duration * MS)), duration)
 
 
 def _join_hyphenated(words) -> list[tuple[str, float, float]]:

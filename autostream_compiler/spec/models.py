@@ -7,6 +7,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autostream_compiler.spec.style import (  # the literal types styles and specs share
+    HEX_PATTERN,
     Aspect,
     CaptionPosition,
     CaptionStyle,
@@ -92,7 +93,7 @@ class Speaker(_Strict):
 
     voice: str
     """The speaker's voice, e.g. "edge:en-GB-SoniaNeural", "piper:en_US-joe-medium", "espeak:en-us"."""
-    color: Optional[str] = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    color: Optional[str] = Field(default=None, pattern=HEX_PATTERN)
     """Subtitle colour of this speaker's lines; default the style's."""
     show_name: bool = False
     """Show the speaker's name before their lines in the subtitles."""
@@ -127,9 +128,9 @@ class CaptionsSpec(_Strict):
     """bottom, middle or top."""
     size: Optional[float] = Field(default=None, gt=0.01, le=0.2)
     """Text height as a fraction of the frame height."""
-    color: Optional[str] = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    color: Optional[str] = Field(default=None, pattern=HEX_PATTERN)
     """Text colour."""
-    highlight: Optional[str] = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    highlight: Optional[str] = Field(default=None, pattern=HEX_PATTERN)
     """Colour of the spoken word (karaoke, pop)."""
     words_per_line: Optional[int] = Field(default=None, ge=1, le=20)
     """Most words on one line."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -21,7 +22,7 @@ TransitionKind = Literal["cut", "crossfade", "fade_black", "slide_left", "slide_
                          "wipe_left", "wipe_right", "wipe_up", "wipe_down"]
 CaptionStyle = Literal["karaoke", "pop", "line", "none"]
 CaptionPosition = Literal["bottom", "middle", "top"]
-_HEX = r"^#[0-9A-Fa-f]{6}$"
+HEX_PATTERN = r"^#[0-9A-Fa-f]{6}$"  # a colour as #RRGGBB
 
 
 class _Strict(BaseModel):
@@ -110,7 +111,7 @@ class Captions(_Strict):
     """Most words on one line (pop: default 3); lines also break to fit the frame."""
     box: bool = False
     """A translucent box behind the text instead of an outline only."""
-    box_color: str = Field(default="#000000", pattern=_HEX)
+    box_color: str = Field(default="#000000", pattern=HEX_PATTERN)
     """Colour of the box (drawn at 60% opacity)."""
     shadow: float = Field(default=0.6, ge=0, le=3)
     """Drop shadow distance, as a multiple of the outline width."""
@@ -118,11 +119,11 @@ class Captions(_Strict):
     """Font file shipped with autostream (autostream_compiler/fonts)."""
     size: float = Field(default=0.055, gt=0.01, le=0.2)
     """Font size as a fraction of the frame height."""
-    color: HexColor = Field(default="#FFFFFF", pattern=r"^#[0-9A-Fa-f]{6}$")
+    color: HexColor = Field(default="#FFFFFF", pattern=HEX_PATTERN)
     """Text colour."""
-    highlight: HexColor = Field(default="#FFD166", pattern=r"^#[0-9A-Fa-f]{6}$")
+    highlight: HexColor = Field(default="#FFD166", pattern=HEX_PATTERN)
     """Colour of the word being spoken."""
-    outline: HexColor = Field(default="#000000", pattern=r"^#[0-9A-Fa-f]{6}$")
+    outline: HexColor = Field(default="#000000", pattern=HEX_PATTERN)
     """Outline and shadow colour."""
     outline_width: float = Field(default=0.0035, ge=0, le=0.02)
     """Outline thickness as a fraction of the frame height."""
@@ -162,10 +163,14 @@ class Style(_Strict):
     """Integrated loudness of the final mix, in LUFS."""
     _path: Path = PrivateAttr(default=Path("style"))
 
+    def templates(self) -> dict[str, str]:
+        """This style's templates by name: "image_prompt", "prompts.system", "prompts.user"."""
+        return {"image_prompt": self.image_prompt, "prompts.system": self.prompts.system,
+                "prompts.user": self.prompts.user}
+
     def render(self, template: str, **variables: object) -> str:
-        """Render one of this style's templates ("image_prompt", "prompts.system", "prompts.user")."""
-        source = self.image_prompt if template == "image_prompt" else getattr(self.prompts, template.split(".")[1])
-        return render_template(source, f"{self._path}: {template}", **variables)
+        """Render one of this style's templates (a name from `templates()`)."""
+        return render_template(self.templates()[template], f"{self._path}: {template}", **variables)
 
 
 def builtin_styles_dir() -> Path:
@@ -195,12 +200,10 @@ def load_style(path: Path) -> tuple[Style, str]:
     """Load and validate a style file; return it with the sha256 of its bytes."""
     data, positions = read_yaml(path)
     style = validate(Style, data, positions, path)
-    templates = {"image_prompt": style.image_prompt, "prompts.system": style.prompts.system,
-                 "prompts.user": style.prompts.user}
     problems = []
-    for where, source in templates.items():
+    for where, source in style.templates().items():
         try:
-            _ENV.from_string(source)
+            _compiled(source)
         except TemplateError as exc:
             problems.append(f"{path}: {where}: invalid template ({exc}); fix the Jinja2 syntax")
     if problems:
@@ -212,10 +215,16 @@ def load_style(path: Path) -> tuple[Style, str]:
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
+@lru_cache(maxsize=64)
+def _compiled(source: str):
+    """A template compiled once per process (a style's image prompt renders once per scene)."""
+    return _ENV.from_string(source)
+
+
 def render_template(source: str, where: str, **variables: object) -> str:
     """Render a template in a sandbox; an unknown variable is an error that names `where`."""
     try:
-        return _ENV.from_string(source).render(**variables).strip()
+        return _compiled(source).render(**variables).strip()
     except Exception as exc:  # TemplateError, SecurityError, or an error inside an expression (1/0)
         names = ", ".join(sorted(variables))
         raise UserError(f"{where}: template failed ({exc}); use only the variables {names}") from None
