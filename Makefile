@@ -22,13 +22,15 @@ ffprobe:
 	  { echo "make test needs ffprobe: install ffmpeg with your package manager" >&2; exit 1; }
 
 test: $(BIN)/autostream ffprobe
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/autostream
 	$(BIN)/python benchmarks/build_bench.py
 
 schemas: $(BIN)/autostream
-	$(BIN)/python -m autostream_compiler.spec.schema
+	$(BIN)/python -m autostream_compiler.specfile.schema
 
 clean:
 	rm -rf out specs/examples/.autostream specs/examples/out

@@ -12,8 +12,9 @@ _live: set[subprocess.Popen] = set()
 _stopping = threading.Event()
 
 
-def run(argv: list[str], *, cwd=None, input: bytes | None = None, timeout: float | None = None
-        ) -> subprocess.CompletedProcess:
+def run(
+    argv: list[str], *, cwd=None, input: bytes | None = None, timeout: float | None = None
+) -> subprocess.CompletedProcess:
     """Run argv to its end with stdout and stderr captured (bytes); stdin is `input` or nothing.
 
     Raises ToolError once `stop_all` was called, and subprocess.TimeoutExpired (the child killed)
@@ -21,8 +22,13 @@ def run(argv: list[str], *, cwd=None, input: bytes | None = None, timeout: float
     with _lock:
         if _stopping.is_set():
             raise ToolError(f"{argv[0]} not started: stopping")
-        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         _live.add(proc)
         if _stopping.is_set():  # stop_all ran while this one started: it may not have seen it
             proc.kill()

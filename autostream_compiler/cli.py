@@ -38,9 +38,14 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 _spec_arg = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
-_cache_opt = click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
-                          help="Cache folder (default: .autostream/cache beside the spec, or $AUTOSTREAM_CACHE_DIR).")
-_jobs_opt = click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Steps run at once (default: the number of cores).")
+_cache_opt = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Cache folder (default: .autostream/cache beside the spec, or $AUTOSTREAM_CACHE_DIR).",
+)
+_jobs_opt = click.option(
+    "-j", "--jobs", type=click.IntRange(1, 64), help="Steps run at once (default: the number of cores)."
+)
 
 
 @main.command()
@@ -49,22 +54,39 @@ _jobs_opt = click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Steps
 @click.option("--report", type=click.Path(path_type=Path, dir_okay=False), help="Write a JSON build report here.")
 @_cache_opt
 @_jobs_opt
-@click.option("--refresh", is_flag=True,
-              help="Write the scenes anew even when the lock is current (asks the model again for a topic; "
-                   "hand edits in the lock are dropped).")
-@click.option("--profile", type=click.Choice(["final", "draft"]), default="final", show_default=True,
-              help="draft: 360p, fastest encoder settings, written to <name>.draft.mp4 (for previews).")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Write the scenes anew even when the lock is current (asks the model again for a topic; "
+    "hand edits in the lock are dropped).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["final", "draft"]),
+    default="final",
+    show_default=True,
+    help="draft: 360p, fastest encoder settings, written to <name>.draft.mp4 (for previews).",
+)
 @click.pass_context
 def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refresh, profile) -> None:
     """Build SPEC into a video (plus .srt and .words.json beside it)."""
-    from autostream_compiler.build.pipeline import build as run_build
     from autostream_compiler.cli_progress import StepProgress
+    from autostream_compiler.engine.pipeline import build as run_build
 
     started = time.perf_counter()
     with StepProgress(debug=ctx.obj["debug"]) as progress:
-        result = run_build(spec, output=output, report=report, cache_dir=cache_dir, jobs=jobs,
-                           refresh=refresh, on_plan=progress.plan, on_done=progress.done, log=progress.note,
-                           profile=profile)
+        result = run_build(
+            spec,
+            output=output,
+            report=report,
+            cache_dir=cache_dir,
+            jobs=jobs,
+            refresh=refresh,
+            on_plan=progress.plan,
+            on_done=progress.done,
+            log=progress.note,
+            profile=profile,
+        )
     built = sum(s.status == "built" for s in result.steps)
     summary = f"{built} built, {len(result.steps) - built} cached" if built else "nothing to do"
     click.echo(f"{result.output}  ({summary}, {time.perf_counter() - started:.1f}s)")
@@ -72,14 +94,30 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
 
 @main.command()
 @_spec_arg
-@click.option("--serve", metavar="[HOST:]PORT", is_flag=False, flag_value="127.0.0.1:8765",
-              help="Serve a live preview page (default 127.0.0.1:8765; port 0 picks a free one).")
-@click.option("--profile", type=click.Choice(["final", "draft"]), default="draft", show_default=True,
-              help="draft: 360p and the fastest encoder settings, written to <name>.draft.mp4.")
+@click.option(
+    "--serve",
+    metavar="[HOST:]PORT",
+    is_flag=False,
+    flag_value="127.0.0.1:8765",
+    help="Serve a live preview page (default 127.0.0.1:8765; port 0 picks a free one).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["final", "draft"]),
+    default="draft",
+    show_default=True,
+    help="draft: 360p and the fastest encoder settings, written to <name>.draft.mp4.",
+)
 @_cache_opt
 @_jobs_opt
-@click.option("--debounce", type=click.IntRange(0, 10000), default=300, show_default=True, metavar="MS",
-              help="Wait until files have been quiet this long before building.")
+@click.option(
+    "--debounce",
+    type=click.IntRange(0, 10000),
+    default=300,
+    show_default=True,
+    metavar="MS",
+    help="Wait until files have been quiet this long before building.",
+)
 @click.pass_context
 def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debounce) -> None:
     """Build SPEC, then rebuild it whenever it or a file it uses changes (Ctrl-C stops)."""
@@ -91,8 +129,14 @@ def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debou
     if not spec.is_file():
         raise UserError(f"{spec}: no such spec file; give the path of a .yaml spec")
     options = {"cache_dir": cache_dir, "jobs": jobs, "profile": profile}
-    run_watch(spec, options, address, debounce / 1000, lambda line, err=True: click.echo(line, err=err),
-              lambda: StepProgress(debug=ctx.obj["debug"]))
+    run_watch(
+        spec,
+        options,
+        address,
+        debounce / 1000,
+        lambda line, err=True: click.echo(line, err=err),
+        lambda: StepProgress(debug=ctx.obj["debug"]),
+    )
 
 
 @main.command()
@@ -101,7 +145,7 @@ def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debou
 @click.option("--profile", type=click.Choice(["final", "draft"]), default="final", show_default=True)
 def status(spec: Path, cache_dir, profile) -> None:
     """List the steps a build of SPEC would run, and why."""
-    from autostream_compiler.build.pipeline import status as get_status
+    from autostream_compiler.engine.pipeline import status as get_status
 
     rows = get_status(spec, cache_dir=cache_dir, profile=profile)
     pending = [(s, why) for s, why in rows if why != "up to date"]
@@ -117,9 +161,14 @@ def _say(message: str) -> None:
 
 @main.command()
 @_spec_arg
-@click.option("--refresh", is_flag=True, help="Write the scenes anew (ask the model again) even when the lock is current.")
-@click.option("--answer", type=click.Path(path_type=Path, dir_okay=False),
-              help="Take the scenes from this JSON file, in the form a model is asked for, instead of asking one.")
+@click.option(
+    "--refresh", is_flag=True, help="Write the scenes anew (ask the model again) even when the lock is current."
+)
+@click.option(
+    "--answer",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Take the scenes from this JSON file, in the form a model is asked for, instead of asking one.",
+)
 def expand(spec: Path, refresh: bool, answer) -> None:
     """Resolve SPEC into its lock file (<stem>.lock.yaml) and list the scenes, without building."""
     from autostream_compiler.expand import resolve
@@ -145,11 +194,11 @@ def lock_command(spec: Path, check: bool) -> None:
     verdict = {
         "current": f"{path}: current",
         "scenes-current": f"{path}: out of date (the spec or style changed outside what the scenes were written "
-                          f"from); `autostream lock {spec}` updates it without calling a model",
+        f"from); `autostream lock {spec}` updates it without calling a model",
         "stale": f"{path}: out of date (the scenes were written from other inputs); `autostream lock {spec}` {again}",
         "missing": f"{path}: missing; `autostream lock {spec}` writes it",
         "old-format": f"{path}: written by an older autostream; `autostream lock {spec}` writes it anew "
-                      "(hand edits in it are not carried over)",
+        "(hand edits in it are not carried over)",
     }[state]
     click.echo(verdict, err=state != "current")
     if state != "current":
@@ -168,15 +217,17 @@ def _print_graph(resolved) -> None:
         total += seconds
         text = scene.narration if len(scene.narration) <= 72 else scene.narration[:71] + "…"
         click.echo(f"{i:3}  {seconds:5.1f}s  {text}")
-    click.echo(f"{lock_path(resolved.spec_path)}: {resolved.lock}; \"{graph.title}\", "
-               f"{len(graph.scenes)} scenes, about {total:.0f} s")
+    click.echo(
+        f'{lock_path(resolved.spec_path)}: {resolved.lock}; "{graph.title}", '
+        f"{len(graph.scenes)} scenes, about {total:.0f} s"
+    )
 
 
 @main.command()
 @click.argument("name", required=False)
 def styles(name) -> None:
     """List the built-in styles, or print the file of style NAME (a start for your own)."""
-    from autostream_compiler.spec.style import builtin_style_names, load_style, style_path
+    from autostream_compiler.specfile.style import builtin_style_names, load_style, style_path
 
     if name:
         if name not in builtin_style_names():
@@ -186,8 +237,10 @@ def styles(name) -> None:
     for style_name in builtin_style_names():
         style, _ = load_style(style_path(style_name, Path.cwd()))
         fmt, pacing = style.format, style.pacing
-        click.echo(f"{style_name:<12} {fmt.aspect:>5} {fmt.resolution:>6} {fmt.fps:>3}fps "
-                   f"{pacing.words_per_minute:>4} wpm  {style.description}")
+        click.echo(
+            f"{style_name:<12} {fmt.aspect:>5} {fmt.resolution:>6} {fmt.fps:>3}fps "
+            f"{pacing.words_per_minute:>4} wpm  {style.description}"
+        )
 
 
 @main.command("voices")
@@ -196,8 +249,11 @@ def voices_command(provider) -> None:
     """List the voices each TTS provider offers here (piper and espeak offline, edge online)."""
     from autostream_compiler.providers.voices import PROVIDERS, voices
 
-    notes = {"piper": "offline, neural", "edge": "online; common voices, any Edge neural voice name works",
-             "espeak": "offline, many languages"}
+    notes = {
+        "piper": "offline, neural",
+        "edge": "online; common voices, any Edge neural voice name works",
+        "espeak": "offline, many languages",
+    }
     for name in [provider] if provider else PROVIDERS:
         found = voices(name)
         click.echo(f"{name} ({notes[name]}): {len(found)} voices")

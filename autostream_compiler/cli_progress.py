@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from autostream_compiler.build.runner import Step
+from autostream_compiler.engine.runner import Step
 
 _STYLE = {"built": "green", "cached": "dim", "failed": "bold red"}
 
@@ -17,11 +17,17 @@ class StepProgress:
     def __init__(self, debug: bool = False):
         self.console = Console(stderr=True, highlight=False)
         self.debug = debug
-        self.progress = Progress(TextColumn("building"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=self.console, transient=True)
+        self.progress = Progress(
+            TextColumn("building"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
         self.task = None
 
-    def __enter__(self) -> "StepProgress":
+    def __enter__(self) -> StepProgress:
         self.progress.__enter__()
         return self
 
@@ -46,7 +52,8 @@ class StepProgress:
             line += f"  {step.error}"
         self.progress.console.print(line, markup=True)
         for warning in step.warnings:
-            self.progress.console.print(f"[yellow]warning[/] {step.label}: {escape(warning)}", markup=True,
-                                        highlight=False)
+            self.progress.console.print(
+                f"[yellow]warning[/] {step.label}: {escape(warning)}", markup=True, highlight=False
+            )
         if self.debug and step.traceback:
             self.progress.console.print(step.traceback, markup=False)

@@ -16,7 +16,6 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Optional
 from urllib.parse import quote, urlsplit
 
 from autostream_compiler.errors import UserError
@@ -65,7 +64,7 @@ class Preview:
         with self._changed:
             return self._version, json.dumps(self._status)
 
-    def video(self, url: str) -> Optional[Path]:
+    def video(self, url: str) -> Path | None:
         """The file behind a video URL the status named (the latest or the one before), else None."""
         with self._changed:
             return self._videos.get(url)
@@ -85,7 +84,7 @@ class Preview:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "PreviewServer"
+    server: PreviewServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
@@ -123,7 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:  # not a host name at all
             return False
 
-    def _send(self, status: HTTPStatus, kind: str, data: bytes, body: bool, headers: Optional[dict] = None) -> None:
+    def _send(self, status: HTTPStatus, kind: str, data: bytes, body: bool, headers: dict | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
@@ -173,8 +172,13 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     start = max(0, size - int(last))
                 if start >= size or start > end:
-                    self._send(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "text/plain; charset=utf-8", b"",
-                               body, {"Content-Range": f"bytes */{size}"})
+                    self._send(
+                        HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+                        "text/plain; charset=utf-8",
+                        b"",
+                        body,
+                        {"Content-Range": f"bytes */{size}"},
+                    )
                     return
                 status = HTTPStatus.PARTIAL_CONTENT
             self.send_response(status)
@@ -216,8 +220,9 @@ class PreviewServer(ThreadingHTTPServer):
 
     def serve(self) -> None:
         """Answer requests in a background thread until `stop()`."""
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True,
-                         name="preview-server").start()
+        threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True, name="preview-server"
+        ).start()
 
     def stop(self) -> None:
         """Stop answering, end the event streams and close the socket."""
@@ -241,8 +246,11 @@ def start(address: tuple[str, int], preview: Preview) -> PreviewServer:
         server = PreviewServer(address, preview)
     except OSError as exc:
         host, port = address
-        fix = ("choose another port, e.g. --serve 8766" if exc.errno in (errno.EADDRINUSE, errno.EACCES)
-               else "use an address of this machine, e.g. --serve 127.0.0.1:8765 or --serve 0.0.0.0:8765")
+        fix = (
+            "choose another port, e.g. --serve 8766"
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES)
+            else "use an address of this machine, e.g. --serve 127.0.0.1:8765 or --serve 0.0.0.0:8765"
+        )
         raise UserError(f"--serve: cannot listen on {host}:{port} ({exc.strerror or exc}); {fix}") from None
     server.serve()
     return server

@@ -15,23 +15,23 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
 from autostream_compiler import children
-from autostream_compiler.build.keys import file_digest
-from autostream_compiler.build.pipeline import BuildResult, build
+from autostream_compiler.digests import file_digest
+from autostream_compiler.engine.pipeline import BuildResult, build
 from autostream_compiler.errors import AutostreamError, BuildError, UserError, message_lines
 from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.preview import Preview
-from autostream_compiler.spec.style import style_path
-from autostream_compiler.spec.yamlfile import read_yaml
+from autostream_compiler.specfile.style import style_path
+from autostream_compiler.specfile.yamlfile import read_yaml
 
-Snapshot = dict[Path, Optional[str]]  # file -> content digest, None when missing
+Snapshot = dict[Path, str | None]  # file -> content digest, None when missing
 SETTLE_LIMIT = 10.0  # seconds: build anyway when a watched folder never goes quiet
 
 logging.getLogger("watchdog").addHandler(logging.NullHandler())
@@ -106,8 +106,15 @@ class _Events(FileSystemEventHandler):
 class Watcher:
     """The watch loop: builds, watches the files the build read, waits for a change, builds again."""
 
-    def __init__(self, spec: Path, build_options: dict, preview: Optional[Preview], debounce: float,
-                 say: Callable[[str], None], progress: Callable[[], object]):
+    def __init__(
+        self,
+        spec: Path,
+        build_options: dict,
+        preview: Preview | None,
+        debounce: float,
+        say: Callable[[str], None],
+        progress: Callable[[], object],
+    ):
         self.spec = Path(spec).absolute()
         self.lock = lock_path(self.spec).absolute()
         self.options = build_options
@@ -131,8 +138,10 @@ class Watcher:
                 self._build()
                 self._watch_folders()
                 # what the build read is what was there before it ran; the lock is its own write
-                self.seen = {path: before.get(path, digest) if path != self.lock else digest
-                             for path, digest in snapshot(self.files).items()}
+                self.seen = {
+                    path: before.get(path, digest) if path != self.lock else digest
+                    for path, digest in snapshot(self.files).items()
+                }
                 self._wait_for_change()
         finally:
             self.observer.stop()
@@ -142,11 +151,12 @@ class Watcher:
         if self.preview:
             self.preview.building()
         started = time.perf_counter()
-        result: Optional[BuildResult] = None
+        result: BuildResult | None = None
         try:
             with self.progress() as progress:
-                result = build(self.spec, on_plan=progress.plan, on_done=progress.done, log=progress.note,
-                               **self.options)
+                result = build(
+                    self.spec, on_plan=progress.plan, on_done=progress.done, log=progress.note, **self.options
+                )
         except AutostreamError as exc:
             result = exc.result if isinstance(exc, BuildError) else None
             lines = message_lines(exc)
@@ -156,11 +166,15 @@ class Watcher:
                 self.preview.failed("\n".join(lines), result.report()["steps"] if result else [])
         else:
             built = sum(s.status == "built" for s in result.steps)
-            self.say(f"{result.output}  ({built} built, {len(result.steps) - built} cached, "
-                     f"{time.perf_counter() - started:.1f}s)")
+            self.say(
+                f"{result.output}  ({built} built, {len(result.steps) - built} cached, "
+                f"{time.perf_counter() - started:.1f}s)"
+            )
             if self.preview:
-                scenes = [{"title": title, "start": round(start, 3), "end": round(end, 3)}
-                          for start, end, title in result.chapters]
+                scenes = [
+                    {"title": title, "start": round(start, 3), "end": round(end, 3)}
+                    for start, end, title in result.chapters
+                ]
                 self.preview.done(result.video_blob, result.output.name, result.report()["steps"], scenes)
         self.files = named_files(self.spec)  # a spec that did not load still names its files
         self.say(f"watching {len(self.files)} files for changes (Ctrl-C to stop)")
@@ -188,8 +202,14 @@ class Watcher:
                 pass
 
 
-def watch(spec: Path, build_options: dict, serve: Optional[tuple[str, int]], debounce: float,
-          say: Callable[..., None], progress: Callable[[], object]) -> None:
+def watch(
+    spec: Path,
+    build_options: dict,
+    serve: tuple[str, int] | None,
+    debounce: float,
+    say: Callable[..., None],
+    progress: Callable[[], object],
+) -> None:
     """Run the watch loop (and the preview server) until SIGINT or SIGTERM; then stop every child
     process and return within 5 s, leaving no half-written file. `say(line, err=True)` prints."""
     from autostream_compiler.preview import start

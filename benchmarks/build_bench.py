@@ -49,8 +49,12 @@ def _tree_rss_mb(root: int) -> float:
 def _run(spec: Path, cache: Path, report: Path) -> tuple[float, float, dict]:
     """Wall seconds, peak resident memory in MB of the build's whole process tree, and the report."""
     start = time.perf_counter()
-    proc = subprocess.Popen([str(AUTOSTREAM), "build", str(spec), "--cache-dir", str(cache), "--report", str(report)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(AUTOSTREAM), "build", str(spec), "--cache-dir", str(cache), "--report", str(report)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     peak = 0.0
     while proc.poll() is None:
         peak = max(peak, _tree_rss_mb(proc.pid))
@@ -76,8 +80,14 @@ def main() -> None:
     edit, _, edit_report = _run(spec, cache, out)
 
     video = work / "out" / f"{spec.stem}.mp4"
-    duration = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
-                                     str(video)], capture_output=True, text=True).stdout or 0)
+    duration = float(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(video)],
+            capture_output=True,
+            text=True,
+        ).stdout
+        or 0
+    )
     results = {
         "spec": str(source.relative_to(ROOT)) if source.is_relative_to(ROOT) else str(source),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -88,10 +98,16 @@ def main() -> None:
         "noop_steps_built": sum(s["status"] == "built" for s in noop_report["steps"]),
         "one_scene_edit_seconds": round(edit, 2),
         "one_scene_edit_share_of_cold": round(edit / cold, 3),
-        "one_scene_edit_steps_built": sorted(f"{s['kind']}:{s['scene']}" for s in edit_report["steps"] if s["status"] == "built"),
+        "one_scene_edit_steps_built": sorted(
+            f"{s['kind']}:{s['scene']}" for s in edit_report["steps"] if s["status"] == "built"
+        ),
         "peak_memory_mb": round(cold_mem, 1),
-        "targets": {"cold_x_real_time": ">= 1.0", "noop_rebuild_seconds": "<= 1.0",
-                    "one_scene_edit_share_of_cold": "<= 0.30", "peak_memory_mb": "<= 1024"},
+        "targets": {
+            "cold_x_real_time": ">= 1.0",
+            "noop_rebuild_seconds": "<= 1.0",
+            "one_scene_edit_share_of_cold": "<= 0.30",
+            "peak_memory_mb": "<= 1024",
+        },
     }
     dest = ROOT / "benchmarks" / "results" / "build.json"
     dest.parent.mkdir(exist_ok=True)

@@ -50,12 +50,16 @@ def scene_clip(scene: dict, plan: dict):
     picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.LANCZOS)
     left, top = (picture.width - width) // 2, (picture.height - height) // 2
     frame = np.asarray(picture.crop((left, top, left + width, top + height)))
-    zoom = (ImageClip(frame).with_duration(seconds)
-            .resized(lambda t: 1 + ZOOM_PER_SECOND * t).with_position("center"))
+    zoom = ImageClip(frame).with_duration(seconds).resized(lambda t: 1 + ZOOM_PER_SECOND * t).with_position("center")
 
     layers = [zoom]
-    text = {"font": plan["font"], "font_size": plan["font_px"], "stroke_color": "black",
-            "stroke_width": plan["stroke_px"], "margin": (0, plan["font_px"] // 4)}  # room for descenders
+    text = {
+        "font": plan["font"],
+        "font_size": plan["font_px"],
+        "stroke_color": "black",
+        "stroke_width": plan["stroke_px"],
+        "margin": (0, plan["font_px"] // 4),
+    }  # room for descenders
     measure = ImageFont.truetype(plan["font"], plan["font_px"]).getlength
     for line, start, end in caption_lines(scene["words"], seconds):
         sentence = " ".join(w[0] for w in line)
@@ -66,10 +70,16 @@ def scene_clip(scene: dict, plan: dict):
             offset = measure(" ".join(w[0] for w in line[:k]) + (" " if k else ""))
             lit = TextClip(text=word, color=plan["highlight"], **text)
             until = line[k + 1][1] if k + 1 < len(line) else end  # lit until the next word starts
-            layers.append(lit.with_start(w_start).with_duration(max(until - w_start, 1 / 30))
-                          .with_position((x + round(offset), y)))
-    return CompositeVideoClip(layers, size=(width, height)).with_duration(seconds) \
+            layers.append(
+                lit.with_start(w_start)
+                .with_duration(max(until - w_start, 1 / 30))
+                .with_position((x + round(offset), y))
+            )
+    return (
+        CompositeVideoClip(layers, size=(width, height))
+        .with_duration(seconds)
         .with_audio(AudioFileClip(scene["audio"]))
+    )
 
 
 def render(plan: dict, out: Path) -> None:
@@ -83,8 +93,16 @@ def render(plan: dict, out: Path) -> None:
         video = concatenate_videoclips(clips, method="compose", padding=-overlap)
     else:
         video = concatenate_videoclips(clips)
-    video.write_videofile(str(out), codec="libx264", preset="veryfast", fps=plan["fps"], threads=2,
-                          audio_codec="aac", ffmpeg_params=plan["ffmpeg_params"], logger=None)
+    video.write_videofile(
+        str(out),
+        codec="libx264",
+        preset="veryfast",
+        fps=plan["fps"],
+        threads=2,
+        audio_codec="aac",
+        ffmpeg_params=plan["ffmpeg_params"],
+        logger=None,
+    )
 
 
 def main() -> None:

@@ -62,18 +62,30 @@ PALETTE = ["#0B1426", "#1D3557", "#457B9D", "#E76F51", "#F4A261", "#F1FAEE"]  # 
 PAUSE = 0.6
 FPS = 30
 NARRATION = [
-    ("Deep beneath our feet, the mantle moves slowly, carrying heat upward from the core. "
-     "Where the crust grows thin, that heat begins to melt the rock above."),
-    ("Molten rock is lighter than the solid stone around it, so it rises through cracks "
-     "and slowly gathers in large chambers a few kilometres below the surface."),
-    ("As more magma arrives, pressure in the chamber builds. Gases dissolved in the melt, "
-     "mostly water and carbon dioxide, wait for a chance to escape."),
-    ("When the rock above finally gives way, the gases expand violently. The eruption can "
-     "hurl ash and stone high into the sky within a few minutes."),
-    ("Not every volcano explodes. Runny basalt flows out gently in glowing rivers, building "
-     "broad shields like the islands of Hawaii over thousands of years."),
-    ("Over time, ash and lava slowly turn into fertile soil. Many of the richest farmlands on "
-     "Earth still lie in the quiet shadow of sleeping volcanoes."),
+    (
+        "Deep beneath our feet, the mantle moves slowly, carrying heat upward from the core. "
+        "Where the crust grows thin, that heat begins to melt the rock above."
+    ),
+    (
+        "Molten rock is lighter than the solid stone around it, so it rises through cracks "
+        "and slowly gathers in large chambers a few kilometres below the surface."
+    ),
+    (
+        "As more magma arrives, pressure in the chamber builds. Gases dissolved in the melt, "
+        "mostly water and carbon dioxide, wait for a chance to escape."
+    ),
+    (
+        "When the rock above finally gives way, the gases expand violently. The eruption can "
+        "hurl ash and stone high into the sky within a few minutes."
+    ),
+    (
+        "Not every volcano explodes. Runny basalt flows out gently in glowing rivers, building "
+        "broad shields like the islands of Hawaii over thousands of years."
+    ),
+    (
+        "Over time, ash and lava slowly turn into fertile soil. Many of the richest farmlands on "
+        "Earth still lie in the quiet shadow of sleeping volcanoes."
+    ),
 ]
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 INPUT_KINDS = {"tts", "align", "image"}  # kept in the cache; every other kind is render work
@@ -91,8 +103,20 @@ def _x264() -> list[str]:
 
         return list(X264)
     except ImportError:
-        return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-                "-profile:v", "high", "-threads", "2"]
+        return [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "20",
+            "-pix_fmt",
+            "yuv420p",
+            "-profile:v",
+            "high",
+            "-threads",
+            "2",
+        ]
 
 
 @dataclass
@@ -136,12 +160,11 @@ def least_disturbed(attempt: Callable[[], tuple[Run, T]], patience: Patience) ->
     return best
 
 
-
-
 def _busy_cpu_seconds() -> float:
     """CPU seconds the whole machine has spent busy since boot (from /proc/stat)."""
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in
-                                                                 Path("/proc/stat").read_text().split()[1:9])
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split()[1:9]
+    )
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
@@ -165,8 +188,7 @@ def measure(argv: list[str], log: Path, cwd: Path | None = None, env: dict | Non
     with open(log, "w") as err:
         busy, own = _busy_cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=err)
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         peak = 0.0
         while proc.poll() is None:
             peak = max(peak, _tree_rss_mb(proc.pid))
@@ -182,8 +204,12 @@ def measure(argv: list[str], log: Path, cwd: Path | None = None, env: dict | Non
 
 def probe_seconds(video: Path) -> float:
     """Duration of a media file by ffprobe."""
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(video)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(video)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return float(out.strip())
 
 
@@ -194,9 +220,10 @@ def scene_frames(seconds: float) -> int:
 
 # --- fixed inputs --------------------------------------------------------------------------------
 
+
 def make_inputs(project: Path) -> list[dict]:
     """Draw the six pictures and speak the six takes into the project; return the scenes with word timings."""
-    from autostream_compiler.build.keys import file_digest
+    from autostream_compiler.digests import file_digest
     from autostream_compiler.providers import piper_tts, procedural
 
     (project / "images").mkdir(parents=True)
@@ -212,27 +239,41 @@ def make_inputs(project: Path) -> list[dict]:
             f.setsampwidth(2)
             f.setframerate(speech.sample_rate)
             f.writeframes(speech.samples.astype("int16").tobytes())
-        scenes.append({
-            "narration": text, "image": image, "audio": take,
-            "audio_seconds": len(speech.samples) / speech.sample_rate,
-            "words": [[w, round(s, 4), round(e, 4)] for w, (s, e) in zip(entries, speech.timings)],
-            "sha256": {"image": file_digest(project / image), "audio": file_digest(project / take)},
-        })
+        scenes.append(
+            {
+                "narration": text,
+                "image": image,
+                "audio": take,
+                "audio_seconds": len(speech.samples) / speech.sample_rate,
+                "words": [[w, round(s, 4), round(e, 4)] for w, (s, e) in zip(entries, speech.timings)],
+                "sha256": {"image": file_digest(project / image), "audio": file_digest(project / take)},
+            }
+        )
     return scenes
 
 
-def write_spec(project: Path, name: str, resolution: str, scenes: list[dict], transition: dict,
-               moves: list[dict] | None = None) -> Path:
+def write_spec(
+    project: Path, name: str, resolution: str, scenes: list[dict], transition: dict, moves: list[dict] | None = None
+) -> Path:
     """A spec over the fixed inputs; `moves` gives each scene its own camera move (the long timeline)."""
     spec = {
-        "version": 1, "title": "Render benchmark", "style": "documentary",
+        "version": 1,
+        "title": "Render benchmark",
+        "style": "documentary",
         "format": {"aspect": "16:9", "resolution": resolution, "fps": FPS},
         "pacing": {"pause": PAUSE},
         "motion": {"preset": "zoom_in"},  # like the reference's zoom on every scene
         "transition": transition,
         "output": f"out/{name}.mp4",
-        "scenes": [{"narration": s["narration"], "image": s["image"], "audio": s["audio"],
-                    **({"motion": moves[i]} if moves else {})} for i, s in enumerate(scenes)],
+        "scenes": [
+            {
+                "narration": s["narration"],
+                "image": s["image"],
+                "audio": s["audio"],
+                **({"motion": moves[i]} if moves else {}),
+            }
+            for i, s in enumerate(scenes)
+        ],
     }
     path = project / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False, width=120), encoding="utf-8")
@@ -240,6 +281,7 @@ def write_spec(project: Path, name: str, resolution: str, scenes: list[dict], tr
 
 
 # --- the three renders ---------------------------------------------------------------------------
+
 
 def drop_render_actions(cache: Path) -> dict[str, int]:
     """Delete the cached action records of every non-input step; count them by kind."""
@@ -271,16 +313,23 @@ def autostream_render(spec: Path, cache: Path, logs: Path, patience: Patience, w
             row["count"] += 1
             row["seconds"] = round(row["seconds"] + step["seconds"], 2)
     video = Path(report["output"])
-    return {"run": run, "video": video, "cold_build_seconds": round(cold.wall, 2) if cold else None,
-            "records_dropped": dropped, "steps_built": built, "notes": report.get("warnings", [])}
+    return {
+        "run": run,
+        "video": video,
+        "cold_build_seconds": round(cold.wall, 2) if cold else None,
+        "records_dropped": dropped,
+        "steps_built": built,
+        "notes": report.get("warnings", []),
+    }
 
 
 def moviepy_render(plan_path: Path, out: Path, logs: Path, patience: Patience) -> Run:
     """The MoviePy reference as its own process, with the system's ffmpeg (as autostream uses)."""
     env = {**os.environ, "FFMPEG_BINARY": shutil.which("ffmpeg") or "ffmpeg-imageio"}
     argv = [sys.executable, str(HERE / "moviepy_reference.py"), str(plan_path), str(out)]
-    return least_disturbed(lambda: (measure(argv, logs / f"{out.stem}.log", cwd=out.parent, env=env,
-                                            wait=patience.wait), None), patience)[0]
+    return least_disturbed(
+        lambda: (measure(argv, logs / f"{out.stem}.log", cwd=out.parent, env=env, wait=patience.wait), None), patience
+    )[0]
 
 
 def moviepy_plan(scenes: list[dict], project: Path, resolution: str, transition: dict) -> dict:
@@ -288,13 +337,25 @@ def moviepy_plan(scenes: list[dict], project: Path, resolution: str, transition:
     width, height = SIZES[resolution]
     overlap = 0 if transition["kind"] == "cut" else round(transition.get("duration", 0.5) * FPS)
     return {
-        "width": width, "height": height, "fps": FPS, "font": str(FONT),
-        "font_px": round(CAPTION_SIZE * height), "stroke_px": max(1, round(OUTLINE * height)),
-        "bottom_px": round(BOTTOM * height), "highlight": HIGHLIGHT,
+        "width": width,
+        "height": height,
+        "fps": FPS,
+        "font": str(FONT),
+        "font_px": round(CAPTION_SIZE * height),
+        "stroke_px": max(1, round(OUTLINE * height)),
+        "bottom_px": round(BOTTOM * height),
+        "highlight": HIGHLIGHT,
         "transition": {"kind": transition["kind"], "seconds": overlap / FPS},
         "ffmpeg_params": ["-crf", "20", "-profile:v", "high"],
-        "scenes": [{"image": str(project / s["image"]), "audio": str(project / s["audio"]),
-                    "seconds": scene_frames(s["audio_seconds"]) / FPS, "words": s["words"]} for s in scenes],
+        "scenes": [
+            {
+                "image": str(project / s["image"]),
+                "audio": str(project / s["audio"]),
+                "seconds": scene_frames(s["audio_seconds"]) / FPS,
+                "words": s["words"],
+            }
+            for s in scenes
+        ],
     }
 
 
@@ -305,6 +366,7 @@ def encode_floor(video: Path, out: Path, logs: Path, patience: Patience) -> Run:
 
 
 # --- figures -------------------------------------------------------------------------------------
+
 
 def figures(run: Run, seconds: float, moviepy: Run | None, floor: Run | None) -> dict:
     """Wall time, × real time, ratios to MoviePy and to the floor, peak memory, and how busy the cores were."""
@@ -327,7 +389,9 @@ def figures(run: Run, seconds: float, moviepy: Run | None, floor: Run | None) ->
 def _git_commit() -> str:
     """HEAD, marked `+dirty` when the package differs from it (read-only git calls)."""
     git = ["git", "--no-optional-locks", "-C", str(ROOT)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    head = subprocess.run(
+        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "autostream_compiler"], check=False).returncode != 0
     return f"{head}+dirty" if dirty else head
 
@@ -346,20 +410,28 @@ def _versions() -> dict:
 
 def print_table(results: dict) -> None:
     """The figures as a plain table, then the targets."""
-    head = (f"{'format':7} {'renderer':13} {'wall s':>8} {'× real':>7} {'/MoviePy':>9} {'/floor':>7} {'peak MB':>8} "
-            f"{'cores':>6} {'other':>6}")
+    head = (
+        f"{'format':7} {'renderer':13} {'wall s':>8} {'× real':>7} {'/MoviePy':>9} {'/floor':>7} {'peak MB':>8} "
+        f"{'cores':>6} {'other':>6}"
+    )
     print(head)
     print("-" * len(head))
-    rows = [(res, name, runs[name]) for res, runs in results["runs"].items()
-            for name in ("autostream", "moviepy", "encode_floor") if name in runs]
+    rows = [
+        (res, name, runs[name])
+        for res, runs in results["runs"].items()
+        for name in ("autostream", "moviepy", "encode_floor")
+        if name in runs
+    ]
     long = results["long_timeline"]
     rows.append((long["format"], "autostream", long))
     for res, name, f in rows:
         ratio_m = f"{f['ratio_to_moviepy']:.3f}" if f["ratio_to_moviepy"] is not None else "-"
         ratio_f = f"{f['ratio_to_floor']:.2f}" if f["ratio_to_floor"] is not None else "-"
-        print(f"{res:7} {name:13} {f['wall_seconds']:8.1f} {f['x_real_time']:7.2f} {ratio_m:>9} {ratio_f:>7} "
-              f"{f['peak_memory_mb']:8.0f} {f['cores_used']:6.0%} {f['other_load']:6.0%}"
-              + (f"   ({long['scenes']} scenes, {long['video_seconds']:.0f} s)" if f is long else ""))
+        print(
+            f"{res:7} {name:13} {f['wall_seconds']:8.1f} {f['x_real_time']:7.2f} {ratio_m:>9} {ratio_f:>7} "
+            f"{f['peak_memory_mb']:8.0f} {f['cores_used']:6.0%} {f['other_load']:6.0%}"
+            + (f"   ({long['scenes']} scenes, {long['video_seconds']:.0f} s)" if f is long else "")
+        )
     print()
     for name, check in results["checks"].items():
         print(f"{name}: {check['value']} (target {check['target']}) {'met' if check['met'] else 'MISSED'}")
@@ -372,29 +444,51 @@ def checks(results: dict) -> dict:
         a = runs["autostream"]
         if runs.get("moviepy") and res == "1080p":
             speedup = round(runs["moviepy"]["wall_seconds"] / a["wall_seconds"], 1)
-            out["speedup_vs_moviepy_1080p"] = {"value": speedup, "target": TARGETS["speedup_vs_moviepy_1080p"],
-                                               "met": speedup >= 10}
-        out[f"ratio_to_floor_{res}"] = {"value": a["ratio_to_floor"], "target": TARGETS["ratio_to_floor"],
-                                        "met": a["ratio_to_floor"] <= 1.5}
-        out[f"peak_memory_mb_{res}"] = {"value": a["peak_memory_mb"], "target": TARGETS["peak_memory_mb"],
-                                        "met": a["peak_memory_mb"] <= 1024}
+            out["speedup_vs_moviepy_1080p"] = {
+                "value": speedup,
+                "target": TARGETS["speedup_vs_moviepy_1080p"],
+                "met": speedup >= 10,
+            }
+        out[f"ratio_to_floor_{res}"] = {
+            "value": a["ratio_to_floor"],
+            "target": TARGETS["ratio_to_floor"],
+            "met": a["ratio_to_floor"] <= 1.5,
+        }
+        out[f"peak_memory_mb_{res}"] = {
+            "value": a["peak_memory_mb"],
+            "target": TARGETS["peak_memory_mb"],
+            "met": a["peak_memory_mb"] <= 1024,
+        }
     long = results["long_timeline"]
-    out["peak_memory_mb_long"] = {"value": long["peak_memory_mb"], "target": TARGETS["peak_memory_mb"],
-                                  "met": long["peak_memory_mb"] <= 1024}
+    out["peak_memory_mb_long"] = {
+        "value": long["peak_memory_mb"],
+        "target": TARGETS["peak_memory_mb"],
+        "met": long["peak_memory_mb"] <= 1024,
+    }
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="720p only, no MoviePy, a 2-minute long timeline")
-    parser.add_argument("--transition", choices=["cut", "crossfade"], default="cut",
-                        help="between scenes, in both autostream and MoviePy (default: cut, as the seed app)")
+    parser.add_argument(
+        "--transition",
+        choices=["cut", "crossfade"],
+        default="cut",
+        help="between scenes, in both autostream and MoviePy (default: cut, as the seed app)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (outputs, logs, reports)")
-    parser.add_argument("--wait", type=float, default=900, metavar="SECONDS",
-                        help="before each timed run, wait up to this long for other processes to leave the cores "
-                             "idle (default 900; 0: do not wait)")
-    parser.add_argument("--tries", type=int, default=3,
-                        help="runs at most per figure while other processes disturb it (default 3)")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=900,
+        metavar="SECONDS",
+        help="before each timed run, wait up to this long for other processes to leave the cores "
+        "idle (default 900; 0: do not wait)",
+    )
+    parser.add_argument(
+        "--tries", type=int, default=3, help="runs at most per figure while other processes disturb it (default 3)"
+    )
     args = parser.parse_args()
     resolutions = ["720p"] if args.quick else ["1080p", "720p"]
     patience = Patience(args.wait, args.tries)
@@ -412,13 +506,23 @@ def main() -> None:
     results: dict = {
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "autostream": _git_commit(), **_versions(),
-        "timeline": {"scenes": len(scenes), "fps": FPS, "pause": PAUSE, "transition": transition,
-                     "narration_seconds": round(sum(s["audio_seconds"] for s in scenes), 2),
-                     "inputs_sha256": {f"scene{i + 1}": s["sha256"] for i, s in enumerate(scenes)}},
-        "encoder": {"autostream_and_floor": _x264(),
-                    "moviepy": "libx264 -preset veryfast -crf 20 -profile:v high -threads 2, aac"},
-        "runs": {}, "render_steps": {}, "warnings": [],
+        "autostream": _git_commit(),
+        **_versions(),
+        "timeline": {
+            "scenes": len(scenes),
+            "fps": FPS,
+            "pause": PAUSE,
+            "transition": transition,
+            "narration_seconds": round(sum(s["audio_seconds"] for s in scenes), 2),
+            "inputs_sha256": {f"scene{i + 1}": s["sha256"] for i, s in enumerate(scenes)},
+        },
+        "encoder": {
+            "autostream_and_floor": _x264(),
+            "moviepy": "libx264 -preset veryfast -crf 20 -profile:v high -threads 2, aac",
+        },
+        "runs": {},
+        "render_steps": {},
+        "warnings": [],
     }
 
     for res in resolutions:
@@ -437,15 +541,19 @@ def main() -> None:
             moviepy = moviepy_render(plan, out, logs, patience)
             moviepy_seconds = probe_seconds(out)
             if abs(moviepy_seconds - seconds) > 0.1:
-                results["warnings"].append(f"{res}: MoviePy's video lasts {moviepy_seconds:.2f} s, "
-                                           f"autostream's {seconds:.2f} s")
+                results["warnings"].append(
+                    f"{res}: MoviePy's video lasts {moviepy_seconds:.2f} s, autostream's {seconds:.2f} s"
+                )
         runs = {"autostream": figures(a["run"], seconds, moviepy, floor)}
         if moviepy:
             runs["moviepy"] = figures(moviepy, moviepy_seconds, moviepy, floor)
         runs["encode_floor"] = figures(floor, seconds, moviepy, floor)
         results["runs"][res] = runs
-        results["render_steps"][res] = {"cold_build_seconds": a["cold_build_seconds"],
-                                        "records_dropped": a["records_dropped"], "steps_built": a["steps_built"]}
+        results["render_steps"][res] = {
+            "cold_build_seconds": a["cold_build_seconds"],
+            "records_dropped": a["records_dropped"],
+            "steps_built": a["steps_built"],
+        }
         rebuilt = sorted(INPUT_KINDS & set(a["steps_built"]))
         if rebuilt:
             results["warnings"].append(f"{res}: the timed build ran input steps too ({', '.join(rebuilt)})")
@@ -454,16 +562,27 @@ def main() -> None:
     res = resolutions[0]
     count = len(scenes) * repeats
     print(f"{res}: long timeline, {count} scenes (render only)", flush=True)
-    moves = [{"preset": LONG_MOVES[(i + i // len(scenes)) % len(LONG_MOVES)],
-              "strength": round(0.05 + 0.005 * (i // len(scenes)), 3)} for i in range(count)]
+    moves = [
+        {
+            "preset": LONG_MOVES[(i + i // len(scenes)) % len(LONG_MOVES)],
+            "strength": round(0.05 + 0.005 * (i // len(scenes)), 3),
+        }
+        for i in range(count)
+    ]
     spec = write_spec(project, f"long-{res}", res, scenes * repeats, transition, moves)
     long = autostream_render(spec, work / f"cache-{res}", logs, patience, warm=False)  # inputs: the 6 scenes'
     long_seconds = probe_seconds(long["video"])
-    results["long_timeline"] = {"format": res, "scenes": count, **figures(long["run"], long_seconds, None, None),
-                                "steps_built": long["steps_built"]}
+    results["long_timeline"] = {
+        "format": res,
+        "scenes": count,
+        **figures(long["run"], long_seconds, None, None),
+        "steps_built": long["steps_built"],
+    }
     if long["steps_built"].get("segment", {}).get("count", 0) != count:
-        results["warnings"].append(f"long timeline: {long['steps_built'].get('segment', {}).get('count', 0)} "
-                                   f"segments rendered for {count} scenes")
+        results["warnings"].append(
+            f"long timeline: {long['steps_built'].get('segment', {}).get('count', 0)} "
+            f"segments rendered for {count} scenes"
+        )
     rebuilt = sorted(INPUT_KINDS & set(long["steps_built"]))
     if rebuilt:
         results["warnings"].append(f"long timeline: input steps ran too ({', '.join(rebuilt)})")
@@ -471,8 +590,9 @@ def main() -> None:
     timed = [(f"{res} {name}", f) for res, runs in results["runs"].items() for name, f in runs.items()]
     for name, f in [*timed, ("long timeline", results["long_timeline"])]:
         if f["other_load"] > DISTURBED or f["waited_for_quiet_seconds"] is None:
-            results["warnings"].append(f"{name}: other processes used {f['other_load']:.0%} of the cores meanwhile; "
-                                       "its time is inflated")
+            results["warnings"].append(
+                f"{name}: other processes used {f['other_load']:.0%} of the cores meanwhile; its time is inflated"
+            )
     results["checks"] = checks(results)
     results["targets"] = TARGETS
     results["benchmark_seconds"] = round(time.perf_counter() - started, 1)

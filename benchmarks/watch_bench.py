@@ -25,8 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 AUTOSTREAM = Path(sys.executable).with_name("autostream")
 EXAMPLE = ROOT / "specs" / "examples" / "volcano-script.yaml"
-EDITS = [("soften", "loosen"), ("melts", "turns"), ("gathering", "pooling"), ("bursts", "blasts"),
-         ("stack", "pile"), ("closely", "carefully")]  # one word of each scene, in order
+EDITS = [
+    ("soften", "loosen"),
+    ("melts", "turns"),
+    ("gathering", "pooling"),
+    ("bursts", "blasts"),
+    ("stack", "pile"),
+    ("closely", "carefully"),
+]  # one word of each scene, in order
 TARGET_SECONDS = 3.0
 
 
@@ -50,8 +56,13 @@ def main() -> None:
     spec = work / EXAMPLE.name
     shutil.copy(EXAMPLE, spec)
     shutil.copy(EXAMPLE.with_suffix(".lock.yaml"), work)
-    proc = subprocess.Popen([str(AUTOSTREAM), "watch", str(spec), "--serve", "127.0.0.1:0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=work)
+    proc = subprocess.Popen(
+        [str(AUTOSTREAM), "watch", str(spec), "--serve", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=work,
+    )
     try:
         root = proc.stdout.readline().split()[-1].rstrip("/")
         started = time.perf_counter()
@@ -72,13 +83,26 @@ def main() -> None:
             served = time.perf_counter() - t0
             if status["state"] != "done":
                 raise SystemExit(f"build {n} failed: {status['error']}")
-            edits.append({"scene": n - 1, "word": f"{old} -> {new}", "seconds_to_served": round(served, 2),
-                          "seconds_to_status_done": round(built_at, 2), "video_bytes": size,
-                          "built": sorted(f"{s['kind']}" + (f" {s['scene'] + 1}" if s["scene"] is not None else "")
-                                          for s in status["steps"] if s["status"] == "built"),
-                          "step_seconds": round(sum(s["seconds"] for s in status["steps"]), 2)})
-            print(f"edit scene {n - 1} ({old} -> {new}): served after {served:.2f} s "
-                  f"({len(edits[-1]['built'])} steps built)", flush=True)
+            edits.append(
+                {
+                    "scene": n - 1,
+                    "word": f"{old} -> {new}",
+                    "seconds_to_served": round(served, 2),
+                    "seconds_to_status_done": round(built_at, 2),
+                    "video_bytes": size,
+                    "built": sorted(
+                        f"{s['kind']}" + (f" {s['scene'] + 1}" if s["scene"] is not None else "")
+                        for s in status["steps"]
+                        if s["status"] == "built"
+                    ),
+                    "step_seconds": round(sum(s["seconds"] for s in status["steps"]), 2),
+                }
+            )
+            print(
+                f"edit scene {n - 1} ({old} -> {new}): served after {served:.2f} s "
+                f"({len(edits[-1]['built'])} steps built)",
+                flush=True,
+            )
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -88,7 +112,8 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "spec": str(EXAMPLE.relative_to(ROOT)),
-        "profile": "draft", "debounce_ms": 300,
+        "profile": "draft",
+        "debounce_ms": 300,
         "first_build_seconds": round(cold, 2),
         "edits": edits,
         "median_seconds": round(statistics.median(times), 2),
@@ -98,8 +123,10 @@ def main() -> None:
     }
     out = ROOT / "benchmarks" / "results" / "watch.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"first build {cold:.1f} s; edit to served: median {results['median_seconds']} s, "
-          f"max {results['max_seconds']} s (target {TARGET_SECONDS} s) -> {out.relative_to(ROOT)}")
+    print(
+        f"first build {cold:.1f} s; edit to served: median {results['median_seconds']} s, "
+        f"max {results['max_seconds']} s (target {TARGET_SECONDS} s) -> {out.relative_to(ROOT)}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,10 +27,23 @@ class Chromium:
 
     def __init__(self, profile: Path):
         self.proc = subprocess.Popen(
-            [chromium_binary(), "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required", "--mute-audio",
-             "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                chromium_binary(),
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+                "--autoplay-policy=no-user-gesture-required",
+                "--mute-audio",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.exit = ExitStack()
         self.exit.callback(self.proc.wait)
         self.exit.callback(self.proc.kill)
@@ -51,7 +64,7 @@ class Chromium:
                     return next(t for t in json.load(resp) if t["type"] == "page")["webSocketDebuggerUrl"]
         raise RuntimeError(f"chromium exited with {self.proc.wait()} before listening")
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         return self
 
     def __exit__(self, *exc) -> None:

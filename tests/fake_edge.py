@@ -56,10 +56,30 @@ def encode_mp3(samples: np.ndarray, rate: int) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "speech.mp3"
         subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(rate),
-             "-ac", "1", "-i", "pipe:0", "-ar", "24000", "-c:a", "libmp3lame", "-b:a", "48k",
-             str(out)],
-            input=samples.astype(np.int16).tobytes(), capture_output=True, check=True,
+            [
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "s16le",
+                "-ar",
+                str(rate),
+                "-ac",
+                "1",
+                "-i",
+                "pipe:0",
+                "-ar",
+                "24000",
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                "48k",
+                str(out),
+            ],
+            input=samples.astype(np.int16).tobytes(),
+            capture_output=True,
+            check=True,
         )
         return out.read_bytes()
 
@@ -80,8 +100,7 @@ def piper_reply(entries: list[str]) -> Reply:
 class FakeEdge:
     """Start with `with FakeEdge(reply) as fake:`; `fake.url` is ws://127.0.0.1:PORT/edge/v1."""
 
-    def __init__(self, reply: Reply | None = None, mode: str = "ok",
-                 voices: tuple[str, ...] = ("en-US-AriaNeural",)):
+    def __init__(self, reply: Reply | None = None, mode: str = "ok", voices: tuple[str, ...] = ("en-US-AriaNeural",)):
         self.reply = reply
         self.mode = mode
         self.voices = voices
@@ -133,13 +152,12 @@ class FakeEdge:
             for word, start, end in self.reply.words:
                 await ws.send(_text(rid, "audio.metadata", json.dumps(_boundary(word, start, end))))
             for i in range(0, len(self.reply.mp3), AUDIO_FRAME):
-                await ws.send(_audio(rid, self.reply.mp3[i:i + AUDIO_FRAME]))
+                await ws.send(_audio(rid, self.reply.mp3[i : i + AUDIO_FRAME]))
         await ws.send(_text(rid, "turn.end", "{}"))
 
 
 def _text(request_id: str, path: str, body: str) -> str:
-    return (f"X-RequestId:{request_id}\r\nContent-Type:application/json; charset=utf-8\r\n"
-            f"Path:{path}\r\n\r\n{body}")
+    return f"X-RequestId:{request_id}\r\nContent-Type:application/json; charset=utf-8\r\nPath:{path}\r\n\r\n{body}"
 
 
 def _audio(request_id: str, mp3: bytes) -> bytes:
@@ -151,6 +169,15 @@ def _audio(request_id: str, mp3: bytes) -> bytes:
 
 def _boundary(word: str, start: float, end: float) -> dict:
     offset = round(start * TICKS_PER_SECOND)
-    return {"Metadata": [{"Type": "WordBoundary", "Data": {
-        "Offset": offset, "Duration": round(end * TICKS_PER_SECOND) - offset,
-        "text": {"Text": word, "Length": len(word), "BoundaryType": "WordBoundary"}}}]}
+    return {
+        "Metadata": [
+            {
+                "Type": "WordBoundary",
+                "Data": {
+                    "Offset": offset,
+                    "Duration": round(end * TICKS_PER_SECOND) - offset,
+                    "text": {"Text": word, "Length": len(word), "BoundaryType": "WordBoundary"},
+                },
+            }
+        ]
+    }

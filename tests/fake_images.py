@@ -46,16 +46,24 @@ class FakeImages(LocalServer):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
                 params = body.get("parameters", {})
-                self._answer(fake.hf, {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body},
-                             params.get("width", 64), params.get("height", 64))
+                self._answer(
+                    fake.hf,
+                    {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body},
+                    params.get("width", 64),
+                    params.get("height", 64),
+                )
 
             def do_GET(self):
                 from urllib.parse import parse_qs, unquote, urlsplit
 
                 url = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                request = {"path": url.path, "prompt": unquote(url.path.removeprefix("/pollinations/prompt/")),
-                           "query": query, "headers": {k.lower(): v for k, v in self.headers.items()}}
+                request = {
+                    "path": url.path,
+                    "prompt": unquote(url.path.removeprefix("/pollinations/prompt/")),
+                    "query": query,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                }
                 self._answer(fake.pollinations, request, int(query.get("width", 64)), int(query.get("height", 64)))
 
             def _answer(self, endpoint: Endpoint, request: dict, width: int, height: int):
@@ -78,4 +86,3 @@ class FakeImages(LocalServer):
         super().__init__(Handler)
         self.hf_url = f"{self.root}/hf/models/sdxl"
         self.pollinations_url = f"{self.root}/pollinations"
-

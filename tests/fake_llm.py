@@ -77,10 +77,12 @@ class FakeLLM(LocalServer):
         self.replies.append(Reply(status, body={"error": {"message": message, "type": "test"}}, **kw))
 
 
-
 def _completion(model: str | None, content: str | None) -> dict:
     return {
-        "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": model or "test",
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model or "test",
         "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }

@@ -30,9 +30,20 @@ def run_cli(*args: str):
 def ffprobe(path: Path) -> dict:
     """ffprobe's JSON of a media file: streams, format and chapters."""
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
-         "-count_frames", str(path)],
-        capture_output=True, text=True, check=True,
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+            "-count_frames",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(out)
 
@@ -84,9 +95,23 @@ class Watching:
         import sys
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autostream_compiler", "watch", str(spec), "--serve", "127.0.0.1:0",
-             "--debounce", "100", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=spec.parent)
+            [
+                sys.executable,
+                "-m",
+                "autostream_compiler",
+                "watch",
+                str(spec),
+                "--serve",
+                "127.0.0.1:0",
+                "--debounce",
+                "100",
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=spec.parent,
+        )
         self.lines: list[str] = []
         first = self.proc.stdout.readline()
         self.lines.append(first)
@@ -99,7 +124,7 @@ class Watching:
         for line in self.proc.stdout:
             self.lines.append(line)
 
-    def __enter__(self) -> "Watching":
+    def __enter__(self) -> Watching:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -10,13 +10,13 @@ Two digests decide what a build does with the lock:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Optional
 
 from autostream_compiler.atomic import write_if_changed
-from autostream_compiler.build.keys import digest
+from autostream_compiler.digests import digest
 from autostream_compiler.env import load_env_file
 from autostream_compiler.errors import UserError
 from autostream_compiler.expand import llm as topic
@@ -25,8 +25,8 @@ from autostream_compiler.expand.lock import lock_path, read_lock, render_lock
 from autostream_compiler.expand.offline import offline_drafts, offline_inputs
 from autostream_compiler.expand.scenegraph import Expansion, LockFile, SceneGraph
 from autostream_compiler.providers.llm import KEY_ENV, missing_key, model_id, open_llm
-from autostream_compiler.spec import Spec, load_spec
-from autostream_compiler.spec.style import Style, load_style, style_path
+from autostream_compiler.specfile import Spec, load_spec
+from autostream_compiler.specfile.style import Style, load_style, style_path
 
 RESOLVER_VERSION = 2  # bump when resolving the same scenes gives a different graph
 
@@ -63,13 +63,19 @@ def load_inputs(spec_path: Path) -> Inputs:
     else:
         expansion = offline_inputs(spec, resolve_pacing(spec, style).words_per_minute, style.pacing.scene_seconds)
     exp_digest = digest(expansion)
-    everything = digest({"expansion": exp_digest, "spec": spec.model_dump(mode="json", exclude={"output"}),
-                         "style": style_digest, "resolver": RESOLVER_VERSION})
+    everything = digest(
+        {
+            "expansion": exp_digest,
+            "spec": spec.model_dump(mode="json", exclude={"output"}),
+            "style": style_digest,
+            "resolver": RESOLVER_VERSION,
+        }
+    )
     return Inputs(spec_path, spec, style, expansion, exp_digest, everything)
 
 
-def lock_status(inputs: Inputs) -> tuple[str, Optional[LockFile]]:
-    """"current", "scenes-current" (only the resolution is stale), "stale", "old-format" or "missing";
+def lock_status(inputs: Inputs) -> tuple[str, LockFile | None]:
+    """ "current", "scenes-current" (only the resolution is stale), "stale", "old-format" or "missing";
     and the lock."""
     path = lock_path(inputs.spec_path)
     lock = read_lock(path)
@@ -80,8 +86,13 @@ def lock_status(inputs: Inputs) -> tuple[str, Optional[LockFile]]:
     return ("current" if lock.inputs_digest == inputs.inputs_digest else "scenes-current"), lock
 
 
-def resolve(spec_path: Path, refresh: bool = False, write: bool = True, answer: Optional[Path] = None,
-            log: Callable[[str], None] = lambda _: None) -> Resolved:
+def resolve(
+    spec_path: Path,
+    refresh: bool = False,
+    write: bool = True,
+    answer: Path | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> Resolved:
     """Load the spec and return its scene graph: from the lock when current, else expanded (and locked).
 
     `refresh` writes the scenes anew even when the lock is current; `answer` takes them from a file
@@ -98,8 +109,10 @@ def resolve(spec_path: Path, refresh: bool = False, write: bool = True, answer: 
         expansion, drafts, status = lock.expansion, drafts_of(lock.graph), "updated"
     else:
         if not write and spec.topic is not None:
-            raise UserError(f"{lock_path(spec_path)}: the scenes are out of date for the spec's topic; "
-                            f"run `autostream expand {spec_path}` to ask the model again")
+            raise UserError(
+                f"{lock_path(spec_path)}: the scenes are out of date for the spec's topic; "
+                f"run `autostream expand {spec_path}` to ask the model again"
+            )
         (expansion, drafts), status = _expand(inputs, answer, log), "expanded"
     graph = build_graph(spec, style, spec.title or expansion.title or _title_from(spec_path), drafts)
     if write:
@@ -107,7 +120,7 @@ def resolve(spec_path: Path, refresh: bool = False, write: bool = True, answer: 
     return Resolved(spec_path, spec, graph, status)
 
 
-def _expand(inputs: Inputs, answer: Optional[Path], log: Callable[[str], None]):
+def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
     spec, style = inputs.spec, inputs.style
     if spec.topic is None:
         if answer is not None:
@@ -119,23 +132,44 @@ def _expand(inputs: Inputs, answer: Optional[Path], log: Callable[[str], None]):
     goal, convo = topic.Targets(**inputs.expansion["targets"]), inputs.expansion["messages"]  # what the lock records
     if answer is not None:
         title, drafts = topic.answer_file(spec, goal, answer)
-        return (Expansion(digest=inputs.expansion_digest, provider="answer-file", time=now, source=answer.name,
-                          title=title, messages=convo), drafts)
+        return (
+            Expansion(
+                digest=inputs.expansion_digest,
+                provider="answer-file",
+                time=now,
+                source=answer.name,
+                title=title,
+                messages=convo,
+            ),
+            drafts,
+        )
     cfg = spec.llm
     if cfg.provider == "offline":
-        raise UserError(f"{inputs.spec_path}: llm.provider: offline cannot write scenes from a `topic`; "
-                        "write a `script` or `scenes`, or use provider groq or openai")
+        raise UserError(
+            f"{inputs.spec_path}: llm.provider: offline cannot write scenes from a `topic`; "
+            "write a `script` or `scenes`, or use provider groq or openai"
+        )
     why = missing_key(cfg)
     if why:
         raise UserError(
             f"{inputs.spec_path}: topic: writing scenes from a topic needs a language model and {why}; "
             f"set {KEY_ENV[cfg.provider]}, or point `llm` at a local OpenAI-compatible server "
             "(llm: {provider: openai, base_url: http://127.0.0.1:11434/v1, model: llama3.1}), "
-            "or write a `script` or `scenes` instead")
+            "or write a `script` or `scenes` instead"
+        )
     log(f"writing scenes with {cfg.provider} {model_id(cfg)}")
     title, drafts = topic.expand_topic(spec, goal, convo, open_llm(cfg, spec.seed), log)
-    return (Expansion(digest=inputs.expansion_digest, provider=cfg.provider, model=model_id(cfg), time=now,
-                      title=title, messages=convo), drafts)
+    return (
+        Expansion(
+            digest=inputs.expansion_digest,
+            provider=cfg.provider,
+            model=model_id(cfg),
+            time=now,
+            title=title,
+            messages=convo,
+        ),
+        drafts,
+    )
 
 
 def _title_from(spec_path: Path) -> str:

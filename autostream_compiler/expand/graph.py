@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Optional
 
 from autostream_compiler.expand.scenegraph import (
     FrameFormat,
@@ -21,8 +20,8 @@ from autostream_compiler.expand.scenegraph import (
 )
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers.voices import resolve_voice
-from autostream_compiler.spec.models import MotionSpec, Spec, TransitionSpec
-from autostream_compiler.spec.style import Style
+from autostream_compiler.specfile.models import MotionSpec, Spec, TransitionSpec
+from autostream_compiler.specfile.style import Style
 
 _SHORT_SIDE = {"720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
 
@@ -34,13 +33,13 @@ class Draft:
 
     narration: str
     visual: str
-    image: Optional[str] = None
-    spoken: Optional[list[str]] = None
-    speaker: Optional[str] = None
-    audio: Optional[str] = None
-    voice: Optional[str] = None
-    motion: Optional[MotionSpec] = None
-    transition: Optional[TransitionSpec] = None
+    image: str | None = None
+    spoken: list[str] | None = None
+    speaker: str | None = None
+    audio: str | None = None
+    voice: str | None = None
+    motion: MotionSpec | None = None
+    transition: TransitionSpec | None = None
 
 
 def frame_format(aspect: str, resolution: str, fps: int) -> FrameFormat:
@@ -94,8 +93,14 @@ def build_graph(spec: Spec, style: Style, title: str, drafts: list[Draft]) -> Sc
 def drafts_of(graph: SceneGraph) -> list[Draft]:
     """The written scenes of a graph (a lock's, with any hand edits)."""
     return [
-        Draft(s.narration, s.visual, s.image.path if s.image.provider == "file" else None, list(s.spoken),
-              s.speaker, s.audio)
+        Draft(
+            s.narration,
+            s.visual,
+            s.image.path if s.image.provider == "file" else None,
+            list(s.spoken),
+            s.speaker,
+            s.audio,
+        )
         for s in graph.scenes
     ]
 
@@ -123,7 +128,9 @@ def _scene(draft: Draft, spec: Spec, style: Style, title: str) -> Scene:
         speaker=draft.speaker,
         audio=draft.audio,
         image=ImageSource(provider=provider, prompt=prompt, seed=seed, path=draft.image),
-        motion=SceneMotion(preset=move.get("preset", presets[seed % len(presets)]),
-                           strength=move.get("strength", style.motion.strength)),
+        motion=SceneMotion(
+            preset=move.get("preset", presets[seed % len(presets)]),
+            strength=move.get("strength", style.motion.strength),
+        ),
         transition=style.transition.model_copy(update=join),
     )

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -17,8 +17,8 @@ from autostream_compiler.expand.graph import Draft, resolve_pacing
 from autostream_compiler.expand.offline import sentences
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers.llm import LLM, model_id
-from autostream_compiler.spec.models import Spec
-from autostream_compiler.spec.style import Style
+from autostream_compiler.specfile.models import Spec
+from autostream_compiler.specfile.style import Style
 
 VERSION = 1  # bump when prompts' framing, answer handling or pacing rules change what a model's answer becomes
 TOLERANCE = 0.25  # a total this far off the target duration is asked for again, once
@@ -32,7 +32,7 @@ class AnswerScene(BaseModel):
 
     narration: str = Field(min_length=1)
     visual: str = Field(min_length=1)
-    speaker: Optional[str] = None
+    speaker: str | None = None
 
     @field_validator("narration")
     @classmethod
@@ -47,12 +47,12 @@ class Answer(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    title: Optional[str] = None
+    title: str | None = None
     scenes: list[AnswerScene] = Field(min_length=1)
 
     @field_validator("title")
     @classmethod
-    def _blank_is_none(cls, value: Optional[str]) -> Optional[str]:
+    def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
 
@@ -68,7 +68,12 @@ def answer_schema(speakers: list[str]) -> dict:
             "scenes": {
                 "type": "array",
                 "minItems": 1,
-                "items": {"type": "object", "properties": scene, "required": list(scene), "additionalProperties": False},
+                "items": {
+                    "type": "object",
+                    "properties": scene,
+                    "required": list(scene),
+                    "additionalProperties": False,
+                },
             },
         },
         "required": ["title", "scenes"],
@@ -85,8 +90,10 @@ def _answer_format(speakers: list[str]) -> str:
         "setting, light), with no words or captions in it. `title` is a short title for the video."
     )
     if speakers:
-        text += (f"\nThe video is a conversation between {', '.join(speakers)}: `speaker` says who speaks each "
-                 "scene; let them take turns.")
+        text += (
+            f"\nThe video is a conversation between {', '.join(speakers)}: `speaker` says who speaks each "
+            "scene; let them take turns."
+        )
     return text
 
 
@@ -117,30 +124,47 @@ def targets(spec: Spec, style: Style) -> Targets:
     count = max(1, round(duration / (scene_seconds + pacing.pause)))
     words = round((duration - count * pacing.pause) * pacing.words_per_minute / 60)
     return Targets(
-        words_per_minute=pacing.words_per_minute, pause=pacing.pause, target_duration=duration,
+        words_per_minute=pacing.words_per_minute,
+        pause=pacing.pause,
+        target_duration=duration,
         scene_seconds=scene_seconds,
         max_scene_seconds=spec.pacing.max_scene_seconds or style.pacing.max_scene_seconds,
-        scene_count=count, target_words=max(words, count), scene_words=max(1, round(words / count)),
+        scene_count=count,
+        target_words=max(words, count),
+        scene_words=max(1, round(words / count)),
     )
 
 
 def messages(spec: Spec, style: Style, goal: Targets) -> list[dict[str, str]]:
     """The system and user messages for a spec's topic."""
-    variables = dict(topic=" ".join((spec.topic or "").split()), title=spec.title or "",
-                     target_duration=f"{goal.target_duration:g}", target_words=goal.target_words,
-                     scene_count=goal.scene_count, scene_words=goal.scene_words,
-                     scene_seconds=f"{goal.scene_seconds:g}", words_per_minute=goal.words_per_minute)
+    variables = dict(
+        topic=" ".join((spec.topic or "").split()),
+        title=spec.title or "",
+        target_duration=f"{goal.target_duration:g}",
+        target_words=goal.target_words,
+        scene_count=goal.scene_count,
+        scene_words=goal.scene_words,
+        scene_seconds=f"{goal.scene_seconds:g}",
+        words_per_minute=goal.words_per_minute,
+    )
     system = style.render("prompts.system", **variables)
-    return [{"role": "system", "content": f"{system}\n\n{_answer_format(list(spec.speakers or {}))}"},
-            {"role": "user", "content": style.render("prompts.user", **variables)}]
+    return [
+        {"role": "system", "content": f"{system}\n\n{_answer_format(list(spec.speakers or {}))}"},
+        {"role": "user", "content": style.render("prompts.user", **variables)},
+    ]
 
 
 def llm_inputs(spec: Spec, style: Style) -> dict:
     """Everything a topic's expansion reads: provider, model, sampling, prompts and targets."""
     goal = targets(spec, style)
     return {
-        "provider": spec.llm.provider, "model": model_id(spec.llm), "temperature": spec.llm.temperature,
-        "seed": spec.seed, "version": VERSION, "targets": asdict(goal), "messages": messages(spec, style, goal),
+        "provider": spec.llm.provider,
+        "model": model_id(spec.llm),
+        "temperature": spec.llm.temperature,
+        "seed": spec.seed,
+        "version": VERSION,
+        "targets": asdict(goal),
+        "messages": messages(spec, style, goal),
     }
 
 
@@ -154,12 +178,16 @@ def parse_answer(text: str, speakers: list[str]) -> Answer:
     try:
         answer = Answer.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'the answer'}: {e['msg']}"
-                             for e in exc.errors()[:5])
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'the answer'}: {e['msg']}" for e in exc.errors()[:5]
+        )
         raise ValueError(f"it does not follow the schema ({problems})") from None
     if speakers:
-        wrong = [f"scenes.{i}.speaker: {s.speaker!r} is not one of {', '.join(speakers)}"
-                 for i, s in enumerate(answer.scenes) if s.speaker not in speakers]
+        wrong = [
+            f"scenes.{i}.speaker: {s.speaker!r} is not one of {', '.join(speakers)}"
+            for i, s in enumerate(answer.scenes)
+            if s.speaker not in speakers
+        ]
         if wrong:
             raise ValueError(f"it does not follow the schema ({'; '.join(wrong[:5])})")
     return answer
@@ -168,21 +196,28 @@ def parse_answer(text: str, speakers: list[str]) -> Answer:
 def ask(llm: LLM, convo: list[dict[str, str]], repairs: int, speakers: list[str]) -> tuple[Answer, str]:
     """Ask until the answer is valid, sending each invalid one back with its problems, `repairs` times."""
     convo = list(convo)
-    for attempt in range(repairs + 1):
+    for _attempt in range(repairs + 1):
         text = llm.chat(convo, answer_schema(speakers))
         try:
             return parse_answer(text, speakers), text
         except ValueError as exc:
             problem = str(exc)
-        convo += [{"role": "assistant", "content": text},
-                  {"role": "user", "content": f"That answer is not usable: {problem}. "
-                                              "Reply with only the corrected JSON object."}]
-    raise BuildError(f"{llm.provider} model {llm.model} gave no usable answer after {repairs} repairs "
-                     f"(last: {problem}); run again, raise `llm.repairs`, or try another model")
+        convo += [
+            {"role": "assistant", "content": text},
+            {
+                "role": "user",
+                "content": f"That answer is not usable: {problem}. Reply with only the corrected JSON object.",
+            },
+        ]
+    raise BuildError(
+        f"{llm.provider} model {llm.model} gave no usable answer after {repairs} repairs "
+        f"(last: {problem}); run again, raise `llm.repairs`, or try another model"
+    )
 
 
-def expand_topic(spec: Spec, goal: Targets, convo: list[dict[str, str]], llm: LLM,
-                 log: Callable[[str], None]) -> tuple[Optional[str], list[Draft]]:
+def expand_topic(
+    spec: Spec, goal: Targets, convo: list[dict[str, str]], llm: LLM, log: Callable[[str], None]
+) -> tuple[str | None, list[Draft]]:
     """Ask the model for scenes (`convo`: the messages of `llm_inputs`); re-ask once when far off the
     target length; split overlong scenes."""
     speakers = list(spec.speakers or {})
@@ -193,10 +228,14 @@ def expand_topic(spec: Spec, goal: Targets, convo: list[dict[str, str]], llm: LL
         log(f"the answer runs {seconds:.0f} s, the target is {goal.target_duration:g} s: asking once more")
         again = convo + [
             {"role": "assistant", "content": text},
-            {"role": "user", "content": (
-                f"That narration has {words} words, about {seconds:.0f} seconds at {goal.words_per_minute} words "
-                f"per minute; the video should run about {goal.target_duration:g} seconds. Rewrite it to about "
-                f"{goal.target_words} words in about {goal.scene_count} scenes, in the same JSON form.")},
+            {
+                "role": "user",
+                "content": (
+                    f"That narration has {words} words, about {seconds:.0f} seconds at {goal.words_per_minute} words "
+                    f"per minute; the video should run about {goal.target_duration:g} seconds. Rewrite it to about "
+                    f"{goal.target_words} words in about {goal.scene_count} scenes, in the same JSON form."
+                ),
+            },
         ]
         try:
             second, _ = ask(llm, again, spec.llm.repairs, speakers)
@@ -206,8 +245,10 @@ def expand_topic(spec: Spec, goal: Targets, convo: list[dict[str, str]], llm: LL
         if abs(goal.seconds(second) - goal.target_duration) < abs(seconds - goal.target_duration):
             answer, seconds = second, goal.seconds(second)
         if abs(seconds - goal.target_duration) > TOLERANCE * goal.target_duration:
-            log(f"warning: the narration runs {seconds:.0f} s, not about {goal.target_duration:g} s; "
-                "edit the lock's scenes or run `autostream expand --refresh`")
+            log(
+                f"warning: the narration runs {seconds:.0f} s, not about {goal.target_duration:g} s; "
+                "edit the lock's scenes or run `autostream expand --refresh`"
+            )
     return answer.title, pace(answer, goal)
 
 
@@ -237,7 +278,7 @@ def split_long(text: str, max_words: int) -> list[str]:
         for clause in re.split(r"(?<=[,;:])\s+", sentence):
             clause_words = clause.split()
             size = math.ceil(len(clause_words) / math.ceil(len(clause_words) / max_words))
-            units += [" ".join(clause_words[i:i + size]) for i in range(0, len(clause_words), size)]
+            units += [" ".join(clause_words[i : i + size]) for i in range(0, len(clause_words), size)]
     target = len(words) / parts
     pieces: list[list[str]] = [[]]
     count = 0
@@ -251,7 +292,7 @@ def split_long(text: str, max_words: int) -> list[str]:
     return [" ".join(piece) for piece in pieces]
 
 
-def answer_file(spec: Spec, goal: Targets, path) -> tuple[Optional[str], list[Draft]]:
+def answer_file(spec: Spec, goal: Targets, path) -> tuple[str | None, list[Draft]]:
     """Scenes from a file holding an answer in the model's JSON form (written elsewhere or by hand)."""
     try:
         answer = parse_answer(path.read_text(encoding="utf-8"), list(spec.speakers or {}))

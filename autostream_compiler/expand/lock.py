@@ -9,7 +9,7 @@ import yaml
 from autostream_compiler.errors import SpecError
 from autostream_compiler.expand.scenegraph import SCHEMA_VERSION, Expansion, LockFile, SceneGraph
 from autostream_compiler.expand.spoken import to_words
-from autostream_compiler.spec.yamlfile import read_yaml, validate
+from autostream_compiler.specfile.yamlfile import read_yaml, validate
 
 _HEADER = (
     "# autostream lock file for {spec}: the resolved scene graph. Commit it with the spec.\n"
@@ -47,8 +47,12 @@ def read_lock(path: Path) -> LockFile | None:
     if isinstance(schema, int) and schema < SCHEMA_VERSION:
         return None
     if isinstance(schema, int) and schema > SCHEMA_VERSION:
-        raise SpecError([f"{path}:1:1: schema: lock format {schema} is newer than this autostream reads "
-                         f"({SCHEMA_VERSION}); upgrade autostream"])
+        raise SpecError(
+            [
+                f"{path}:1:1: schema: lock format {schema} is newer than this autostream reads "
+                f"({SCHEMA_VERSION}); upgrade autostream"
+            ]
+        )
     scenes = data["graph"].get("scenes") if isinstance(data.get("graph"), dict) else None
     for scene in scenes if isinstance(scenes, list) else []:
         if isinstance(scene, dict) and "spoken" not in scene and isinstance(scene.get("narration"), str):

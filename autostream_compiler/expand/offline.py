@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from autostream_compiler.expand.graph import Draft
-from autostream_compiler.spec.models import Spec
+from autostream_compiler.specfile.models import Spec
 
 _NOT_SENTENCE_END = ("Dr.", "Mr.", "Mrs.", "Ms.", "St.", "Mt.", "e.g.", "i.e.", "vs.", "No.", "Jr.", "Sr.")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]*[A-Z0-9])")
@@ -44,26 +44,48 @@ def group_sentences(text: str, max_words: float) -> list[str]:
 def split_script(script: str, words_per_minute: int, scene_seconds: float) -> list[str]:
     """Group a script's sentences into scenes of about `scene_seconds` each; blank lines force a break."""
     target = words_per_minute * scene_seconds / 60
-    return [scene for paragraph in re.split(r"\n\s*\n", script.strip())
-            for scene in group_sentences(paragraph, target * 1.25)]
+    return [
+        scene
+        for paragraph in re.split(r"\n\s*\n", script.strip())
+        for scene in group_sentences(paragraph, target * 1.25)
+    ]
 
 
 def offline_inputs(spec: Spec, words_per_minute: int, scene_seconds: float) -> dict:
     """What the offline expansion reads."""
     if spec.scenes is not None:
         return {"provider": "offline", "version": VERSION, "scenes": [s.model_dump() for s in spec.scenes]}
-    return {"provider": "offline", "version": VERSION, "script": spec.script, "speakers": sorted(spec.speakers or {}),
-            "words_per_minute": words_per_minute, "scene_seconds": scene_seconds}
+    return {
+        "provider": "offline",
+        "version": VERSION,
+        "script": spec.script,
+        "speakers": sorted(spec.speakers or {}),
+        "words_per_minute": words_per_minute,
+        "scene_seconds": scene_seconds,
+    }
 
 
 def offline_drafts(spec: Spec, words_per_minute: int, scene_seconds: float) -> list[Draft]:
     """The spec's own scenes, or its script split by speaker turns, sentences and pacing."""
     if spec.scenes is not None:
-        return [Draft(s.narration, s.visual or s.narration, s.image, speaker=s.speaker, audio=s.audio, voice=s.voice,
-                      motion=s.motion, transition=s.transition) for s in spec.scenes]
-    return [Draft(text, text, speaker=speaker)
-            for speaker, turn in speaker_turns(spec.script or "", list(spec.speakers or {}))
-            for text in split_script(turn, words_per_minute, scene_seconds)]
+        return [
+            Draft(
+                s.narration,
+                s.visual or s.narration,
+                s.image,
+                speaker=s.speaker,
+                audio=s.audio,
+                voice=s.voice,
+                motion=s.motion,
+                transition=s.transition,
+            )
+            for s in spec.scenes
+        ]
+    return [
+        Draft(text, text, speaker=speaker)
+        for speaker, turn in speaker_turns(spec.script or "", list(spec.speakers or {}))
+        for text in split_script(turn, words_per_minute, scene_seconds)
+    ]
 
 
 def speaker_turns(script: str, speakers: list[str]) -> list[tuple[str | None, str]]:

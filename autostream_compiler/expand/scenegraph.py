@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from autostream_compiler.spec.models import Aligner, Images, Music
-from autostream_compiler.spec.style import Aspect, Captions, Motion, MotionPreset, Transition
+from autostream_compiler.specfile.models import Aligner, Images, Music
+from autostream_compiler.specfile.style import Aspect, Captions, Motion, MotionPreset, Transition
 
 SCHEMA_VERSION = 3
 
@@ -38,7 +38,7 @@ class ImageSource(_Strict):
     """The rendered image prompt."""
     seed: int = Field(ge=0)
     """Seed of the generated picture."""
-    path: Optional[str] = None
+    path: str | None = None
     """Local file, relative to the spec, when provider is `file`."""
 
 
@@ -63,9 +63,9 @@ class Scene(_Strict):
     """What the picture shows; the image prompt and seed are made from it."""
     voice: str
     """Voice as provider:id."""
-    speaker: Optional[str] = None
+    speaker: str | None = None
     """Who speaks: a name from the graph's `speakers`."""
-    audio: Optional[str] = None
+    audio: str | None = None
     """Recorded narration used instead of the voice (a file relative to the spec)."""
     image: ImageSource
     """The picture."""
@@ -75,7 +75,7 @@ class Scene(_Strict):
     """The transition into the next scene (unused after the last)."""
 
     @model_validator(mode="after")
-    def _spoken_matches(self) -> "Scene":
+    def _spoken_matches(self) -> Scene:
         from autostream_compiler.expand.spoken import to_words
 
         count = len(to_words(self.narration))
@@ -101,7 +101,7 @@ class Pacing(_Strict):
 class SpeakerLook(_Strict):
     """How a speaker's lines look in the subtitles."""
 
-    color: Optional[str] = None
+    color: str | None = None
     """Text colour of the speaker's lines (default the captions' colour)."""
     show_name: bool = False
     """Show the name before the speaker's lines."""
@@ -126,15 +126,15 @@ class SceneGraph(_Strict):
     """Picture providers (the default chain is chosen at build time from the environment)."""
     align: Aligner = "auto"
     """Word timing source."""
-    align_model: Optional[str] = None
+    align_model: str | None = None
     """Local aligner model folder."""
     speakers: dict[str, SpeakerLook] = Field(default_factory=dict)
     """Named speakers' subtitle look."""
-    music: Optional[Music] = None
+    music: Music | None = None
     """Music bed (its path relative to the spec)."""
     loudness: float = Field(default=-14, ge=-36, le=-6)
     """Integrated loudness of the final mix in LUFS."""
-    thumbnail: Optional[float] = None
+    thumbnail: float | None = None
     """Seconds into the video for the thumbnail; None for a title card."""
     scenes: list[Scene] = Field(min_length=1)
     """The scenes in order."""
@@ -149,15 +149,15 @@ class Expansion(_Strict):
     provider: str
     """Who wrote the scenes: `offline` (split from the spec's script or scenes), `groq`, `openai`,
     or `answer-file` (an answer given with `autostream expand --answer`)."""
-    model: Optional[str] = None
+    model: str | None = None
     """Model id, when a model wrote them."""
-    time: Optional[str] = None
+    time: str | None = None
     """When a model wrote them (UTC, ISO 8601)."""
-    source: Optional[str] = None
+    source: str | None = None
     """The answer file, for `answer-file`."""
-    title: Optional[str] = None
+    title: str | None = None
     """The title the model proposed (used when the spec gives none)."""
-    messages: Optional[list[dict[str, str]]] = None
+    messages: list[dict[str, str]] | None = None
     """The messages the model was asked with (role and content)."""
 
 

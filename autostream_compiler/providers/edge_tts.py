@@ -23,12 +23,30 @@ ATTEMPTS = 3
 BACKOFF = (0.5, 1.0)  # seconds to wait before the second and third attempts
 
 _KNOWN_VOICES = (
-    "en-US-AriaNeural", "en-US-GuyNeural", "en-US-JennyNeural", "en-US-ChristopherNeural",
-    "en-US-EmmaNeural", "en-US-AndrewNeural", "en-GB-SoniaNeural", "en-GB-RyanNeural",
-    "en-AU-NatashaNeural", "en-AU-WilliamNeural", "en-CA-ClaraNeural", "en-IN-NeerjaNeural",
-    "de-DE-KatjaNeural", "de-DE-ConradNeural", "fr-FR-DeniseNeural", "fr-FR-HenriNeural",
-    "es-ES-ElviraNeural", "es-ES-AlvaroNeural", "es-MX-DaliaNeural", "it-IT-ElsaNeural",
-    "pt-BR-FranciscaNeural", "nl-NL-ColetteNeural", "ja-JP-NanamiNeural", "zh-CN-XiaoxiaoNeural",
+    "en-US-AriaNeural",
+    "en-US-GuyNeural",
+    "en-US-JennyNeural",
+    "en-US-ChristopherNeural",
+    "en-US-EmmaNeural",
+    "en-US-AndrewNeural",
+    "en-GB-SoniaNeural",
+    "en-GB-RyanNeural",
+    "en-AU-NatashaNeural",
+    "en-AU-WilliamNeural",
+    "en-CA-ClaraNeural",
+    "en-IN-NeerjaNeural",
+    "de-DE-KatjaNeural",
+    "de-DE-ConradNeural",
+    "fr-FR-DeniseNeural",
+    "fr-FR-HenriNeural",
+    "es-ES-ElviraNeural",
+    "es-ES-AlvaroNeural",
+    "es-MX-DaliaNeural",
+    "it-IT-ElsaNeural",
+    "pt-BR-FranciscaNeural",
+    "nl-NL-ColetteNeural",
+    "ja-JP-NanamiNeural",
+    "zh-CN-XiaoxiaoNeural",
 )
 # language, optional script (sr-Latn-RS), region, optional dialect (zh-CN-liaoning-...), name
 _VOICE_SHAPE = re.compile(r"[a-z]{2,3}(-[A-Z][a-z]{3})?-[A-Z]{2}(-[a-z]+)?-[A-Z][A-Za-z]*Neural")
@@ -84,8 +102,9 @@ def synthesize(entries: list[str], voice_id: str, words_per_minute: int, pitch: 
     ]
     if not stream:  # some voices and service states send no word boundaries: leave it to an aligner
         return Speech(samples, SAMPLE_RATE, None)
-    return Speech(samples, SAMPLE_RATE, align_entries([word_units(e) for e in entries], stream, SAMPLE_RATE,
-                                                      total=len(samples)))
+    return Speech(
+        samples, SAMPLE_RATE, align_entries([word_units(e) for e in entries], stream, SAMPLE_RATE, total=len(samples))
+    )
 
 
 async def _fetch(text: str, voice_id: str, rate: str, pitch: str) -> tuple[bytes, list[tuple[str, int, int]]]:
@@ -108,16 +127,16 @@ async def _fetch(text: str, voice_id: str, rate: str, pitch: str) -> tuple[bytes
             except (aiohttp.ClientError, OSError, EdgeTTSException) as exc:
                 failure = exc
         if isinstance(failure, NoAudioReceived):
-            raise BuildError(f"edge-tts: {where} sent no audio after {ATTEMPTS} attempts; is "
-                             f"{voice_id!r} an Edge voice (edge-tts --list-voices)? else {fix}")
-        raise BuildError(f"edge-tts: cannot reach {where} after {ATTEMPTS} attempts "
-                         f"({_describe(failure)}); {fix}")
+            raise BuildError(
+                f"edge-tts: {where} sent no audio after {ATTEMPTS} attempts; is "
+                f"{voice_id!r} an Edge voice (edge-tts --list-voices)? else {fix}"
+            )
+        raise BuildError(f"edge-tts: cannot reach {where} after {ATTEMPTS} attempts ({_describe(failure)}); {fix}")
 
     try:
         return await asyncio.wait_for(attempts(), TIMEOUT)
     except asyncio.TimeoutError:
-        raise BuildError(
-            f"edge-tts: no complete answer from {where} within {TIMEOUT:g} s; {fix}") from None
+        raise BuildError(f"edge-tts: no complete answer from {where} within {TIMEOUT:g} s; {fix}") from None
 
 
 async def _speak(text: str, voice_id: str, rate: str, pitch: str) -> tuple[bytes, list[tuple[str, int, int]]]:
@@ -146,6 +165,21 @@ def _describe(exc: BaseException) -> str:
 
 def _decode(mp3: bytes) -> np.ndarray:
     """Mono int16 samples at SAMPLE_RATE from MP3 bytes, decoded by ffmpeg."""
-    argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "mp3", "-i", "pipe:0",
-            "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
+    argv = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-f",
+        "mp3",
+        "-i",
+        "pipe:0",
+        "-f",
+        "s16le",
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "pipe:1",
+    ]
     return np.frombuffer(run(argv, what="ffmpeg (decoding edge-tts audio)", input=mp3).stdout, dtype=np.int16)

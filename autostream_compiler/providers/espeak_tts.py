@@ -9,11 +9,11 @@ import _ctypes
 import ctypes
 import threading
 from bisect import bisect_right
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from itertools import accumulate
 from pathlib import Path
-from typing import Iterator, Optional
 
 import espeakng_loader
 import numpy as np
@@ -64,9 +64,7 @@ class _Voice(ctypes.Structure):
     ]
 
 
-_Callback = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
-)
+_Callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 
 
 @contextmanager
@@ -82,9 +80,7 @@ def _engine() -> Iterator[ctypes.CDLL]:
     try:
         _declare(lib)
         data = espeakng_loader.get_data_path()
-        rate = lib.espeak_Initialize(
-            _AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), _INITIALIZE_DONT_EXIT
-        )
+        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), _INITIALIZE_DONT_EXIT)
         if rate != SAMPLE_RATE:
             raise BuildError(f"espeak-ng failed to start with its data in {data} (got {rate})")
         try:
@@ -110,7 +106,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     ]  # fmt: skip
 
 
-@lru_cache(maxsize=None)
+@cache
 def _voice_files() -> dict[str, str]:
     """Voice file identifier for each language code, preferring the voice that ranks it first.
 
@@ -176,9 +172,7 @@ def _speak(
     chunks: list[bytes] = []
     words: list[tuple[int, int]] = []
 
-    def collect(
-        wav: ctypes._Pointer[ctypes.c_short], count: int, events: ctypes._Pointer[_Event]
-    ) -> int:
+    def collect(wav: ctypes._Pointer[ctypes.c_short], count: int, events: ctypes._Pointer[_Event]) -> int:
         if wav and count:
             chunks.append(ctypes.string_at(wav, count * 2))
         i = 0
@@ -205,7 +199,7 @@ def _check(status: int, identifier: str) -> None:
         raise BuildError(f"espeak-ng failed to speak with voice {identifier} (error {status})")
 
 
-def _entry_starts(entries: list[str], words: list[tuple[int, int]]) -> list[Optional[int]]:
+def _entry_starts(entries: list[str], words: list[tuple[int, int]]) -> list[int | None]:
     """Where each entry starts, in ms: its first word event, else the first event on the space just
     before it (espeak-ng reports a word there after a '.' that does not end a sentence, or for a
     decimal number), else None (an empty entry, or one spoken together with its neighbour)."""
@@ -226,13 +220,11 @@ def _entry_starts(entries: list[str], words: list[tuple[int, int]]) -> list[Opti
     return [inside.get(i, before.get(i)) for i in range(len(entries))]
 
 
-def _timings(
-    entries: list[str], starts_ms: list[Optional[int]], samples: np.ndarray
-) -> list[tuple[float, float]]:
+def _timings(entries: list[str], starts_ms: list[int | None], samples: np.ndarray) -> list[tuple[float, float]]:
     """One (start, end) in seconds per entry: a timed entry runs to the next one's start (or the end
     of the audio) less trailing silence, and shares that span, by length, with the untimed entries
     that follow it."""
-    starts: list[Optional[int]] = []
+    starts: list[int | None] = []
     latest = 0
     for ms in starts_ms:
         if ms is not None:

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from autostream_compiler.env import public_url, redact
 from autostream_compiler.errors import AutostreamError, BuildError, UserError
-from autostream_compiler.spec.models import Llm
+from autostream_compiler.specfile.models import Llm
 
 DEFAULT_MODELS = {"groq": "llama-3.3-70b-versatile", "openai": "gpt-4o-mini"}
 KEY_ENV = {"groq": "GROQ_API_KEY", "openai": "OPENAI_API_KEY"}
@@ -46,13 +46,21 @@ def open_llm(config: Llm, seed: int) -> LLM:
     if config.provider == "groq":
         import groq as sdk
 
-        client = sdk.Groq(api_key=os.environ.get(KEY_ENV["groq"]), base_url=config.base_url,
-                          timeout=config.timeout, max_retries=config.max_retries)
+        client = sdk.Groq(
+            api_key=os.environ.get(KEY_ENV["groq"]),
+            base_url=config.base_url,
+            timeout=config.timeout,
+            max_retries=config.max_retries,
+        )
     elif config.provider == "openai":
         import openai as sdk
 
-        client = sdk.OpenAI(api_key=os.environ.get(KEY_ENV["openai"]) or "no-key", base_url=config.base_url,
-                            timeout=config.timeout, max_retries=config.max_retries)
+        client = sdk.OpenAI(
+            api_key=os.environ.get(KEY_ENV["openai"]) or "no-key",
+            base_url=config.base_url,
+            timeout=config.timeout,
+            max_retries=config.max_retries,
+        )
     else:
         raise UserError(f"llm provider {config.provider!r} is not a language model; use groq or openai")
     return ChatModel(config.provider, model_id(config), sdk, client, config, seed)
@@ -74,8 +82,12 @@ class ChatModel:
                 fmt = {"type": "json_object"}
             try:
                 reply = self._client.chat.completions.create(
-                    model=self.model, messages=messages, temperature=self._config.temperature,
-                    seed=self._seed, response_format=fmt)
+                    model=self.model,
+                    messages=messages,
+                    temperature=self._config.temperature,
+                    seed=self._seed,
+                    response_format=fmt,
+                )
             except self._sdk.BadRequestError as exc:
                 failed = _failed_generation(exc)
                 if failed is not None:
@@ -98,8 +110,9 @@ class ChatModel:
         if isinstance(exc, sdk.NotFoundError):
             return UserError(f"{where} has no model {self.model!r} (HTTP 404); fix `llm.model` in the spec")
         if isinstance(exc, sdk.APITimeoutError):
-            return BuildError(f"{where} did not answer within {cfg.timeout:g} s ({tries}); "
-                              "try again later or raise `llm.timeout`")
+            return BuildError(
+                f"{where} did not answer within {cfg.timeout:g} s ({tries}); try again later or raise `llm.timeout`"
+            )
         if isinstance(exc, sdk.APIConnectionError):
             return BuildError(f"cannot reach {where} ({tries}); check the network or `llm.base_url`")
         if isinstance(exc, sdk.RateLimitError):

@@ -11,7 +11,7 @@ import io
 import math
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import quote
 
 from PIL import Image
@@ -34,8 +34,9 @@ def generation_size(width: int, height: int, pixels: int = 1024 * 1024) -> tuple
     return max(64, round(width * scale / 64) * 64), max(64, round(height * scale / 64) * 64)
 
 
-def hf_image(prompt: str, seed: int, width: int, height: int, model: str | None, timeout: float,
-             retries: int) -> Image.Image:
+def hf_image(
+    prompt: str, seed: int, width: int, height: int, model: str | None, timeout: float, retries: int
+) -> Image.Image:
     """text_to_image through huggingface_hub's InferenceClient (HF_TOKEN; AUTOSTREAM_HF_BASE_URL)."""
     from huggingface_hub import InferenceClient
 
@@ -56,8 +57,9 @@ def hf_image(prompt: str, seed: int, width: int, height: int, model: str | None,
     return _with_retries(call, where, retries)
 
 
-def pollinations_image(prompt: str, seed: int, width: int, height: int, model: str | None, timeout: float,
-                       retries: int) -> Image.Image:
+def pollinations_image(
+    prompt: str, seed: int, width: int, height: int, model: str | None, timeout: float, retries: int
+) -> Image.Image:
     """Pollinations' image endpoint (POLLINATIONS_API_TOKEN optional; AUTOSTREAM_POLLINATIONS_URL)."""
     import httpx
 
@@ -68,8 +70,13 @@ def pollinations_image(prompt: str, seed: int, width: int, height: int, model: s
     headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def call() -> Image.Image:
-        reply = httpx.get(f"{base}/prompt/{quote(prompt, safe='')}", params=params, headers=headers,
-                          timeout=timeout, follow_redirects=True)
+        reply = httpx.get(
+            f"{base}/prompt/{quote(prompt, safe='')}",
+            params=params,
+            headers=headers,
+            timeout=timeout,
+            follow_redirects=True,
+        )
         reply.raise_for_status()
         return _decode(reply.content)
 
@@ -92,8 +99,9 @@ def _with_retries(call: Callable[[], Image.Image], where: str, retries: int) -> 
         except Exception as exc:  # noqa: BLE001 - every failure is either retried or reported in one line
             status = _status(exc)
             if status in (401, 403):
-                raise ProviderError(f"{where} refused the token (HTTP {status}); check HF_TOKEN / "
-                                    "POLLINATIONS_API_TOKEN") from None
+                raise ProviderError(
+                    f"{where} refused the token (HTTP {status}); check HF_TOKEN / POLLINATIONS_API_TOKEN"
+                ) from None
             if status is not None and status not in _RETRY_STATUS:
                 raise ProviderError(redact(f"{where} failed (HTTP {status}): {_short(exc)}")) from None
             if attempt == retries:

@@ -6,13 +6,13 @@ import hashlib
 import json
 import tempfile
 import threading
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from autostream_compiler.atomic import write_bytes
-from autostream_compiler.build.keys import file_digest
+from autostream_compiler.digests import file_digest
 from autostream_compiler.errors import BuildError
 from autostream_compiler.providers.tts import Speech, align_entries
 
@@ -26,7 +26,7 @@ _SKIP = set(" ˈˌ.,;:!?—–-…\"'()^$_")
 _synth_lock = threading.Lock()  # one synthesis at a time: each already uses both cores, and memory stays flat
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(voice_id: str) -> tuple[str, object]:
     """Path of the voice model patched to output phoneme alignments and draw seeded noise, and its config.
 

@@ -47,7 +47,7 @@ def draw(prompt: str, seed: int, palette: list[str], width: int, height: int) ->
     sun_x, sun_y = rng.uniform(0.2, 0.8), rng.uniform(0.22, 0.5)
     aspect = width / height
     d = np.sqrt(((nx - sun_x) * aspect) ** 2 + (ny - sun_y) ** 2)
-    glow = np.exp(-(d / rng.uniform(0.18, 0.32)) ** 2)[..., None]
+    glow = np.exp(-((d / rng.uniform(0.18, 0.32)) ** 2))[..., None]
     img = img * (1 - 0.75 * glow) + (0.6 * light + 0.4 * accent) * 0.75 * glow
     disc = np.clip((0.045 - d) / 0.006, 0, 1)[..., None]
     img = img * (1 - disc) + light * disc

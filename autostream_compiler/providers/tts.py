@@ -6,7 +6,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -18,7 +17,7 @@ class Speech:
 
     samples: np.ndarray
     sample_rate: int
-    timings: Optional[list[tuple[float, float]]]
+    timings: list[tuple[float, float]] | None
 
 
 def word_units(text: str) -> list[str]:
@@ -27,7 +26,7 @@ def word_units(text: str) -> list[str]:
 
 
 def align_entries(
-    entry_units: list[list[str]], stream: list[tuple[str, int, int]], rate: int, total: Optional[int] = None
+    entry_units: list[list[str]], stream: list[tuple[str, int, int]], rate: int, total: int | None = None
 ) -> list[tuple[float, float]]:
     """Map each entry's units (phonemes or words) onto a timed stream of units (unit, start, end in
     samples at `rate`) by sequence alignment; entries that match nothing share the time between their

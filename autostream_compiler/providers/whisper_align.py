@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import wave
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -47,14 +47,8 @@ def align(
             initial_prompt=" ".join(e for e in entries if e.strip()),
             vad_filter=False,
         )
-        words = _join_hyphenated(
-            w for s in segments if s.no_speech_prob < NO_SPEECH for w in s.words
-        )
-    stream = [
-        (u, round(start * MS), round(end * MS))
-        for word, start, end in words
-        for u in word_units(word)
-    ]
+        words = _join_hyphenated(w for s in segments if s.no_speech_prob < NO_SPEECH for w in s.words)
+    stream = [(u, round(start * MS), round(end * MS)) for word, start, end in words for u in word_units(word)]
     # entries whisper did not hear after its last word share the time up to the end of the audio
     return clamp(align_entries([word_units(e) for e in entries], stream, MS, total=round(duration * MS)), duration)
 
@@ -76,9 +70,7 @@ def load_audio(audio: Path) -> np.ndarray:
     try:
         with wave.open(str(audio), "rb") as wav:
             if wav.getnchannels() != 1 or wav.getsampwidth() != 2:
-                raise BuildError(
-                    f"{audio}: expected a mono 16-bit WAV; re-synthesize the narration"
-                )
+                raise BuildError(f"{audio}: expected a mono 16-bit WAV; re-synthesize the narration")
             rate = wav.getframerate()
             samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2") / 32768.0
     except (OSError, EOFError, wave.Error) as e:
@@ -123,12 +115,10 @@ def _model_dir(model: str | None) -> Path:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(path: Path):
     try:
         from faster_whisper import WhisperModel
     except ImportError as e:
-        raise BuildError(
-            "whisper: faster-whisper is not installed; pip install faster-whisper"
-        ) from e
+        raise BuildError("whisper: faster-whisper is not installed; pip install faster-whisper") from e
     return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=2)

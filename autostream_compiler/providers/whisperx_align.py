@@ -9,7 +9,7 @@ checkpoint; for other languages, a Hugging Face cache), and nltk's `punkt_tab` m
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from autostream_compiler.errors import BuildError
@@ -55,13 +55,12 @@ def _whisperx():
         import whisperx
     except ImportError as e:
         raise BuildError(
-            "whisperx is not installed; pip install autostream-compiler[whisperx], "
-            "or use align: whisper"
+            "whisperx is not installed; pip install autostream-compiler[whisperx], or use align: whisper"
         ) from e
     return whisperx
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(language: str, model_dir: str | None):
     """The alignment model and its metadata for a language, kept for the life of the process."""
     try:

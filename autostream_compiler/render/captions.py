@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from autostream_compiler.errors import UserError
 from autostream_compiler.render.subtitles import (
@@ -52,8 +53,10 @@ def _face(name: str) -> _Face:
     """Read from the font's sfnt tables: head (unitsPerEm), OS/2 (win metrics) and name."""
     font_digest(name)
     data = (FONTS_DIR / name).read_bytes()
-    tables = {data[12 + 16 * i: 16 + 16 * i]: struct.unpack_from(">I", data, 20 + 16 * i)[0]
-              for i in range(struct.unpack_from(">H", data, 4)[0])}
+    tables = {
+        data[12 + 16 * i : 16 + 16 * i]: struct.unpack_from(">I", data, 20 + 16 * i)[0]
+        for i in range(struct.unpack_from(">H", data, 4)[0])
+    }
     upem = struct.unpack_from(">H", data, tables[b"head"] + 18)[0]
     ascent, descent = struct.unpack_from(">HH", data, tables[b"OS/2"] + 74)
     at, wanted = tables[b"name"], 6 if data[:4] == b"OTTO" else 4
@@ -63,7 +66,7 @@ def _face(name: str) -> _Face:
         platform, _, language, name_id, length, offset = struct.unpack_from(">6H", data, at + 6 + 12 * r)
         if platform == 3 and name_id == wanted:
             start = at + strings + offset
-            names.setdefault(language == 0x409, data[start: start + length].decode("utf-16-be"))
+            names.setdefault(language == 0x409, data[start : start + length].decode("utf-16-be"))
     return _Face(names.get(True) or names[False], (ascent + descent) / upem)
 
 
@@ -100,24 +103,29 @@ def _look(captions: dict, width: int, height: int, aspect: str) -> _Look:
     return _Look(em, size, pad, area, FIT * (width - area.left - area.right - 2 * pad), LABEL_SIZE * base / size)
 
 
-def caption_cues(words: list[TimedWord], captions: dict, width: int, height: int, aspect: str,
-                 scene_end: float) -> list[Cue]:
+def caption_cues(
+    words: list[TimedWord], captions: dict, width: int, height: int, aspect: str, scene_end: float
+) -> list[Cue]:
     """A scene's caption cues in the captions' style (pop: a few words on one line; karaoke and line:
     up to max_lines), fitting the safe area; a cue too wide or too tall gets a scale below 1."""
     if captions["style"] == "none":
         return []
     look = _look(captions, width, height, aspect)
     pop = captions["style"] == "pop"
-    cues = layout_cues(words, _measure(captions["font"], look.em), look.max_width,
-                       1 if pop else captions["max_lines"], scene_end,
-                       max_words=captions.get("words_per_line") or (POP_WORDS if pop else None))
+    cues = layout_cues(
+        words,
+        _measure(captions["font"], look.em),
+        look.max_width,
+        1 if pop else captions["max_lines"],
+        scene_end,
+        max_words=captions.get("words_per_line") or (POP_WORDS if pop else None),
+    )
     room = height - look.area.top - look.area.bottom - 2 * look.pad
     label = look.label if captions.get("label") else 0
     return [c._replace(scale=min(c.scale, room / ((len(c.lines) + label) * look.size))) for c in cues]
 
 
-def caption_ass(words: list[TimedWord], cues: list[Cue], captions: dict, width: int, height: int,
-                aspect: str) -> str:
+def caption_ass(words: list[TimedWord], cues: list[Cue], captions: dict, width: int, height: int, aspect: str) -> str:
     """A scene's ASS captions: karaoke and pop highlight the spoken word, line shows each cue as a
     whole, none has no events; the speaker's `label`, when given, is a smaller line above."""
     look = _look(captions, width, height, aspect)
@@ -127,12 +135,23 @@ def caption_ass(words: list[TimedWord], cues: list[Cue], captions: dict, width: 
     if captions["box"]:  # one translucent box behind each event (libass BorderStyle 4), no glyph outline
         border = (ass_color("#000000", 0xFF), ass_color(captions["box_color"], BOX_ALPHA), 4, look.pad, 0.0)
     else:
-        border = (ass_color(captions["outline"]), ass_color(captions["outline"], SHADOW_ALPHA), 1,
-                  outline, outline * captions["shadow"])
+        border = (
+            ass_color(captions["outline"]),
+            ass_color(captions["outline"], SHADOW_ALPHA),
+            1,
+            outline,
+            outline * captions["shadow"],
+        )
     margin = round((area.top if position == "top" else area.bottom) + look.pad)
-    style = AssStyle(_face(captions["font"]).name, look.size, ass_color(captions["color"]),
-                     ass_color(captions["highlight"]), *border, _ALIGNMENT[position],
-                     (area.left, area.right, margin))
+    style = AssStyle(
+        _face(captions["font"]).name,
+        look.size,
+        ass_color(captions["color"]),
+        ass_color(captions["highlight"]),
+        *border,
+        _ALIGNMENT[position],
+        (area.left, area.right, margin),
+    )
     tags = ""
     if position == "middle":  # the centre of the safe area, which is not the frame's on 9:16
         tags = f"\\pos({(width + area.left - area.right) / 2:.0f},{(height + area.top - area.bottom) / 2:.0f})"

@@ -31,8 +31,14 @@ def title_card(picture: Path, title: str, font: Path, color: str, accent: str, o
     bar = max(4, round(size * 0.12))
     draw.rectangle([margin, top - bar * 3, margin + round(size * 2.2), top - bar * 2], fill=accent)
     for n, line in enumerate(lines):
-        draw.text((margin, top + n * line_height), line, font=face, fill=color,
-                  stroke_width=max(1, size // 28), stroke_fill="#000000")
+        draw.text(
+            (margin, top + n * line_height),
+            line,
+            font=face,
+            fill=color,
+            stroke_width=max(1, size // 28),
+            stroke_fill="#000000",
+        )
     image.save(out, format="PNG")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,12 +15,24 @@ from autostream_compiler.errors import ToolError, UserError
 # the stream says so: untagged HD video is shown with BT.709 by browsers, shifting every colour.
 TO_YUV = "scale=out_color_matrix=bt601:out_range=tv"
 COLOUR_TAGS = ["-colorspace", "smpte170m", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
-X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-        "-profile:v", "high", "-threads", "2"]
+X264 = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-crf",
+    "20",
+    "-pix_fmt",
+    "yuv420p",
+    "-profile:v",
+    "high",
+    "-threads",
+    "2",
+]
 TIMESCALE = ["-video_track_timescale", "90000"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def ffmpeg_exe() -> str:
     """The system's ffmpeg, else the one inside the imageio-ffmpeg wheel."""
     found = shutil.which("ffmpeg")
@@ -52,7 +64,9 @@ def motion_corners(preset: str, strength: float, frames: int, offset: int = 0) -
         scale = f"{1 + strength}"
     hw, hh = f"(W/(2*{scale}))", f"(H/(2*{scale}))"
     travel_x, travel_y = f"(W/2-{hw})", f"(H/2-{hh})"
-    cx = {"pan_left": f"(W/2+{travel_x}*(1-2*{ease}))", "pan_right": f"(W/2-{travel_x}*(1-2*{ease}))"}.get(preset, "(W/2)")
+    cx = {"pan_left": f"(W/2+{travel_x}*(1-2*{ease}))", "pan_right": f"(W/2-{travel_x}*(1-2*{ease}))"}.get(
+        preset, "(W/2)"
+    )
     cy = {"pan_up": f"(H/2+{travel_y}*(1-2*{ease}))", "pan_down": f"(H/2-{travel_y}*(1-2*{ease}))"}.get(preset, "(H/2)")
     x0, x1, y0, y1 = f"{cx}-{hw}", f"{cx}+{hw}", f"{cy}-{hh}", f"{cy}+{hh}"
     return [x0, y0, x1, y0, x0, y1, x1, y1]
@@ -88,19 +102,66 @@ def _shot_chain(shot: Shot, count: int, fps: int, fontsdir: str) -> str:
 def segment_argv(shot: Shot, count: int, fps: int, fontsdir: str, codec: list[str], out: str) -> list[str]:
     """Encode `count` frames of one scene from `shot.first`: the still with its camera move and captions."""
     graph = f"[0:v]{_shot_chain(shot, count, fps, fontsdir)}[v]"
-    return [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-framerate", str(fps), "-i", shot.image,
-            "-filter_complex", graph, "-map", "[v]", "-frames:v", str(count),
-            *codec, "-g", str(fps * 2), *TIMESCALE, "-an", out]
+    return [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-y",
+        "-v",
+        "error",
+        "-framerate",
+        str(fps),
+        "-i",
+        shot.image,
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v]",
+        "-frames:v",
+        str(count),
+        *codec,
+        "-g",
+        str(fps * 2),
+        *TIMESCALE,
+        "-an",
+        out,
+    ]
 
 
-def transition_argv(a: Shot, b: Shot, count: int, fps: int, xfade: str, fontsdir: str, codec: list[str],
-                    out: str) -> list[str]:
+def transition_argv(
+    a: Shot, b: Shot, count: int, fps: int, xfade: str, fontsdir: str, codec: list[str], out: str
+) -> list[str]:
     """Encode a join: the last `count` frames of shot `a` giving way to the first of shot `b`."""
-    graph = (f"[0:v]{_shot_chain(a, count, fps, fontsdir)}[a];[1:v]{_shot_chain(b, count, fps, fontsdir)}[b];"
-             f"[a][b]xfade=transition={xfade}:duration={count / fps:.6f}:offset=0,format=yuv420p[v]")
-    return [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-framerate", str(fps), "-i", a.image,
-            "-framerate", str(fps), "-i", b.image, "-filter_complex", graph, "-map", "[v]",
-            "-frames:v", str(count), *codec, "-g", str(fps * 2), *TIMESCALE, "-an", out]
+    graph = (
+        f"[0:v]{_shot_chain(a, count, fps, fontsdir)}[a];[1:v]{_shot_chain(b, count, fps, fontsdir)}[b];"
+        f"[a][b]xfade=transition={xfade}:duration={count / fps:.6f}:offset=0,format=yuv420p[v]"
+    )
+    return [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-y",
+        "-v",
+        "error",
+        "-framerate",
+        str(fps),
+        "-i",
+        a.image,
+        "-framerate",
+        str(fps),
+        "-i",
+        b.image,
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v]",
+        "-frames:v",
+        str(count),
+        *codec,
+        "-g",
+        str(fps * 2),
+        *TIMESCALE,
+        "-an",
+        out,
+    ]
 
 
 DRAFT_X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p", "-threads", "2"]
@@ -112,11 +173,20 @@ def video_codec(encoder: str, profile: str) -> list[str]:
     if encoder == "libx264":
         return [*(DRAFT_X264 if profile == "draft" else X264), *COLOUR_TAGS]
     quality = "28" if profile == "draft" else "21"
-    return ["-c:v", encoder, "-pix_fmt", "yuv420p", "-b:v", "0", "-cq" if encoder == "h264_nvenc" else "-q:v", quality,
-            *COLOUR_TAGS]
+    return [
+        "-c:v",
+        encoder,
+        "-pix_fmt",
+        "yuv420p",
+        "-b:v",
+        "0",
+        "-cq" if encoder == "h264_nvenc" else "-q:v",
+        quality,
+        *COLOUR_TAGS,
+    ]
 
 
-@lru_cache(maxsize=None)
+@cache
 def hardware_encoder() -> tuple[str | None, tuple[str, ...]]:
     """A hardware H.264 encoder that works here (it encodes a test frame), and the ones tried."""
     try:
@@ -126,8 +196,25 @@ def hardware_encoder() -> tuple[str | None, tuple[str, ...]]:
     tried = tuple(name for name in _HARDWARE if f" {name} " in listed)
     for name in tried:
         try:
-            probe = children.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=s=256x256:d=0.2",
-                                  "-frames:v", "2", "-c:v", name, "-f", "null", "-"], timeout=20)
+            probe = children.run(
+                [
+                    ffmpeg_exe(),
+                    "-v",
+                    "error",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "color=s=256x256:d=0.2",
+                    "-frames:v",
+                    "2",
+                    "-c:v",
+                    name,
+                    "-f",
+                    "null",
+                    "-",
+                ],
+                timeout=20,
+            )
         except (OSError, subprocess.TimeoutExpired, ToolError):
             continue
         if probe.returncode == 0:
@@ -146,25 +233,63 @@ def concat_list(paths: list[Path]) -> str:
 
 def chapters_metadata(chapters: list[tuple[float, float, str]], title: str) -> str:
     """An FFMETADATA file with the video's title and one chapter per (start, end, title) in seconds."""
+
     def esc(text: str) -> str:
         return "".join("\\" + c if c in "=;#\\\n" else c for c in text)
 
     lines = [";FFMETADATA1", f"title={esc(title)}"]
     for start, end, name in chapters:
-        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(start * 1000)}", f"END={round(end * 1000)}",
-                  f"title={esc(name)}"]
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={round(start * 1000)}",
+            f"END={round(end * 1000)}",
+            f"title={esc(name)}",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def mux_argv(concat: str, audio: str, metadata: str, out: str) -> list[str]:
     """Join the pieces by stream copy, add the audio track, the title and the chapters."""
-    return [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-f", "concat", "-safe", "0", "-i", concat,
-            "-i", audio, "-f", "ffmetadata", "-i", metadata, "-map", "0:v:0", "-map", "1:a:0",
-            "-map_metadata", "2", "-map_chapters", "2", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", out]
+    return [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-y",
+        "-v",
+        "error",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        concat,
+        "-i",
+        audio,
+        "-f",
+        "ffmetadata",
+        "-i",
+        metadata,
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a:0",
+        "-map_metadata",
+        "2",
+        "-map_chapters",
+        "2",
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        out,
+    ]
 
 
-def run(argv: list[str], cwd: Path | None = None, what: str = "ffmpeg", input: bytes | None = None
-        ) -> subprocess.CompletedProcess:
+def run(
+    argv: list[str], cwd: Path | None = None, what: str = "ffmpeg", input: bytes | None = None
+) -> subprocess.CompletedProcess:
     """Run an ffmpeg argv (stdout as bytes, stderr as text); ToolError with the end of its stderr
     when it fails."""
     proc = children.run(argv, cwd=cwd, input=input)

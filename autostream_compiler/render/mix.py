@@ -20,10 +20,10 @@ from autostream_compiler.render import ffmpeg
 from autostream_compiler.render.ffmpeg import ffmpeg_exe
 
 RATE = 48000
-TP_TARGET = -1.0     # dBTP promised in the output
-TP_CEILING = -2.0    # dBFS the peaks are held under before the AAC encoder, which adds a little overshoot
-DUCK_RATIO = 3.0     # gentle enough that louder and softer syllables duck by similar amounts
-KEY_LEVEL = -6.0     # dBFS the narration's speech level is scaled to in the sidechain
+TP_TARGET = -1.0  # dBTP promised in the output
+TP_CEILING = -2.0  # dBFS the peaks are held under before the AAC encoder, which adds a little overshoot
+DUCK_RATIO = 3.0  # gentle enough that louder and softer syllables duck by similar amounts
+KEY_LEVEL = -6.0  # dBFS the narration's speech level is scaled to in the sidechain
 AAC = ["-c:a", "aac", "-b:a", "160k", "-ar", str(RATE), "-ac", "2"]
 DRAFT_AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "96k", "-ar", str(RATE), "-ac", "2"]  # 4x faster
 MUSIC_DEFAULTS = {"volume": 0.25, "duck": 12.0, "fade_in": 0.0, "fade_out": 0.0}
@@ -52,9 +52,8 @@ def duck_options(level: float, duck: float) -> str:
     """sidechaincompress options that lower the music by about `duck` dB while the voice speaks."""
     level_sc = min(64.0, max(1 / 64, 10 ** ((KEY_LEVEL - level) / 20)))
     key = level + 20 * math.log10(level_sc)  # the speech level the compressor sees
-    threshold = max(2 ** -10, 10 ** ((key - duck * DUCK_RATIO / (DUCK_RATIO - 1)) / 20))
-    return (f"threshold={threshold:.6f}:ratio={DUCK_RATIO:g}:attack=20:release=500"
-            f":knee=1:level_sc={level_sc:.6f}")
+    threshold = max(2**-10, 10 ** ((key - duck * DUCK_RATIO / (DUCK_RATIO - 1)) / 20))
+    return f"threshold={threshold:.6f}:ratio={DUCK_RATIO:g}:attack=20:release=500:knee=1:level_sc={level_sc:.6f}"
 
 
 def mix_graph(duration: float, music: dict | None, key: str | None) -> str:
@@ -73,8 +72,10 @@ def mix_graph(duration: float, music: dict | None, key: str | None) -> str:
     chain.append(f"volume={music['volume']:g}")
     graph = f"[1:a]{','.join(chain)}[bed];"
     if key:  # the sidechain is the mono narration, at the level speech_level() measured
-        graph += (f"[0:a]{length},asplit=2[narration][key];[narration]{voice}[voice];"
-                  f"[bed][key]sidechaincompress={key}[ducked];[voice][ducked]")
+        graph += (
+            f"[0:a]{length},asplit=2[narration][key];[narration]{voice}[voice];"
+            f"[bed][key]sidechaincompress={key}[ducked];[voice][ducked]"
+        )
     else:
         graph += f"[0:a]{length},{voice}[voice];[voice][bed]"
     return graph + "amix=inputs=2:duration=first:normalize=0[mix]"
@@ -84,15 +85,16 @@ def linear_gain(measured: dict, loudness: float) -> str:
     """loudnorm in linear mode (a constant gain) given pass 1's figures, for a mix whose peaks stay
     under the ceiling after the gain."""
     lra = max(0.1, measured["lra"] or 0.0)  # loudnorm refuses linear mode for an LRA of 0
-    return (f"loudnorm=I={loudness:g}:TP={TP_TARGET:g}:LRA={min(50.0, max(11.0, lra + 1)):g}"
-            f":measured_I={measured['integrated']:g}:measured_TP={measured['true_peak']:g}"
-            f":measured_LRA={lra:g}:measured_thresh={measured['threshold']:g}:linear=true:print_format=json")
+    return (
+        f"loudnorm=I={loudness:g}:TP={TP_TARGET:g}:LRA={min(50.0, max(11.0, lra + 1)):g}"
+        f":measured_I={measured['integrated']:g}:measured_TP={measured['true_peak']:g}"
+        f":measured_LRA={lra:g}:measured_thresh={measured['threshold']:g}:linear=true:print_format=json"
+    )
 
 
 def limited_gain(gain: float) -> str:
     """A constant gain (dB) followed by a lookahead limiter holding the peaks under the ceiling."""
-    return (f"volume={gain:.2f}dB,alimiter=limit={10 ** (TP_CEILING / 20):.6f}"
-            ":attack=5:release=50:level=0:latency=1")
+    return f"volume={gain:.2f}dB,alimiter=limit={10 ** (TP_CEILING / 20):.6f}:attack=5:release=50:level=0:latency=1"
 
 
 def _limited_gain_for(loudness: float, gain: float, analyse: Callable[[str], str]) -> float:
@@ -112,8 +114,15 @@ def _limited_gain_for(loudness: float, gain: float, analyse: Callable[[str], str
     return gain
 
 
-def master_audio(narration: Path, out: Path, duration: float, music: dict | None, loudness: float,
-                 workdir: Path, codec: list[str] = AAC) -> dict:
+def master_audio(
+    narration: Path,
+    out: Path,
+    duration: float,
+    music: dict | None,
+    loudness: float,
+    workdir: Path,
+    codec: list[str] = AAC,
+) -> dict:
     """Mix the narration WAV with optional ducked music, normalise to `loudness` LUFS (true peak at
     most -1 dBTP) and encode `out` as AAC 48 kHz stereo, exactly `duration` long; returns the
     output's measured loudness and peak, and how it was normalised."""
@@ -130,8 +139,10 @@ def master_audio(narration: Path, out: Path, duration: float, music: dict | None
     base = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-y", "-v", "info", *inputs]
 
     def analyse(chain: str) -> str:
-        return _ffmpeg([*base, "-filter_complex", f"{graph};[mix]{chain}[out]", "-map", "[out]",
-                        "-f", "null", "-"], "measuring loudness")
+        return _ffmpeg(
+            [*base, "-filter_complex", f"{graph};[mix]{chain}[out]", "-map", "[out]", "-f", "null", "-"],
+            "measuring loudness",
+        )
 
     chain, mode = "anull", "none"
     if level is None:
@@ -148,26 +159,52 @@ def master_audio(narration: Path, out: Path, duration: float, music: dict | None
     n = round(duration * RATE)
     scratch = workdir / "master.m4a"
     final = f"{graph};[mix]{chain},aresample={RATE},apad=whole_len={n},atrim=end_sample={n}[out]"
-    stderr = _ffmpeg([*base, "-filter_complex", final, "-map", "[out]", *codec, "-movflags", "+faststart",
-                      str(scratch)], "encoding the audio master")
+    stderr = _ffmpeg(
+        [*base, "-filter_complex", final, "-map", "[out]", *codec, "-movflags", "+faststart", str(scratch)],
+        "encoding the audio master",
+    )
     if mode == "linear" and _loudnorm_json(stderr)["normalization_type"] != "linear":
         mode = "dynamic"
     shutil.move(scratch, out)
     figures = measure_loudness(out)
-    return {"integrated": figures["integrated"], "true_peak": figures["true_peak"], "music": music is not None,
-            "normalized": mode != "none", "mode": mode, "note": note}
+    return {
+        "integrated": figures["integrated"],
+        "true_peak": figures["true_peak"],
+        "music": music is not None,
+        "normalized": mode != "none",
+        "mode": mode,
+        "note": note,
+    }
 
 
 def measure_loudness(path: Path) -> dict:
     """Integrated loudness (LUFS), its gating threshold, loudness range (LU) and true peak (dBTP) of
     an audio file, by ffmpeg's ebur128."""
-    return _ebur128(_ffmpeg([ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", str(path),
-                             "-filter_complex", "ebur128=peak=true", "-f", "null", "-"], "measuring loudness"))
+    return _ebur128(
+        _ffmpeg(
+            [
+                ffmpeg_exe(),
+                "-nostdin",
+                "-hide_banner",
+                "-nostats",
+                "-v",
+                "info",
+                "-i",
+                str(path),
+                "-filter_complex",
+                "ebur128=peak=true",
+                "-f",
+                "null",
+                "-",
+            ],
+            "measuring loudness",
+        )
+    )
 
 
 def _ebur128(stderr: str) -> dict:
     """The figures of ebur128's summary; None for a figure of silence (-inf)."""
-    summary = stderr[stderr.rfind("Summary:"):]
+    summary = stderr[stderr.rfind("Summary:") :]
     figures = {}
     for name, label in (("integrated", "I"), ("threshold", "Threshold"), ("lra", "LRA"), ("true_peak", "Peak")):
         found = re.search(rf"\b{label}:\s+(-?inf|-?[\d.]+)", summary)  # the first Threshold is I's
@@ -179,7 +216,7 @@ def _ebur128(stderr: str) -> dict:
 def _loudnorm_json(stderr: str) -> dict:
     """The JSON block loudnorm prints at the end of a run."""
     start = stderr.rfind("{")
-    return json.loads(stderr[start: stderr.index("}", start) + 1])
+    return json.loads(stderr[start : stderr.index("}", start) + 1])
 
 
 def _ffmpeg(argv: list[str], what: str) -> str:

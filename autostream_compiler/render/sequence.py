@@ -14,9 +14,18 @@ from typing import NamedTuple
 
 from autostream_compiler.render.timeline import scene_frames
 
-XFADE = {"crossfade": "fade", "fade_black": "fadeblack", "slide_left": "slideleft", "slide_right": "slideright",
-         "slide_up": "slideup", "slide_down": "slidedown", "wipe_left": "wipeleft", "wipe_right": "wiperight",
-         "wipe_up": "wipeup", "wipe_down": "wipedown"}
+XFADE = {
+    "crossfade": "fade",
+    "fade_black": "fadeblack",
+    "slide_left": "slideleft",
+    "slide_right": "slideright",
+    "slide_up": "slideup",
+    "slide_down": "slidedown",
+    "wipe_left": "wipeleft",
+    "wipe_right": "wiperight",
+    "wipe_up": "wipeup",
+    "wipe_down": "wipedown",
+}
 
 
 def join_frames(kind: str, duration: float, fps: int) -> int:

@@ -64,6 +64,7 @@ def ass_header(width: int, height: int, style: AssStyle) -> str:
 def cue_prefix(scale: float, label: str | None, label_scale: float, tags: str) -> str:
     """Override tags that open a cue's text: `tags`, the cue's size, and the speaker's `label` in a
     line above at `label_scale`."""
+
     def size(factor: float) -> str:
         return f"\\fscx{factor * 100:.1f}\\fscy{factor * 100:.1f}"
 
@@ -75,11 +76,16 @@ def cue_prefix(scale: float, label: str | None, label_scale: float, tags: str) -
 def cue_events(words: list[TimedWord], cue: Cue, prefix: str, color: str, highlight: str | None) -> list[str]:
     """Dialogue lines of one cue: one per spoken word with that word in `highlight`, or a single
     one without a highlight when `highlight` is None."""
+
     def text(current: int | None) -> str:
         hi, base = ass_color(highlight or color), ass_color(color)
         return prefix + "\\N".join(
-            " ".join(f"{{\\1c{hi}&}}{ass_escape(words[i].text)}{{\\1c{base}&}}" if i == current
-                     else ass_escape(words[i].text) for i in line)
+            " ".join(
+                f"{{\\1c{hi}&}}{ass_escape(words[i].text)}{{\\1c{base}&}}"
+                if i == current
+                else ass_escape(words[i].text)
+                for i in line
+            )
             for line in cue.lines
         )
 
@@ -115,12 +121,14 @@ def srt_document(cues: list[tuple[float, float, list[str]]]) -> str:
 
 def vtt_document(cues: list[tuple[float, float, list[str]]]) -> str:
     """WebVTT text from the same cues (HH:MM:SS.mmm times; `&`, `<`, `>` escaped)."""
+
     def text(line: str) -> str:
         return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
     blocks = [
         f"{srt_time(start).replace(',', '.')} --> {srt_time(end).replace(',', '.')}\n"
-        + "\n".join(text(line) for line in lines) + "\n"
+        + "\n".join(text(line) for line in lines)
+        + "\n"
         for start, end, lines in cues
     ]
     return "WEBVTT\n\n" + "\n".join(blocks)

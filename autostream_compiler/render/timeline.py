@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 _SENTENCE_END = (".", "!", "?", "…", ":", ";")
 
@@ -44,8 +45,7 @@ def safe_area(aspect: str, width: int, height: int, bottom: float) -> SafeArea:
     title-safe 5% elsewhere; 9:16 keeps clear of the platform's controls (at least 20% at the bottom,
     10% at the top and sides)."""
     side, floor, top = (0.1, 0.2, 0.1) if aspect == "9:16" else (0.05, 0.05, 0.05)
-    return SafeArea(round(width * side), round(width * side), round(height * max(bottom, floor)),
-                    round(height * top))
+    return SafeArea(round(width * side), round(width * side), round(height * max(bottom, floor)), round(height * top))
 
 
 def layout_cues(

@@ -6,7 +6,11 @@ from autostream_compiler.expand.offline import sentences, split_script
 
 def test_sentences_keep_abbreviations_inside():
     assert sentences("Dr. Smith arrived. It was 5 p.m. sharp! Was it? Yes.") == [
-        "Dr. Smith arrived.", "It was 5 p.m. sharp!", "Was it?", "Yes."]
+        "Dr. Smith arrived.",
+        "It was 5 p.m. sharp!",
+        "Was it?",
+        "Yes.",
+    ]
 
 
 def test_split_script_groups_sentences_by_pacing_and_paragraphs():

@@ -15,12 +15,16 @@ KEY = "gsk_test_Secret_0123456789abcdef"
 ANSWER = {
     "title": "Where volcanoes come from",
     "scenes": [
-        {"narration": "Deep below the ground, rock grows so hot that it softens and flows. Scientists call this "
-                      "melted rock magma, and it is lighter than the stone around it.",
-         "visual": "glowing magma under the Earth's crust"},
-        {"narration": "Magma rises through cracks, gathering in chambers under the surface. When the pressure "
-                      "becomes too great, it bursts out as lava, ash and gas.",
-         "visual": "a volcano erupting at night"},
+        {
+            "narration": "Deep below the ground, rock grows so hot that it softens and flows. Scientists call this "
+            "melted rock magma, and it is lighter than the stone around it.",
+            "visual": "glowing magma under the Earth's crust",
+        },
+        {
+            "narration": "Magma rises through cracks, gathering in chambers under the surface. When the pressure "
+            "becomes too great, it bursts out as lava, ash and gas.",
+            "visual": "a volcano erupting at night",
+        },
     ],
 }
 
@@ -108,8 +112,13 @@ def test_changing_what_feeds_the_model_makes_the_lock_stale(tmp_path, fake):
     spec = write_spec(tmp_path, topic_spec())
     fake.answer(ANSWER)
     assert run_cli("expand", spec).exit_code == 0
-    for change in ({"topic": "How glaciers move"}, {"llm": {"provider": "groq", "temperature": 0.2}},
-                   {"style": "story"}, {"seed": 3}, {"pacing": {"target_duration": 40}}):
+    for change in (
+        {"topic": "How glaciers move"},
+        {"llm": {"provider": "groq", "temperature": 0.2}},
+        {"style": "story"},
+        {"seed": 3},
+        {"pacing": {"target_duration": 40}},
+    ):
         write_spec(tmp_path, {**topic_spec(), **change})
         check = run_cli("lock", "--check", spec)
         assert check.exit_code == 1 and "asks the model again" in check.stderr, change
@@ -149,14 +158,26 @@ def test_invalid_json_is_sent_back_and_repaired(tmp_path, fake):
 
 def test_groqs_own_json_check_failure_is_repaired_like_any_invalid_answer(tmp_path, fake):
     spec = write_spec(tmp_path, topic_spec())
-    fake.replies.append(Reply(400, body={"error": {
-        "message": "Failed to generate JSON. Please adjust your prompt. See 'failed_generation' for more details.",
-        "type": "invalid_request_error", "code": "json_validate_failed", "failed_generation": '{"scenes": [}'}}))
+    fake.replies.append(
+        Reply(
+            400,
+            body={
+                "error": {
+                    "message": "Failed to generate JSON. Please adjust your prompt. See 'failed_generation' for more details.",  # noqa: E501
+                    "type": "invalid_request_error",
+                    "code": "json_validate_failed",
+                    "failed_generation": '{"scenes": [}',
+                }
+            },
+        )
+    )
     fake.answer(ANSWER)
     assert run_cli("expand", spec).exit_code == 0 and len(fake.requests) == 2
     repair = fake.requests[1].body
     assert repair["response_format"]["type"] == "json_schema"  # not taken as "no structured output"
-    assert repair["messages"][-2]["content"] == '{"scenes": [}' and "not valid JSON" in repair["messages"][-1]["content"]
+    assert (
+        repair["messages"][-2]["content"] == '{"scenes": [}' and "not valid JSON" in repair["messages"][-1]["content"]
+    )
 
 
 def test_an_answer_that_breaks_the_schema_fails_after_the_repairs_and_writes_nothing(tmp_path, fake):
@@ -258,8 +279,13 @@ def test_openai_compatible_servers_through_the_openai_sdk(tmp_path, fake, monkey
 
 def test_overlong_scenes_are_split_at_sentence_ends(tmp_path, fake):
     sentence = "Hot rock rises slowly from deep inside the planet toward the cold crust above."  # 14 words
-    spec = write_spec(tmp_path, {**topic_spec(), "pacing": {"words_per_minute": 170, "pause": 0.5,
-                                                            "target_duration": 20, "max_scene_seconds": 12}})
+    spec = write_spec(
+        tmp_path,
+        {
+            **topic_spec(),
+            "pacing": {"words_per_minute": 170, "pause": 0.5, "target_duration": 20, "max_scene_seconds": 12},
+        },
+    )
     fake.answer({"scenes": [{"narration": " ".join([sentence] * 4), "visual": "rising magma"}]})
     assert run_cli("expand", spec).exit_code == 0
     scenes = _lock(spec)["graph"]["scenes"]
@@ -291,10 +317,17 @@ def test_a_failed_second_ask_keeps_the_first_answer(tmp_path, fake):
 
 
 def test_one_overlong_sentence_is_split_at_clauses(tmp_path, fake):
-    spec = write_spec(tmp_path, {**topic_spec(), "pacing": {"words_per_minute": 170, "pause": 0.5,
-                                                            "target_duration": 20, "max_scene_seconds": 6}})
-    sentence = ("Magma rises through the crust, melting the rock around it as it climbs, gathering in a chamber "
-                "below the mountain, and waiting there for centuries until the pressure finally wins")  # 31 words
+    spec = write_spec(
+        tmp_path,
+        {
+            **topic_spec(),
+            "pacing": {"words_per_minute": 170, "pause": 0.5, "target_duration": 20, "max_scene_seconds": 6},
+        },
+    )
+    sentence = (
+        "Magma rises through the crust, melting the rock around it as it climbs, gathering in a chamber "
+        "below the mountain, and waiting there for centuries until the pressure finally wins"
+    )  # 31 words
     fake.answer({"scenes": [{"narration": sentence + ". It erupts.", "visual": "magma"}] * 2})
     assert run_cli("expand", spec).exit_code == 0
     scenes = [s["narration"] for s in _lock(spec)["graph"]["scenes"]]
@@ -339,8 +372,10 @@ def test_an_unreachable_server_is_retried_then_named(tmp_path, monkeypatch):
 
 
 def test_a_dialogue_topic_has_the_model_assign_speakers(tmp_path, fake):
-    spec = write_spec(tmp_path, {**topic_spec(), "speakers": {
-        "Ada": {"voice": "piper:en_US-joe-medium"}, "Ben": {"voice": "espeak:en-us"}}})
+    spec = write_spec(
+        tmp_path,
+        {**topic_spec(), "speakers": {"Ada": {"voice": "piper:en_US-joe-medium"}, "Ben": {"voice": "espeak:en-us"}}},
+    )
     scenes = [{**s, "speaker": who} for s, who in zip(ANSWER["scenes"], ["Ada", "Ben"])]
     fake.answer({"title": "Talk", "scenes": [{**scenes[0], "speaker": "Cleo"}, scenes[1]]})
     fake.answer({"title": "Talk", "scenes": scenes})
@@ -352,4 +387,6 @@ def test_a_dialogue_topic_has_the_model_assign_speakers(tmp_path, fake):
     assert "'Cleo' is not one of Ada, Ben" in fake.requests[1].body["messages"][-1]["content"]
     graph = _lock(spec)["graph"]
     assert [(s["speaker"], s["voice"]) for s in graph["scenes"]] == [
-        ("Ada", "piper:en_US-joe-medium"), ("Ben", "espeak:en-us")]
+        ("Ada", "piper:en_US-joe-medium"),
+        ("Ben", "espeak:en-us"),
+    ]

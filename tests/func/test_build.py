@@ -40,14 +40,21 @@ def _built(statuses) -> set:
 
 
 def _pcm(path: Path, rate: int = 16000) -> np.ndarray:
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"],
-                         capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, dtype=np.int16).astype(np.float32)
 
 
 def _frame_hashes(path: Path) -> list[str]:
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [line.split(",")[-1].strip() for line in out.splitlines() if not line.startswith("#")]
 
 
@@ -65,7 +72,13 @@ def test_first_build_makes_the_video_and_sidecars(project):
     info = ffprobe(video)
     [v] = [s for s in info["streams"] if s["codec_type"] == "video"]
     [a] = [s for s in info["streams"] if s["codec_type"] == "audio"]
-    assert (v["codec_name"], v["width"], v["height"], v["r_frame_rate"], v["pix_fmt"]) == ("h264", 1280, 720, "24/1", "yuv420p")
+    assert (v["codec_name"], v["width"], v["height"], v["r_frame_rate"], v["pix_fmt"]) == (
+        "h264",
+        1280,
+        720,
+        "24/1",
+        "yuv420p",
+    )
     assert a["codec_name"] == "aac"
     assert abs(float(v["duration"]) - float(a["duration"])) < 0.05
     assert int(v["nb_read_frames"]) == round(float(v["duration"]) * 24)
@@ -92,8 +105,8 @@ def test_word_times_match_the_narration_audio(project):
     words = json.loads((root / "out" / "video.words.json").read_text())
 
     def rms(start: float, end: float) -> float:
-        seg = pcm[int(start * rate): int(end * rate)]
-        return float(np.sqrt(np.mean(seg ** 2))) if len(seg) else 0.0
+        seg = pcm[int(start * rate) : int(end * rate)]
+        return float(np.sqrt(np.mean(seg**2))) if len(seg) else 0.0
 
     spoken = [rms(w["start"], w["end"]) for w in words if w["end"] - w["start"] > 0.08]
     # The pause after each scene's last word, before the next scene's first word, is silence.

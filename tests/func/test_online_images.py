@@ -17,10 +17,14 @@ RED, BLUE = (200, 30, 30), (30, 30, 200)
 
 
 def _spec(providers=None) -> dict:
-    spec = {"version": 1, "title": "Pictures", "format": {"resolution": "720p", "fps": 24},
-            "pacing": {"words_per_minute": 200, "pause": 0.2},
-            "images": {"timeout": 1.5, "retries": 1},
-            "scenes": [{"narration": "A red sky at dawn.", "visual": "a red sky"}]}
+    spec = {
+        "version": 1,
+        "title": "Pictures",
+        "format": {"resolution": "720p", "fps": 24},
+        "pacing": {"words_per_minute": 200, "pause": 0.2},
+        "images": {"timeout": 1.5, "retries": 1},
+        "scenes": [{"narration": "A red sky at dawn.", "visual": "a red sky"}],
+    }
     if providers:
         spec["images"]["providers"] = providers
     return spec
@@ -44,9 +48,28 @@ def _build(tmp_path, spec: dict, report: str = "r.json"):
 
 
 def _mean_color(video) -> np.ndarray:
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-ss", "0.5", "-i", str(video), "-frames:v", "1",
-                          "-vf", "crop=iw:ih*0.6:0:0,scale=8:4", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                         capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-ss",
+            "0.5",
+            "-i",
+            str(video),
+            "-frames:v",
+            "1",
+            "-vf",
+            "crop=iw:ih*0.6:0:0,scale=8:4",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).mean(axis=0)
 
 

@@ -15,15 +15,27 @@ from autostream_compiler.render import ffmpeg
 
 
 def _spec(**extra) -> dict:
-    return {"version": 1, "title": "Joins and chapters", "format": {"resolution": "720p", "fps": 24},
-            "pacing": {"words_per_minute": 180, "pause": 0.4},
-            "transition": {"kind": "crossfade", "duration": 0.5},
-            "scenes": [{"narration": "The first scene starts here. It has two sentences.", "visual": "a red sunrise",
-                        "transition": {"kind": "wipe_left", "duration": 0.75}},
-                       {"narration": "The second scene follows.", "visual": "a quiet harbour",
-                        "motion": {"preset": "pan_up", "strength": 0.1}},
-                       {"narration": "And the third one ends it.", "visual": "a mountain at night"}],
-            **extra}
+    return {
+        "version": 1,
+        "title": "Joins and chapters",
+        "format": {"resolution": "720p", "fps": 24},
+        "pacing": {"words_per_minute": 180, "pause": 0.4},
+        "transition": {"kind": "crossfade", "duration": 0.5},
+        "scenes": [
+            {
+                "narration": "The first scene starts here. It has two sentences.",
+                "visual": "a red sunrise",
+                "transition": {"kind": "wipe_left", "duration": 0.75},
+            },
+            {
+                "narration": "The second scene follows.",
+                "visual": "a quiet harbour",
+                "motion": {"preset": "pan_up", "strength": 0.1},
+            },
+            {"narration": "And the third one ends it.", "visual": "a mountain at night"},
+        ],
+        **extra,
+    }
 
 
 def _build(root, spec: dict, report: str, *extra):
@@ -44,8 +56,11 @@ def _streams(video):
 
 
 def _loudness(video) -> float:
-    err = subprocess.run(["ffmpeg", "-nostats", "-i", str(video), "-map", "0:a", "-af", "ebur128", "-f", "null", "-"],
-                         capture_output=True, text=True).stderr
+    err = subprocess.run(
+        ["ffmpeg", "-nostats", "-i", str(video), "-map", "0:a", "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+    ).stderr
     return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", err)[-1])
 
 
@@ -60,8 +75,12 @@ def test_transitions_chapters_sidecars_and_edits_at_the_joins(tmp_path):
     info, v, a = _streams(video)
     assert abs(float(v["duration"]) - float(a["duration"])) < 0.05
     assert int(v["nb_read_frames"]) == round(float(v["duration"]) * 24)
-    chapters = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(video)],
-                              capture_output=True, text=True, check=True).stdout
+    chapters = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(video)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     titles = [c["tags"]["title"] for c in json.loads(chapters)["chapters"]]
     assert titles == ["The first scene starts here.", "The second scene follows.", "And the third one ends it."]
     data = video.read_bytes()
@@ -81,19 +100,42 @@ def test_transitions_chapters_sidecars_and_edits_at_the_joins(tmp_path):
 
     spec["scenes"][0]["transition"]["duration"] = 1.0  # longer: only its two scenes (scene 2 runs longer, so
     assert _built(_build(tmp_path, spec, "r3.json")) == {  # its camera move and its join out are re-timed)
-        ("transition", 0), ("segment", 0), ("segment", 1), ("transition", 1), ("audio", None), ("mux", None)}
+        ("transition", 0),
+        ("segment", 0),
+        ("segment", 1),
+        ("transition", 1),
+        ("audio", None),
+        ("mux", None),
+    }
 
     spec["scenes"][1]["narration"] = "The second scene follows on."  # a middle scene: at most its two joins
     assert _built(_build(tmp_path, spec, "r4.json")) == {
-        ("tts", 1), ("align", 1), ("segment", 1), ("transition", 0), ("transition", 1), ("audio", None), ("mux", None)}
+        ("tts", 1),
+        ("align", 1),
+        ("segment", 1),
+        ("transition", 0),
+        ("transition", 1),
+        ("audio", None),
+        ("mux", None),
+    }
 
 
-@pytest.mark.parametrize("aspect,resolution,fps,size", [
-    ("4:5", "720p", 24, (720, 900)), ("9:16", "720p", 60, (720, 1280)), ("16:9", "1440p", 24, (2560, 1440)),
-    ("1:1", "2160p", 25, (2160, 2160))])
+@pytest.mark.parametrize(
+    "aspect,resolution,fps,size",
+    [
+        ("4:5", "720p", 24, (720, 900)),
+        ("9:16", "720p", 60, (720, 1280)),
+        ("16:9", "1440p", 24, (2560, 1440)),
+        ("1:1", "2160p", 25, (2160, 2160)),
+    ],
+)
 def test_formats(tmp_path, aspect, resolution, fps, size):
-    spec = {"version": 1, "title": "Format", "format": {"aspect": aspect, "resolution": resolution, "fps": fps},
-            "scenes": [{"narration": "Hello there.", "visual": "a lake"}]}
+    spec = {
+        "version": 1,
+        "title": "Format",
+        "format": {"aspect": aspect, "resolution": resolution, "fps": fps},
+        "scenes": [{"narration": "Hello there.", "visual": "a lake"}],
+    }
     _build(tmp_path, spec, "r.json")
     _, v, a = _streams(tmp_path / "out" / "video.mp4")
     assert (v["width"], v["height"], v["r_frame_rate"], v["pix_fmt"]) == (*size, f"{fps}/1", "yuv420p")
@@ -119,9 +161,25 @@ def test_encoder_auto_uses_hardware_or_says_why_not(tmp_path):
 
 
 def test_music_is_ducked_and_the_mix_meets_the_loudness_target(tmp_path):
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=2",
-                    "-f", "lavfi", "-i", "sine=frequency=330:duration=2", "-filter_complex", "amix=inputs=2",
-                    str(tmp_path / "bed.mp3")], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=220:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=330:duration=2",
+            "-filter_complex",
+            "amix=inputs=2",
+            str(tmp_path / "bed.mp3"),
+        ],
+        check=True,
+    )
     spec = _spec(music={"path": "bed.mp3", "volume": 0.3, "duck": 12, "fade_in": 0.5, "fade_out": 1})
     _build(tmp_path, spec, "r.json")
     audio = next(s for s in json.loads((tmp_path / "r.json").read_text())["steps"] if s["kind"] == "audio")
@@ -140,9 +198,14 @@ def test_music_is_ducked_and_the_mix_meets_the_loudness_target(tmp_path):
 
 def test_pop_captions_for_shorts_and_a_hostile_narration_kept_literal(tmp_path):
     hostile = 'He wrote {\\b1}bold{\\b0} and \\N in 50% "quotes", café.'
-    spec = {"version": 1, "title": "Shorts", "style": "shorts", "format": {"resolution": "720p"},
-            "captions": {"style": "pop", "words_per_line": 2},
-            "scenes": [{"narration": hostile, "visual": "a neon street"}]}
+    spec = {
+        "version": 1,
+        "title": "Shorts",
+        "style": "shorts",
+        "format": {"resolution": "720p"},
+        "captions": {"style": "pop", "words_per_line": 2},
+        "scenes": [{"narration": hostile, "visual": "a neon street"}],
+    }
     _build(tmp_path, spec, "r.json")
     srt = (tmp_path / "out" / "video.srt").read_text()
     text = [" ".join(block.splitlines()[2:]) for block in srt.strip().split("\n\n")]  # drop number and times
@@ -158,16 +221,41 @@ def test_colours_come_out_as_the_picture_has_them(tmp_path):
 
     colour = (0xE7, 0x6F, 0x51)
     Image.new("RGB", (1280, 720), colour).save(tmp_path / "flat.png")
-    spec = {"version": 1, "title": "Colour", "format": {"resolution": "720p", "fps": 24}, "captions": {"style": "none"},
-            "motion": {"preset": "none"}, "scenes": [{"narration": "Orange.", "visual": "flat", "image": "flat.png"}]}
+    spec = {
+        "version": 1,
+        "title": "Colour",
+        "format": {"resolution": "720p", "fps": 24},
+        "captions": {"style": "none"},
+        "motion": {"preset": "none"},
+        "scenes": [{"narration": "Orange.", "visual": "flat", "image": "flat.png"}],
+    }
     for profile in ("final", "draft"):
         _build(tmp_path, spec, "r.json", "--profile", profile)
         video = tmp_path / "out" / ("video.mp4" if profile == "final" else "video.draft.mp4")
         _, v, _ = _streams(video)
-        assert (v["color_space"], v["color_primaries"], v["color_transfer"], v["color_range"]) == \
-            ("smpte170m", "bt709", "bt709", "tv")
-        rgb = subprocess.run(["ffmpeg", "-v", "error", "-i", str(video), "-frames:v", "1", "-vf",
-                              "scale=in_color_matrix=bt601:in_range=tv,format=rgb24", "-f", "rawvideo", "-"],
-                             capture_output=True, check=True).stdout
+        assert (v["color_space"], v["color_primaries"], v["color_transfer"], v["color_range"]) == (
+            "smpte170m",
+            "bt709",
+            "bt709",
+            "tv",
+        )
+        rgb = subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-i",
+                str(video),
+                "-frames:v",
+                "1",
+                "-vf",
+                "scale=in_color_matrix=bt601:in_range=tv,format=rgb24",
+                "-f",
+                "rawvideo",
+                "-",
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
         centre = (len(rgb) // 3 // 2) * 3
-        assert all(abs(rgb[centre + i] - colour[i]) <= 3 for i in range(3)), list(rgb[centre:centre + 3])
+        assert all(abs(rgb[centre + i] - colour[i]) <= 3 for i in range(3)), list(rgb[centre : centre + 3])

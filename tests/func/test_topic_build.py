@@ -12,20 +12,29 @@ KEY = "gsk_live_NeverPrintMe_9f8e7d6c5b4a"
 ANSWER = {
     "title": "Lava in a minute",
     "scenes": [
-        {"narration": "Deep below the ground, rock grows so hot that it softens and flows. We call this "
-                      "melted rock magma, and it is lighter than the stone around it.",
-         "visual": "glowing magma under the crust"},
-        {"narration": "Magma rises through cracks and gathers in chambers. When the pressure becomes too "
-                      "great, it bursts out as lava, ash and gas.",
-         "visual": "a volcano erupting at night"},
+        {
+            "narration": "Deep below the ground, rock grows so hot that it softens and flows. We call this "
+            "melted rock magma, and it is lighter than the stone around it.",
+            "visual": "glowing magma under the crust",
+        },
+        {
+            "narration": "Magma rises through cracks and gathers in chambers. When the pressure becomes too "
+            "great, it bursts out as lava, ash and gas.",
+            "visual": "a volcano erupting at night",
+        },
     ],
 }
 
 
 def test_topic_to_video_with_one_model_call(tmp_path, monkeypatch):
-    spec = {"version": 1, "topic": "Why volcanoes erupt", "style": "shorts",
-            "format": {"resolution": "720p"}, "pacing": {"target_duration": 20},
-            "llm": {"provider": "groq", "model": "llama-3.1-8b-instant"}}
+    spec = {
+        "version": 1,
+        "topic": "Why volcanoes erupt",
+        "style": "shorts",
+        "format": {"resolution": "720p"},
+        "pacing": {"target_duration": 20},
+        "llm": {"provider": "groq", "model": "llama-3.1-8b-instant"},
+    }
     path = write_spec(tmp_path, spec)
     with FakeLLM() as fake:
         monkeypatch.setenv("GROQ_BASE_URL", fake.url)
@@ -45,7 +54,8 @@ def test_topic_to_video_with_one_model_call(tmp_path, monkeypatch):
         assert len(fake.requests) == 1
 
     assert {k for k, v in report_statuses(tmp_path / "r3.json").items() if v == "built"} == {
-        ("segment", i) for i in range(4)} | {("audio", None), ("mux", None)}
+        ("segment", i) for i in range(4)
+    } | {("audio", None), ("mux", None)}
     lock = (tmp_path / "video.lock.yaml").read_text()
     assert "provider: groq" in lock and "model: llama-3.1-8b-instant" in lock
 

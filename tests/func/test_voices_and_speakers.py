@@ -16,16 +16,24 @@ def _steps(report) -> dict:
 
 
 def _dialogue(**speakers) -> dict:
-    return {"version": 1, "title": "Dialogue", "format": {"resolution": "720p", "fps": 24},
-            "pacing": {"words_per_minute": 170, "pause": 0.3}, "speakers": speakers,
-            "script": "Ada: Volcanoes start deep underground.\nBen: How deep is deep?\n"
-                      "Ada: About thirty kilometres down."}
+    return {
+        "version": 1,
+        "title": "Dialogue",
+        "format": {"resolution": "720p", "fps": 24},
+        "pacing": {"words_per_minute": 170, "pause": 0.3},
+        "speakers": speakers,
+        "script": "Ada: Volcanoes start deep underground.\nBen: How deep is deep?\nAda: About thirty kilometres down.",
+    }
 
 
 def test_speakers_take_turns_with_their_own_voices_and_look(tmp_path):
-    spec = write_spec(tmp_path, _dialogue(
-        Ada={"voice": "piper:en_US-joe-medium", "color": "#FF8800", "show_name": True},
-        Ben={"voice": "espeak:en-gb"}))
+    spec = write_spec(
+        tmp_path,
+        _dialogue(
+            Ada={"voice": "piper:en_US-joe-medium", "color": "#FF8800", "show_name": True},
+            Ben={"voice": "espeak:en-gb"},
+        ),
+    )
     result = run_cli("build", spec, "--report", tmp_path / "r.json")
     assert result.exit_code == 0, result.stderr
     steps = _steps(tmp_path / "r.json")
@@ -98,10 +106,33 @@ def test_a_recorded_narration_is_aligned_by_whisper(tmp_path):
     take = espeak_tts.synthesize([w.spoken for w in to_words(narration)], "en-us", 150)
     raw = tmp_path / "take.raw"
     raw.write_bytes(take.samples.tobytes())
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(take.sample_rate), "-ac", "1", "-i", str(raw),
-                    "-ar", "44100", "-ac", "2", str(tmp_path / "take.flac")], check=True)  # a stereo 44.1 kHz take
-    spec = {"version": 1, "title": "Takes", "format": {"resolution": "720p", "fps": 24},
-            "scenes": [{"narration": narration, "audio": "take.flac"}, {"narration": "Then a narrator speaks."}]}
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "s16le",
+            "-ar",
+            str(take.sample_rate),
+            "-ac",
+            "1",
+            "-i",
+            str(raw),
+            "-ar",
+            "44100",
+            "-ac",
+            "2",
+            str(tmp_path / "take.flac"),
+        ],
+        check=True,
+    )  # a stereo 44.1 kHz take
+    spec = {
+        "version": 1,
+        "title": "Takes",
+        "format": {"resolution": "720p", "fps": 24},
+        "scenes": [{"narration": narration, "audio": "take.flac"}, {"narration": "Then a narrator speaks."}],
+    }
     path = write_spec(tmp_path, spec)
     result = run_cli("build", path, "--report", tmp_path / "r.json")
     assert result.exit_code == 0, result.stderr
@@ -127,8 +158,13 @@ def test_recorded_audio_cannot_use_native_timings(tmp_path):
 
 
 def test_whisper_can_be_chosen_for_tts_audio_too(tmp_path):
-    spec = {"version": 1, "title": "T", "align": "whisper", "format": {"resolution": "720p", "fps": 24},
-            "scenes": [{"narration": "The first scene starts in 1883, on a quiet morning."}]}
+    spec = {
+        "version": 1,
+        "title": "T",
+        "align": "whisper",
+        "format": {"resolution": "720p", "fps": 24},
+        "scenes": [{"narration": "The first scene starts in 1883, on a quiet morning."}],
+    }
     result = run_cli("build", write_spec(tmp_path, spec), "--report", tmp_path / "r.json")
     assert result.exit_code == 0, result.stderr
     assert _steps(tmp_path / "r.json")[("align", 0)]["provider"] == "whisper"
@@ -141,8 +177,13 @@ def test_an_edge_voice_without_word_boundaries_is_aligned_by_whisper(tmp_path, m
     reply = piper_reply([w.spoken for w in to_words(narration)])
     sent = [(start, end) for _, start, end in reply.words]
     reply.words = []  # the service sent audio but no WordBoundary events
-    spec = {"version": 1, "title": "T", "voice": "edge:en-US-AriaNeural", "format": {"resolution": "720p", "fps": 24},
-            "scenes": [{"narration": narration}]}
+    spec = {
+        "version": 1,
+        "title": "T",
+        "voice": "edge:en-US-AriaNeural",
+        "format": {"resolution": "720p", "fps": 24},
+        "scenes": [{"narration": narration}],
+    }
     path = write_spec(tmp_path, spec)
     with FakeEdge(reply) as fake:
         monkeypatch.setenv("AUTOSTREAM_EDGE_TTS_URL", fake.url)

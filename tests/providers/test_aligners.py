@@ -15,13 +15,30 @@ from autostream_compiler.providers import piper_tts, whisper_align, whisperx_ali
 
 # "In 1883, Krakatoa erupted with a roar heard 3,000 miles away. Ash circled the globe for two
 # years." with a silent word: one entry per displayed word, holding what is spoken for it.
-HISTORY = ["In", "eighteen eighty-three,", "Krakatoa", "erupted", "with", "a", "roar", "heard",
-           "three thousand", "miles", "away.", "", "Ash", "circled", "the", "globe", "for", "two",
-           "years."]
+HISTORY = [
+    "In",
+    "eighteen eighty-three,",
+    "Krakatoa",
+    "erupted",
+    "with",
+    "a",
+    "roar",
+    "heard",
+    "three thousand",
+    "miles",
+    "away.",
+    "",
+    "Ash",
+    "circled",
+    "the",
+    "globe",
+    "for",
+    "two",
+    "years.",
+]
 # piper says one pair of made-up names; the narration spells another, so whisper's words cannot
 # match them (given the script as a prompt, tiny.en spells made-up names it hears right).
-SPOKEN = ["The", "explorer", "Zorvexil", "Quembrathune", "sailed", "north", "in",
-          "nineteen oh two."]
+SPOKEN = ["The", "explorer", "Zorvexil", "Quembrathune", "sailed", "north", "in", "nineteen oh two."]
 WRITTEN = SPOKEN[:2] + ["Bob", "Smith"] + SPOKEN[4:]
 
 
@@ -65,8 +82,7 @@ def check_agreement(name: str, aligner, history, **options) -> None:
     elapsed = time.perf_counter() - start
     assert_ordered(timings, len(HISTORY), duration)
     diff = sum(abs(t[0] - p[0]) for t, p in zip(timings, piper)) / len(HISTORY)
-    print(f"\n{name}: mean start difference to piper {diff:.3f} s, "
-          f"{elapsed:.2f} s to align {duration:.1f} s of audio")
+    print(f"\n{name}: mean start difference to piper {diff:.3f} s, {elapsed:.2f} s to align {duration:.1f} s of audio")
     assert diff < 0.15
 
 
@@ -120,15 +136,13 @@ def test_whisperx_maps_its_words_onto_entries(monkeypatch, history) -> None:
 
     def align(segments, model, metadata, samples, device):
         seen.update(segments=segments, rate=len(samples) / duration)
-        words = [{"word": w, "start": s, "end": e}
-                 for entry, (s, e) in zip(HISTORY, piper) for w in entry.split()]
+        words = [{"word": w, "start": s, "end": e} for entry, (s, e) in zip(HISTORY, piper) for w in entry.split()]
         return {"segments": segments, "word_segments": words}
 
     fake = SimpleNamespace(load_align_model=lambda *args, **kwargs: (None, {}), align=align)
     monkeypatch.setitem(sys.modules, "whisperx", fake)
     timings = whisperx_align.align(audio, HISTORY, duration, model=str(audio.parent))
-    assert seen["segments"] == [{"text": " ".join(" ".join(HISTORY).split()), "start": 0.0,
-                                 "end": duration}]
+    assert seen["segments"] == [{"text": " ".join(" ".join(HISTORY).split()), "start": 0.0, "end": duration}]
     assert round(seen["rate"]) == 16000
     assert max(abs(t[i] - p[i]) for t, p in zip(timings, piper) for i in (0, 1)) < 0.002
 

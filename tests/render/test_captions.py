@@ -21,11 +21,13 @@ from autostream_compiler.render.captions import (
 )
 from autostream_compiler.render.ffmpeg import ffmpeg_exe
 from autostream_compiler.render.timeline import TimedWord, safe_area
-from autostream_compiler.spec.style import Captions
+from autostream_compiler.specfile.style import Captions
 
 SIZES = {"16:9": (854, 480), "9:16": (480, 854)}
-STORY = ("Über jagged quays, gypsy fjords glimmer while the quick brown fox jumps over lazy dogs "
-         "and nobody remembers 1883 anymore").split()
+STORY = (
+    "Über jagged quays, gypsy fjords glimmer while the quick brown fox jumps over lazy dogs "
+    "and nobody remembers 1883 anymore"
+).split()
 HOSTILE = ["{\\b1}bold", "a\\Nb", "x\\hy", "50%", '"quotes"', "back\\slash", "café", "naïve", "end\\"]
 
 
@@ -44,9 +46,28 @@ def render(tmp_path: Path, ass: str, width: int, height: int) -> np.ndarray:
     if not (tmp_path / "fonts").exists():
         (tmp_path / "fonts").symlink_to(FONTS_DIR, target_is_directory=True)
     out = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-nostdin", "-f", "lavfi", "-i", f"color=black:s={width}x{height}:r=25",
-         "-vf", "ass=filename=c.ass:fontsdir=fonts", "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        cwd=tmp_path, capture_output=True, check=True,
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-nostdin",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=black:s={width}x{height}:r=25",
+            "-vf",
+            "ass=filename=c.ass:fontsdir=fonts",
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
     ).stdout
     return np.frombuffer(out, np.uint8).reshape(height, width, 3)
 
@@ -65,6 +86,7 @@ def caption_frame(tmp_path, words, cap, aspect="16:9"):
 
 
 # --- layout -------------------------------------------------------------------------------------
+
 
 def test_pop_shows_at_most_words_per_line_on_one_line():
     words = timed(STORY)
@@ -126,6 +148,7 @@ def test_fonts_are_listed_and_an_unknown_font_names_them():
 
 # --- renders ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("aspect", ["16:9", "9:16"])
 @pytest.mark.parametrize("position", ["bottom", "middle", "top"])
 def test_captions_stay_inside_the_safe_area(tmp_path, aspect, position):
@@ -148,8 +171,9 @@ def test_captions_stay_inside_the_safe_area(tmp_path, aspect, position):
 def test_a_long_word_never_runs_off_the_frame(tmp_path):
     area = safe_area("9:16", *SIZES["9:16"], Captions().bottom)
     cap = captions(style="pop", position="middle")
-    left, _, right, _ = ink(caption_frame(tmp_path, timed(["Pneumonoultramicroscopicsilicovolcanoconiosis"]),
-                                          cap, "9:16")[1])
+    left, _, right, _ = ink(
+        caption_frame(tmp_path, timed(["Pneumonoultramicroscopicsilicovolcanoconiosis"]), cap, "9:16")[1]
+    )
     assert area.left <= left and right <= SIZES["9:16"][0] - area.right
 
 
@@ -167,7 +191,9 @@ def test_hostile_narration_renders_literally(tmp_path):
     font = _pillow_font("Inter-Bold.otf", _look(captions(size=0.1), *SIZES["16:9"], "16:9").em)
     width = font.getlength
     interpreted = {  # what libass would draw if the text had been taken as tags or escapes
-        "{\\b1}bold": width("bold"), "a\\Nb": max(width("a"), width("b")), "x\\hy": width("x y"),
+        "{\\b1}bold": width("bold"),
+        "a\\Nb": max(width("a"), width("b")),
+        "x\\hy": width("x y"),
     }
     for text, wrong in interpreted.items():
         drawn, literal = _ink_width(tmp_path, [text])
@@ -185,7 +211,7 @@ def test_karaoke_highlight_next_to_hostile_words_keeps_them_literal(tmp_path):
         assert doc.count("Dialogue:") == len(order)
         line = " ".join(order[i] for i in cues[0].lines[0])
         box = _pillow_font(cap["font"], _look(cap, *SIZES["16:9"], "16:9").em).getbbox(line)
-        left, _, right, _ = ink(frame[frame.shape[0] // 2:], level=100)  # below the label
+        left, _, right, _ = ink(frame[frame.shape[0] // 2 :], level=100)  # below the label
         assert abs((right - left) - (box[2] - box[0]) * cues[0].scale) <= 0.03 * (box[2] - box[0])
 
 

@@ -22,8 +22,9 @@ NOTES = (12500, 13000, 13500, 12800)
 
 @pytest.fixture(scope="module")
 def sentence() -> tuple[np.ndarray, int]:
-    speech = piper_tts.synthesize(["Hello", "there,", "this", "is", "a", "test", "of", "the", "music."],
-                                  "en_US-joe-medium", 1.0)
+    speech = piper_tts.synthesize(
+        ["Hello", "there,", "this", "is", "a", "test", "of", "the", "music."], "en_US-joe-medium", 1.0
+    )
     return speech.samples, speech.sample_rate
 
 
@@ -32,7 +33,7 @@ def _narration(path: Path, sentence, duration: float, starts=SPEECH_AT) -> Path:
     track = np.zeros(round(duration * rate), dtype=np.int16)
     for start in starts:
         at = round(start * rate)
-        track[at: at + len(samples)] = samples[: len(track) - at]
+        track[at : at + len(samples)] = samples[: len(track) - at]
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
@@ -44,15 +45,32 @@ def _narration(path: Path, sentence, duration: float, starts=SPEECH_AT) -> Path:
 def _music(path: Path, seconds: float) -> Path:
     """A melody of four high notes, half a second each, in the music band."""
     notes = "+".join(f"sin(2*PI*{f}*t)*between(mod(t,2),{i / 2},{i / 2 + 0.5})" for i, f in enumerate(NOTES))
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"aevalsrc='0.5*({notes})':s=44100:d={seconds}",
-                    "-ac", "2", str(path)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"aevalsrc='0.5*({notes})':s=44100:d={seconds}",
+            "-ac",
+            "2",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
 def _band_db(path: Path, window: float = 0.25) -> np.ndarray:
     """Level (dB) of the music band in consecutive windows of the decoded file."""
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"],
-                         capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     x = np.frombuffer(raw, dtype=np.float32)
     spectrum = np.fft.rfft(x)
     freq = np.fft.rfftfreq(len(x), 1 / RATE)
@@ -76,6 +94,7 @@ def _check_stream(path: Path, duration: float) -> None:
 
 # --- pure decisions -------------------------------------------------------------------------------
 
+
 def test_speech_level_is_the_level_while_speaking():
     rate = 24000
     tone = (0.5 * 32767 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate)).astype(np.int16)
@@ -94,11 +113,11 @@ def test_duck_options_put_the_speech_level_duck_db_over_the_curve():
 
 def test_graph_without_music_only_fits_the_narration():
     graph = mix.mix_graph(2.5, None, None)
-    assert graph == ("[0:a]aresample=48000,apad=whole_len=120000,atrim=end_sample=120000,"
-                     "pan=stereo|c0=c0|c1=c0[mix]")
+    assert graph == ("[0:a]aresample=48000,apad=whole_len=120000,atrim=end_sample=120000,pan=stereo|c0=c0|c1=c0[mix]")
 
 
 # --- the master, measured -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("loudness, with_music", [(-14, True), (-14, False), (-23, True), (-23, False)])
 def test_master_reaches_the_loudness_under_the_peak_ceiling(tmp_path, sentence, loudness, with_music):
@@ -122,7 +141,7 @@ def test_music_ducks_under_speech_and_recovers_in_the_gap(tmp_path, sentence):
     samples, rate = sentence
     voice = np.zeros(40, dtype=bool)  # 0.25 s windows wholly inside the sentence, away from its edges
     for start in SPEECH_AT:
-        voice[int(start / 0.25) + 2: int((start + len(samples) / rate) / 0.25) - 1] = True
+        voice[int(start / 0.25) + 2 : int((start + len(samples) / rate) / 0.25) - 1] = True
     gap = slice(int(4.8 / 0.25), int(5.8 / 0.25))  # 1 s after the sentence: the release is over
     depth = {}
     for duck in (12, 0):
@@ -140,7 +159,7 @@ def test_music_fades_in_and_out(tmp_path, sentence):
     out = tmp_path / "master.m4a"
     mix.master_audio(narration, out, 8.0, music, -14, tmp_path / "work")
     band = _band_db(out, window=0.2)
-    full = _power_mean(band[int(1.2 / 0.2): int(2.8 / 0.2)])  # music alone, faded in, before the voice
+    full = _power_mean(band[int(1.2 / 0.2) : int(2.8 / 0.2)])  # music alone, faded in, before the voice
     assert full - band[0] >= 10.0
     assert full - band[-1] >= 10.0
     _check_stream(out, 8.0)  # a long music file is trimmed

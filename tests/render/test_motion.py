@@ -13,15 +13,18 @@ from autostream_compiler.render import ffmpeg
 
 def _frames(tmp_path, preset: str, width: int, height: int, count: int = 48) -> np.ndarray:
     picture = np.full((height, width, 3), 40, dtype=np.uint8)
-    picture[:, width // 2 - 1: width // 2 + 1] = 255  # a thin vertical line
-    picture[height // 2 - 1: height // 2 + 1, :] = 255  # and a horizontal one
+    picture[:, width // 2 - 1 : width // 2 + 1] = 255  # a thin vertical line
+    picture[height // 2 - 1 : height // 2 + 1, :] = 255  # and a horizontal one
     Image.fromarray(picture).save(tmp_path / "in.png")
     (tmp_path / "none.ass").write_text("[Script Info]\nScriptType: v4.00+\n\n[Events]\n")
     shot = ffmpeg.Shot("in.png", "none.ass", count, 0, preset, 0.1)
     argv = ffmpeg.segment_argv(shot, count, 24, ".", ffmpeg.X264, "out.mp4")
     subprocess.run(argv, cwd=tmp_path, check=True)
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp_path / "out.mp4"), "-f", "rawvideo",
-                          "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(tmp_path / "out.mp4"), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, dtype=np.uint8).reshape(count, height, width).astype(np.float32)
 
 
@@ -32,8 +35,9 @@ def _line_positions(frames: np.ndarray, axis: int) -> np.ndarray:
     return (weights * np.arange(profile.shape[1])).sum(axis=1) / weights.sum(axis=1)
 
 
-@pytest.mark.parametrize("preset,axis,sign", [("pan_right", 1, -1), ("pan_left", 1, 1), ("pan_up", 0, 1),
-                                              ("pan_down", 0, -1)])
+@pytest.mark.parametrize(
+    "preset,axis,sign", [("pan_right", 1, -1), ("pan_left", 1, 1), ("pan_up", 0, 1), ("pan_down", 0, -1)]
+)
 @pytest.mark.parametrize("size", [(640, 360), (360, 640)])
 def test_pans_move_steadily_one_way(tmp_path, preset, axis, sign, size):
     positions = _line_positions(_frames(tmp_path, preset, *size), axis)

@@ -6,8 +6,9 @@ import pytest
 from cdp import Chromium, chromium_binary
 from helpers import Watching, small_spec, write_spec
 
-pytestmark = pytest.mark.skipif(chromium_binary() is None,
-                                reason="needs Chromium (apt-get install chromium; .ci/run installs it)")
+pytestmark = pytest.mark.skipif(
+    chromium_binary() is None, reason="needs Chromium (apt-get install chromium; .ci/run installs it)"
+)
 
 VIDEO = "document.getElementById('video')"
 
@@ -26,8 +27,10 @@ def test_page_plays_and_picks_up_an_edit_without_a_reload(tmp_path):
 
         # the user clicks scene 2 in the list; the video seeks there
         # slowed down, so scene 2 is still playing when the edit lands however long the build takes
-        browser.evaluate(f"window.notReloaded = true; {VIDEO}.defaultPlaybackRate = {VIDEO}.playbackRate = 0.1;"
-                         "document.querySelectorAll('#scenes button')[1].click()")
+        browser.evaluate(
+            f"window.notReloaded = true; {VIDEO}.defaultPlaybackRate = {VIDEO}.playbackRate = 0.1;"
+            "document.querySelectorAll('#scenes button')[1].click()"
+        )
         second_start = watch.status()["scenes"][1]["start"]
         browser.wait_for(f"Math.abs({VIDEO}.currentTime - {second_start}) < 0.5 && !{VIDEO}.paused")
 

@@ -47,15 +47,25 @@ def test_page_and_status_before_any_build(served):
     assert b"EventSource" in body and b"<video" in body
     status, body, resp = _get(port, "/status.json")
     assert status == 200 and resp.getheader("Content-Type") == "application/json"
-    assert json.loads(body) == {"state": "building", "build": 0, "video": None, "error": None, "steps": [],
-                                "scenes": []}
+    assert json.loads(body) == {
+        "state": "building",
+        "build": 0,
+        "video": None,
+        "error": None,
+        "steps": [],
+        "scenes": [],
+    }
 
 
 def test_status_follows_builds_and_a_failure_keeps_the_last_video(served):
     preview, port, folder = served
     data = _video(folder, "blob1")
-    preview.done(folder / "blob1", "v.draft.mp4", [{"kind": "mux", "scene": None, "status": "built", "seconds": 0.1}],
-                 [{"title": "One", "start": 0.0, "end": 2.0}])
+    preview.done(
+        folder / "blob1",
+        "v.draft.mp4",
+        [{"kind": "mux", "scene": None, "status": "built", "seconds": 0.1}],
+        [{"title": "One", "start": 0.0, "end": 2.0}],
+    )
     status = json.loads(_get(port, "/status.json")[1])
     assert (status["state"], status["build"], status["video"]) == ("done", 1, "/video/1/v.draft.mp4")
     assert status["scenes"] == [{"title": "One", "start": 0.0, "end": 2.0}]
@@ -100,12 +110,27 @@ def test_video_ranges(served):
     assert status == 200 and body == b"" and resp.getheader("Content-Length") == "5000"
 
 
-@pytest.mark.parametrize("path", [
-    "/../../etc/passwd", "/video/1/../../../../etc/passwd", "/video/1/..%2f..%2f..%2fetc%2fpasswd",
-    "/%2e%2e/%2e%2e/etc/passwd", "//etc/passwd", "/etc/passwd", "/status.json/../../etc/passwd",
-    "/video/1/v.mp4/../../../../etc/passwd", "/video/2/v.mp4", "/video/1/passwd.mp4", "/preview.html",
-    "/preview.py", "/blob", "/video/1/%00.mp4", "http://127.0.0.1/etc/passwd", "/..\\..\\etc\\passwd",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../../etc/passwd",
+        "/video/1/../../../../etc/passwd",
+        "/video/1/..%2f..%2f..%2fetc%2fpasswd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "//etc/passwd",
+        "/etc/passwd",
+        "/status.json/../../etc/passwd",
+        "/video/1/v.mp4/../../../../etc/passwd",
+        "/video/2/v.mp4",
+        "/video/1/passwd.mp4",
+        "/preview.html",
+        "/preview.py",
+        "/blob",
+        "/video/1/%00.mp4",
+        "http://127.0.0.1/etc/passwd",
+        "/..\\..\\etc\\passwd",
+    ],
+)
 def test_nothing_else_of_the_disk_is_served(served, path):
     preview, port, folder = served
     _video(folder, "blob")
@@ -173,8 +198,9 @@ def test_only_loopback_names_on_a_loopback_address(served):
     assert status == 403 and b"state" not in body
 
 
-@pytest.mark.parametrize("header", ["bytes=5-2", "bytes=abc", "bytes=0-1,5-9", "items=0-9", "bytes=-",
-                                    "bytes=" + "9" * 5000 + "-"])
+@pytest.mark.parametrize(
+    "header", ["bytes=5-2", "bytes=abc", "bytes=0-1,5-9", "items=0-9", "bytes=-", "bytes=" + "9" * 5000 + "-"]
+)
 def test_ranges_that_are_not_one_valid_range_get_the_whole_file(served, header):
     preview, port, folder = served
     data = _video(folder, "blob", 1000)

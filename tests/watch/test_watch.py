@@ -11,7 +11,7 @@ import yaml
 from helpers import Watching, ffprobe, run_cli, small_spec, write_spec
 from PIL import Image
 
-from autostream_compiler.spec.style import builtin_styles_dir
+from autostream_compiler.specfile.style import builtin_styles_dir
 
 
 def _built(status: dict) -> set[tuple[str, int | None]]:

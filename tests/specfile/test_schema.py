@@ -1,6 +1,6 @@
 """The checked-in JSON Schemas are generated from the models; a stale file fails here."""
 
-from autostream_compiler.spec.schema import SCHEMAS_DIR, schemas
+from autostream_compiler.specfile.schema import SCHEMAS_DIR, schemas
 
 
 def test_checked_in_schemas_are_current():

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autostream_compiler.build.keys import file_digest
+from autostream_compiler.digests import file_digest
 from autostream_compiler.errors import BuildError
 
 

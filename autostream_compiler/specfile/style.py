@@ -5,21 +5,32 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from autostream_compiler.errors import SpecError, UserError
-from autostream_compiler.spec.yamlfile import read_yaml, validate
+from autostream_compiler.specfile.yamlfile import read_yaml, validate
 
 HexColor = str
 Aspect = Literal["16:9", "9:16", "1:1", "4:5"]
 Resolution = Literal["720p", "1080p", "1440p", "2160p"]
 MotionPreset = Literal["zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "none"]
-TransitionKind = Literal["cut", "crossfade", "fade_black", "slide_left", "slide_right", "slide_up", "slide_down",
-                         "wipe_left", "wipe_right", "wipe_up", "wipe_down"]
+TransitionKind = Literal[
+    "cut",
+    "crossfade",
+    "fade_black",
+    "slide_left",
+    "slide_right",
+    "slide_up",
+    "slide_down",
+    "wipe_left",
+    "wipe_right",
+    "wipe_up",
+    "wipe_down",
+]
 CaptionStyle = Literal["karaoke", "pop", "line", "none"]
 CaptionPosition = Literal["bottom", "middle", "top"]
 HEX_PATTERN = r"^#[0-9A-Fa-f]{6}$"  # a colour as #RRGGBB
@@ -61,7 +72,7 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 DEFAULT_USER_PROMPT = (
     "Write a video about: {{ topic }}.\n"
-    "{% if title %}Its title is \"{{ title }}\".\n{% endif %}"
+    '{% if title %}Its title is "{{ title }}".\n{% endif %}'
     "Length: about {{ target_words }} words of narration in total, in about {{ scene_count }} scenes of "
     "about {{ scene_words }} words each (spoken at {{ words_per_minute }} words per minute, "
     "{{ target_duration }} seconds in all)."
@@ -107,7 +118,7 @@ class Captions(_Strict):
     (classic subtitles, a sentence at a time) or `none`."""
     position: CaptionPosition = "bottom"
     """Where the text block sits: bottom, middle or top (inside the platform's safe area)."""
-    words_per_line: Optional[int] = Field(default=None, ge=1, le=20)
+    words_per_line: int | None = Field(default=None, ge=1, le=20)
     """Most words on one line (pop: default 3); lines also break to fit the frame."""
     box: bool = False
     """A translucent box behind the text instead of an outline only."""
@@ -165,8 +176,11 @@ class Style(_Strict):
 
     def templates(self) -> dict[str, str]:
         """This style's templates by name: "image_prompt", "prompts.system", "prompts.user"."""
-        return {"image_prompt": self.image_prompt, "prompts.system": self.prompts.system,
-                "prompts.user": self.prompts.user}
+        return {
+            "image_prompt": self.image_prompt,
+            "prompts.system": self.prompts.system,
+            "prompts.user": self.prompts.user,
+        }
 
     def render(self, template: str, **variables: object) -> str:
         """Render one of this style's templates (a name from `templates()`)."""

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from autostream_compiler.errors import SpecError, UserError
 from autostream_compiler.providers.voices import resolve_voice
-from autostream_compiler.spec.models import Spec
-from autostream_compiler.spec.style import style_path
-from autostream_compiler.spec.yamlfile import problem, read_yaml, validate
+from autostream_compiler.specfile.models import Spec
+from autostream_compiler.specfile.style import style_path
+from autostream_compiler.specfile.yamlfile import problem, read_yaml, validate
 
 
 def load_spec(path: Path) -> Spec:
@@ -19,8 +19,16 @@ def load_spec(path: Path) -> Spec:
         raise SpecError([f"{path}:1:1: a spec is a YAML mapping with `version: 1`, `title` and a `script` or `scenes`"])
     version = data.get("version")
     if version is not None and version != 1:
-        raise SpecError([problem(path, positions, ("version",),
-                                 f"unsupported spec version {version!r}; this autostream reads `version: 1`")])
+        raise SpecError(
+            [
+                problem(
+                    path,
+                    positions,
+                    ("version",),
+                    f"unsupported spec version {version!r}; this autostream reads `version: 1`",
+                )
+            ]
+        )
     spec = validate(Spec, data, positions, path)
     problems = [problem(path, positions, loc, msg) for loc, msg in _file_problems(spec, path.parent)]
     if problems:
@@ -36,7 +44,9 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
             out.append((("style",), f"style file {spec.style!r} not found; fix the path or use a built-in style name"))
     except UserError as exc:
         out.append((("style",), str(exc)))
-    voices = [(("voice",), spec.voice)] + [(("speakers", n, "voice"), s.voice) for n, s in (spec.speakers or {}).items()]
+    voices = [(("voice",), spec.voice)] + [
+        (("speakers", n, "voice"), s.voice) for n, s in (spec.speakers or {}).items()
+    ]
     voices += [(("scenes", i, "voice"), s.voice) for i, s in enumerate(spec.scenes or [])]
     for where, name in voices:
         if name is not None:
@@ -48,8 +58,12 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
     for i, scene in enumerate(spec.scenes or []):
         if scene.speaker is not None and scene.speaker not in names:
             known = ", ".join(names) if names else "none are defined"
-            out.append((("scenes", i, "speaker"), f"unknown speaker {scene.speaker!r} ({known}); "
-                                                  "add it under `speakers` or fix the name"))
+            out.append(
+                (
+                    ("scenes", i, "speaker"),
+                    f"unknown speaker {scene.speaker!r} ({known}); add it under `speakers` or fix the name",
+                )
+            )
         for key in ("image", "audio"):
             msg = getattr(scene, key) and local_file_problem(root, getattr(scene, key))
             if msg:
@@ -61,8 +75,13 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
     if spec.align == "native" and any(s.audio for s in spec.scenes or []):
         out.append((("align",), "recorded `audio` brings no word timings; use align: auto, whisper or whisperx"))
     if spec.align_model is not None and not (root / spec.align_model).is_dir():
-        out.append((("align_model",), f"model folder {spec.align_model!r} not found (looked in {root}); "
-                                      "fix the path or remove `align_model` to use the packaged Whisper model"))
+        out.append(
+            (
+                ("align_model",),
+                f"model folder {spec.align_model!r} not found (looked in {root}); "
+                "fix the path or remove `align_model` to use the packaged Whisper model",
+            )
+        )
     return out
 
 

@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from autostream_compiler.build.cache import Store
-from autostream_compiler.build.keys import digest, file_digest
-from autostream_compiler.build.steps import plan
+from autostream_compiler.digests import digest, file_digest
+from autostream_compiler.engine.cache import Store
+from autostream_compiler.engine.steps import plan
 from autostream_compiler.errors import BuildError
 from autostream_compiler.expand.graph import build_graph
 from autostream_compiler.expand.offline import offline_drafts
-from autostream_compiler.spec.models import Spec
-from autostream_compiler.spec.style import builtin_styles_dir, load_style
+from autostream_compiler.specfile.models import Spec
+from autostream_compiler.specfile.style import builtin_styles_dir, load_style
 
 
 def test_digest_is_order_independent_and_float_stable():
@@ -23,8 +23,9 @@ def test_digest_is_order_independent_and_float_stable():
 
 
 def _keys(narrations: list[str], tmp_path: Path) -> dict[str, str]:
-    spec = Spec.model_validate({"version": 1, "title": "T", "scenes": [
-        {"narration": n, "visual": f"picture of {n}"} for n in narrations]})
+    spec = Spec.model_validate(
+        {"version": 1, "title": "T", "scenes": [{"narration": n, "visual": f"picture of {n}"} for n in narrations]}
+    )
     style, _ = load_style(builtin_styles_dir() / "documentary.yaml")
     steps = plan(build_graph(spec, style, "T", offline_drafts(spec, 150, 10)), tmp_path)
     keyed = {}
@@ -69,7 +70,7 @@ def test_store_put_get_and_damaged_entries(tmp_path):
 
 
 def test_a_key_in_a_step_error_or_warning_is_redacted(tmp_path, monkeypatch):
-    from autostream_compiler.build.runner import Step, run_steps
+    from autostream_compiler.engine.runner import Step, run_steps
 
     monkeypatch.setenv("HF_TOKEN", "hf_secret_value_42")
 

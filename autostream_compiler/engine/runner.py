@@ -5,13 +5,13 @@ from __future__ import annotations
 import shutil
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
-from autostream_compiler.build.cache import Store
-from autostream_compiler.build.keys import digest
+from autostream_compiler.digests import digest
+from autostream_compiler.engine.cache import Store
 from autostream_compiler.env import redact
 from autostream_compiler.errors import AutostreamError
 
@@ -30,20 +30,20 @@ class Step:
     """One node of the build graph. Its key hashes declared inputs only, never live objects."""
 
     kind: str
-    scene: Optional[int]
+    scene: int | None
     version: int
     provider: str
     params: dict
-    action: Callable[[StepContext, "Step"], dict[str, Path]]
-    deps: dict[str, "Step"] = field(default_factory=dict)
+    action: Callable[[StepContext, Step], dict[str, Path]]
+    deps: dict[str, Step] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     file_digests: dict[str, str] = field(default_factory=dict)
-    key: Optional[str] = None
+    key: str | None = None
     outputs: dict[str, dict] = field(default_factory=dict)
-    status: Optional[str] = None  # built | cached | failed
+    status: str | None = None  # built | cached | failed
     seconds: float = 0.0
-    error: Optional[str] = None
-    traceback: Optional[str] = None
+    error: str | None = None
+    traceback: str | None = None
     record: dict = field(default_factory=dict)  # kept with the outputs in the cache (e.g. which provider)
     warnings: list[str] = field(default_factory=list)
     cacheable: bool = True  # an action clears it when its result should be made again next build
@@ -55,14 +55,16 @@ class Step:
 
     def compute_key(self) -> str:
         """sha256 of kind, version, provider, parameters, local file digests and upstream outputs."""
-        return digest({
-            "kind": self.kind,
-            "version": self.version,
-            "provider": self.provider,
-            "params": self.params,
-            "files": self.file_digests,
-            "upstream": {name: {o: v["digest"] for o, v in dep.outputs.items()} for name, dep in self.deps.items()},
-        })
+        return digest(
+            {
+                "kind": self.kind,
+                "version": self.version,
+                "provider": self.provider,
+                "params": self.params,
+                "files": self.file_digests,
+                "upstream": {name: {o: v["digest"] for o, v in dep.outputs.items()} for name, dep in self.deps.items()},
+            }
+        )
 
 
 def _from_cache(step: Step, store: Store) -> bool:
@@ -86,8 +88,7 @@ def resolve_cached(steps: list[Step], store: Store) -> None:
             _from_cache(step, store)
 
 
-def run_steps(steps: list[Step], store: Store, jobs: int,
-              on_done: Callable[[Step], None] = lambda s: None) -> None:
+def run_steps(steps: list[Step], store: Store, jobs: int, on_done: Callable[[Step], None] = lambda s: None) -> None:
     """Run steps in dependency order, `jobs` at a time; a failure fails only its dependants."""
     pending = [s for s in steps]
     running: dict[Future, Step] = {}
@@ -127,8 +128,10 @@ def _execute(step: Step, store: Store) -> None:
     try:
         ctx = StepContext(
             workdir=workdir,
-            inputs={name: {o: store.path(v["digest"], verify=True) for o, v in dep.outputs.items()}
-                    for name, dep in step.deps.items()},
+            inputs={
+                name: {o: store.path(v["digest"], verify=True) for o, v in dep.outputs.items()}
+                for name, dep in step.deps.items()
+            },
             files=step.files,
         )
         produced = step.action(ctx, step)

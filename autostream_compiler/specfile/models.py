@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from autostream_compiler.spec.style import (  # the literal types styles and specs share
+from autostream_compiler.specfile.style import (  # the literal types styles and specs share
     HEX_PATTERN,
     Aspect,
     CaptionPosition,
@@ -24,26 +24,26 @@ class _Strict(BaseModel):
 class Format(_Strict):
     """Frame shape and rate of the output video. Unset fields take the style's defaults."""
 
-    aspect: Optional[Aspect] = None
+    aspect: Aspect | None = None
     """Aspect ratio: "16:9" (landscape), "9:16" (vertical shorts), "1:1" (square) or "4:5" (portrait feed)."""
-    resolution: Optional[Resolution] = None
+    resolution: Resolution | None = None
     """Size of the short side: 720p, 1080p, 1440p or 2160p."""
-    fps: Optional[int] = Field(default=None, ge=24, le=60)
+    fps: int | None = Field(default=None, ge=24, le=60)
     """Frames per second, 24 to 60."""
 
 
 class Pacing(_Strict):
     """How fast the narration is spoken and how long the breath between scenes is."""
 
-    words_per_minute: Optional[int] = Field(default=None, ge=80, le=260)
+    words_per_minute: int | None = Field(default=None, ge=80, le=260)
     """Speaking rate, 80 to 260 words per minute."""
-    pause: Optional[float] = Field(default=None, ge=0, le=5)
+    pause: float | None = Field(default=None, ge=0, le=5)
     """Seconds of silence after each scene, 0 to 5."""
-    pitch: Optional[int] = Field(default=None, ge=-50, le=50)
+    pitch: int | None = Field(default=None, ge=-50, le=50)
     """Voice pitch offset in Hz, -50 to 50 (Edge voices)."""
-    target_duration: Optional[float] = Field(default=None, ge=5, le=1800)
+    target_duration: float | None = Field(default=None, ge=5, le=1800)
     """Length of the video in seconds that the model is asked to write for (with `topic`)."""
-    max_scene_seconds: Optional[float] = Field(default=None, ge=3, le=120)
+    max_scene_seconds: float | None = Field(default=None, ge=3, le=120)
     """Longest a model-written scene may run; longer ones are split at sentence ends."""
 
 
@@ -56,11 +56,11 @@ class Llm(_Strict):
     provider: LlmProvider = "groq"
     """`groq` (needs GROQ_API_KEY), `openai` (OpenAI or any compatible server: Ollama, vLLM, llama.cpp,
     LM Studio; set `base_url`) or `offline` (no model: needs a `script` or `scenes`)."""
-    model: Optional[str] = Field(default=None, min_length=1)
+    model: str | None = Field(default=None, min_length=1)
     """Model id; default llama-3.3-70b-versatile on groq, gpt-4o-mini on openai."""
     temperature: float = Field(default=0.7, ge=0, le=2)
     """Sampling temperature, 0 to 2."""
-    base_url: Optional[str] = Field(default=None, pattern=r"^https?://")
+    base_url: str | None = Field(default=None, pattern=r"^https?://")
     """API endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama; default $GROQ_BASE_URL / $OPENAI_BASE_URL."""
     timeout: float = Field(default=60, gt=0, le=600)
     """Seconds to wait for one answer."""
@@ -77,10 +77,10 @@ Aligner = Literal["auto", "native", "whisper", "whisperx"]
 class Images(_Strict):
     """Where generated pictures come from."""
 
-    providers: Optional[list[ImageProvider]] = Field(default=None, min_length=1)
+    providers: list[ImageProvider] | None = Field(default=None, min_length=1)
     """Fallback chain tried in order: `hf` (Hugging Face Inference, HF_TOKEN), `pollinations`, `procedural`
     (offline). Default: [hf, pollinations, procedural] when HF_TOKEN is set, else [procedural]."""
-    model: Optional[str] = Field(default=None, min_length=1)
+    model: str | None = Field(default=None, min_length=1)
     """Hugging Face text-to-image model id; default sd-community/sdxl-flash."""
     timeout: float = Field(default=60, gt=0, le=600)
     """Seconds to wait for one picture."""
@@ -93,7 +93,7 @@ class Speaker(_Strict):
 
     voice: str
     """The speaker's voice, e.g. "edge:en-GB-SoniaNeural", "piper:en_US-joe-medium", "espeak:en-us"."""
-    color: Optional[str] = Field(default=None, pattern=HEX_PATTERN)
+    color: str | None = Field(default=None, pattern=HEX_PATTERN)
     """Subtitle colour of this speaker's lines; default the style's."""
     show_name: bool = False
     """Show the speaker's name before their lines in the subtitles."""
@@ -102,39 +102,39 @@ class Speaker(_Strict):
 class MotionSpec(_Strict):
     """The camera move over a scene's picture."""
 
-    preset: Optional[MotionPreset] = None
+    preset: MotionPreset | None = None
     """zoom_in, zoom_out, pan_left, pan_right, pan_up, pan_down or none; default: the style's, varied by scene."""
-    strength: Optional[float] = Field(default=None, ge=0, le=0.3)
+    strength: float | None = Field(default=None, ge=0, le=0.3)
     """How far the camera moves, as a fraction of the frame (0 to 0.3)."""
 
 
 class TransitionSpec(_Strict):
     """How a scene gives way to the next."""
 
-    kind: Optional[TransitionKind] = None
+    kind: TransitionKind | None = None
     """cut, crossfade, fade_black, slide_left/right/up/down or wipe_left/right/up/down."""
-    duration: Optional[float] = Field(default=None, ge=0, le=3)
+    duration: float | None = Field(default=None, ge=0, le=3)
     """Seconds of overlap, 0 to 3."""
 
 
 class CaptionsSpec(_Strict):
     """Subtitle look; unset fields take the style's."""
 
-    style: Optional[CaptionStyle] = None
+    style: CaptionStyle | None = None
     """karaoke (default), pop, line or none."""
-    font: Optional[str] = None
+    font: str | None = None
     """A font shipped with autostream (see `autostream fonts`)."""
-    position: Optional[CaptionPosition] = None
+    position: CaptionPosition | None = None
     """bottom, middle or top."""
-    size: Optional[float] = Field(default=None, gt=0.01, le=0.2)
+    size: float | None = Field(default=None, gt=0.01, le=0.2)
     """Text height as a fraction of the frame height."""
-    color: Optional[str] = Field(default=None, pattern=HEX_PATTERN)
+    color: str | None = Field(default=None, pattern=HEX_PATTERN)
     """Text colour."""
-    highlight: Optional[str] = Field(default=None, pattern=HEX_PATTERN)
+    highlight: str | None = Field(default=None, pattern=HEX_PATTERN)
     """Colour of the spoken word (karaoke, pop)."""
-    words_per_line: Optional[int] = Field(default=None, ge=1, le=20)
+    words_per_line: int | None = Field(default=None, ge=1, le=20)
     """Most words on one line."""
-    box: Optional[bool] = None
+    box: bool | None = None
     """A translucent box behind the text."""
 
 
@@ -158,20 +158,20 @@ class SceneSpec(_Strict):
 
     narration: str = Field(min_length=1)
     """What the narrator says in this scene, as it should appear in the subtitles."""
-    visual: Optional[str] = None
+    visual: str | None = None
     """Image prompt for this scene's picture; defaults to the narration."""
-    image: Optional[str] = None
+    image: str | None = None
     """A local image file used instead of a generated one; relative to the spec, inside its folder."""
-    audio: Optional[str] = None
+    audio: str | None = None
     """A recorded narration of this scene (WAV, MP3, FLAC...) used instead of TTS and aligned to the
     narration text; relative to the spec, inside its folder."""
-    speaker: Optional[str] = None
+    speaker: str | None = None
     """Who speaks this scene: a name from `speakers`."""
-    voice: Optional[str] = None
+    voice: str | None = None
     """This scene's voice, overriding the speaker's and the spec's."""
-    motion: Optional[MotionSpec] = None
+    motion: MotionSpec | None = None
     """This scene's camera move."""
-    transition: Optional[TransitionSpec] = None
+    transition: TransitionSpec | None = None
     """The transition after this scene (into the next)."""
 
 
@@ -180,20 +180,20 @@ class Spec(_Strict):
 
     version: Literal[1]
     """Spec format version; this autostream reads version 1."""
-    title: Optional[str] = Field(default=None, min_length=1)
+    title: str | None = Field(default=None, min_length=1)
     """Title of the video; with a `topic` the model may propose one, else the spec's file name is used."""
     style: str = "documentary"
     """A built-in style name (see `autostream styles`) or a path to a style YAML file."""
-    voice: Optional[str] = None
+    voice: str | None = None
     """Narrator voice as provider:id — "piper:en_US-joe-medium" (offline), "edge:en-GB-SoniaNeural"
     (online), "espeak:en-us" (offline, many languages) — or a bare id that only one provider has;
     default from the style. `autostream voices` lists them."""
-    speakers: Optional[dict[str, Speaker]] = None
+    speakers: dict[str, Speaker] | None = None
     """Named voices for dialogue: scenes say `speaker: name`, script lines start with `Name:`."""
     align: Aligner = "auto"
     """Word timings: `native` (the TTS's own), `whisper` (faster-whisper, offline), `whisperx` (forced
     alignment, optional extra), or `auto` (native when the TTS gives timings, else whisper)."""
-    align_model: Optional[str] = None
+    align_model: str | None = None
     """Local model folder for the aligner (a CTranslate2 Whisper model, or whisperx's model_dir);
     relative to the spec. Default: the packaged Whisper tiny.en."""
     images: Images = Field(default_factory=Images)
@@ -204,15 +204,15 @@ class Spec(_Strict):
     """Camera move for every scene (default: the style's, varied across scenes)."""
     transition: TransitionSpec = Field(default_factory=TransitionSpec)
     """Transition between scenes (default: the style's)."""
-    music: Optional[Music] = None
+    music: Music | None = None
     """A music bed, ducked under the narration."""
-    loudness: Optional[float] = Field(default=None, ge=-36, le=-6)
+    loudness: float | None = Field(default=None, ge=-36, le=-6)
     """Integrated loudness of the final mix in LUFS (default -14, true peak at most -1 dBTP)."""
     encoder: Literal["auto", "libx264"] = "auto"
     """H.264 encoder: `auto` uses a working hardware encoder when ffmpeg has one, else libx264."""
-    thumbnail: Optional[float] = Field(default=None, ge=0)
+    thumbnail: float | None = Field(default=None, ge=0)
     """Seconds into the video for the thumbnail frame; unset: a title card in the style's look."""
-    output: Optional[str] = None
+    output: str | None = None
     """Output MP4 path relative to the spec; default out/<spec stem>.mp4."""
     seed: int = 0
     """Seed mixed into every scene's image seed; change it to get different pictures."""
@@ -220,18 +220,18 @@ class Spec(_Strict):
     """Aspect, resolution and frame rate."""
     pacing: Pacing = Field(default_factory=Pacing)
     """Speaking rate and pauses."""
-    topic: Optional[str] = None
+    topic: str | None = None
     """What the video is about, for a language model to write the scenes (see `llm`).
     Give one of `topic`, `script` or `scenes`."""
     llm: Llm = Field(default_factory=Llm)
     """The model that writes scenes from a `topic`."""
-    script: Optional[str] = None
+    script: str | None = None
     """Free narration text, split into scenes by sentences and pacing. Give one of `topic`, `script` or `scenes`."""
-    scenes: Optional[list[SceneSpec]] = Field(default=None, min_length=1)
+    scenes: list[SceneSpec] | None = Field(default=None, min_length=1)
     """The scenes written out one by one. Give one of `topic`, `script` or `scenes`."""
 
     @model_validator(mode="after")
-    def _one_content(self) -> "Spec":
+    def _one_content(self) -> Spec:
         given = [k for k in ("topic", "script", "scenes") if getattr(self, k) is not None]
         if len(given) != 1:
             which = " and ".join(f"`{k}`" for k in given) if given else "none"

@@ -47,9 +47,7 @@ def _walk(node: yaml.Node, loc: Loc, positions: dict, problems: list[str], path:
             key = _scalar(key_node)
             if key in out:
                 line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-                problems.append(
-                    f"{path}:{line}:{col}: {_dotted(loc + (key,))}: duplicate key; keep only one"
-                )
+                problems.append(f"{path}:{line}:{col}: {_dotted(loc + (key,))}: duplicate key; keep only one")
             positions[loc + (key, "__key__")] = (
                 key_node.start_mark.line + 1,
                 key_node.start_mark.column + 1,
@@ -107,12 +105,10 @@ def _describe(err: dict, model: type[BaseModel], positions: dict, path: Path) ->
         return problem(path, positions, loc, f"required field missing; add `{loc[-1]}:`")
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return problem(
-            path, positions, loc, f"{err['input']!r} is not allowed; use one of {expected}"
-        )
+        return problem(path, positions, loc, f"{err['input']!r} is not allowed; use one of {expected}")
     msg = err["msg"]
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     elif "input" in err and not isinstance(err["input"], (dict, list)):
         msg = f"{msg} (got {err['input']!r}); change the value"
     return problem(path, positions, loc, msg)

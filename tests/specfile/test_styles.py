@@ -9,8 +9,10 @@ SCRIPT = "Rivers carve valleys over millions of years. Water finds the weakest r
 
 
 def _graph(tmp_path, style: str) -> dict:
-    spec = write_spec(tmp_path / style.replace("/", "_").replace(".", "_"),
-                      {"version": 1, "title": "Rivers", "style": style, "script": SCRIPT})
+    spec = write_spec(
+        tmp_path / style.replace("/", "_").replace(".", "_"),
+        {"version": 1, "title": "Rivers", "style": style, "script": SCRIPT},
+    )
     result = run_cli("expand", spec)
     assert result.exit_code == 0, result.stderr
     return yaml.safe_load(spec.with_name("video.lock.yaml").read_text())["graph"]
@@ -28,9 +30,20 @@ def test_styles_lists_the_built_ins_and_prints_one():
 
 def test_built_in_styles_differ_in_look_sound_and_pacing(tmp_path):
     graphs = {name: _graph(tmp_path, name) for name in ("documentary", "explainer", "shorts", "story")}
-    looks = {name: (g["format"]["aspect"], g["format"]["fps"], g["pacing"]["words_per_minute"], g["pacing"]["pause"],
-                    tuple(g["palette"]), g["captions"]["highlight"], g["captions"]["size"], g["motion"]["strength"],
-                    g["scenes"][0]["image"]["prompt"]) for name, g in graphs.items()}
+    looks = {
+        name: (
+            g["format"]["aspect"],
+            g["format"]["fps"],
+            g["pacing"]["words_per_minute"],
+            g["pacing"]["pause"],
+            tuple(g["palette"]),
+            g["captions"]["highlight"],
+            g["captions"]["size"],
+            g["motion"]["strength"],
+            g["scenes"][0]["image"]["prompt"],
+        )
+        for name, g in graphs.items()
+    }
     for field in range(len(next(iter(looks.values())))):
         values = [look[field] for look in looks.values()]
         assert len(set(values)) >= 2, field
@@ -41,8 +54,11 @@ def test_built_in_styles_differ_in_look_sound_and_pacing(tmp_path):
 
 def test_a_users_own_style_file_by_path(tmp_path):
     style = yaml.safe_load(run_cli("styles", "explainer").stdout)
-    style.update(name="mine", palette=["#000000", "#222222", "#444444"],
-                 image_prompt="{{ visual }} in pencil, titled {{ title }}")
+    style.update(
+        name="mine",
+        palette=["#000000", "#222222", "#444444"],
+        image_prompt="{{ visual }} in pencil, titled {{ title }}",
+    )
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "house.yaml").write_text(yaml.safe_dump(style))
     spec = write_spec(tmp_path / "mine", {"version": 1, "title": "Rivers", "style": "house.yaml", "script": SCRIPT})

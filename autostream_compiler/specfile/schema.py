@@ -1,4 +1,4 @@
-"""JSON Schemas generated from the models into schemas/: `python -m autostream_compiler.spec.schema`."""
+"""JSON Schemas generated from the models into schemas/: `python -m autostream_compiler.specfile.schema`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from autostream_compiler.expand.scenegraph import LockFile
-from autostream_compiler.spec.models import Spec
+from autostream_compiler.specfile.models import Spec
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent.parent / "schemas"
 
@@ -14,8 +14,10 @@ SCHEMAS_DIR = Path(__file__).resolve().parent.parent.parent / "schemas"
 def schemas() -> dict[str, str]:
     """File name -> schema text, for the spec and the lock file."""
     out = {}
-    for name, model, title in (("spec.schema.json", Spec, "autostream spec v1"),
-                               ("lock.schema.json", LockFile, "autostream lock file")):
+    for name, model, title in (
+        ("spec.schema.json", Spec, "autostream spec v1"),
+        ("lock.schema.json", LockFile, "autostream lock file"),
+    ):
         schema = model.model_json_schema(by_alias=True)
         schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **schema}
         out[name] = json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -8,7 +8,7 @@ import pytest
 from helpers import run_cli
 
 from autostream_compiler.errors import SpecError
-from autostream_compiler.spec import load_spec
+from autostream_compiler.specfile import load_spec
 
 GOOD = """version: 1
 title: Hello
@@ -104,6 +104,8 @@ def test_missing_spec_file(tmp_path):
 def test_llm_settings_are_checked_with_their_place(tmp_path):
     text = "version: 1\ntopic: Rivers\nllm:\n  provider: gemini\n  temperature: 3\n"
     problems = _err(tmp_path, text)
-    assert any(p.startswith(f"{tmp_path / 'v.yaml'}:4:13: llm.provider:") and "'groq', 'openai' or 'offline'" in p
-               for p in problems), problems
+    assert any(
+        p.startswith(f"{tmp_path / 'v.yaml'}:4:13: llm.provider:") and "'groq', 'openai' or 'offline'" in p
+        for p in problems
+    ), problems
     assert any(":5:16: llm.temperature:" in p for p in problems), problems

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
 
 from autostream_compiler.atomic import copy_file, write_if_changed
-from autostream_compiler.build.cache import Store
-from autostream_compiler.build.keys import digest, file_digest
-from autostream_compiler.build.runner import Step, resolve_cached, run_steps
-from autostream_compiler.build.steps import (
+from autostream_compiler.digests import digest, file_digest
+from autostream_compiler.engine.cache import Store
+from autostream_compiler.engine.runner import Step, resolve_cached, run_steps
+from autostream_compiler.engine.steps import (
     Render,
     chapter_marks,
     plan,
@@ -27,11 +27,26 @@ from autostream_compiler.render.sequence import Placement
 from autostream_compiler.render.subtitles import srt_document, vtt_document
 from autostream_compiler.render.timeline import shift
 
-_LABELS = {"spoken": "narration", "words": "narration text", "prompt": "visual", "seed": "image seed",
-           "length_scale": "pacing", "voice": "voice", "palette": "style palette", "captions": "caption style",
-           "motion": "motion", "pause": "pause", "fps": "frame rate", "width": "format", "height": "format",
-           "words_per_minute": "pacing", "pitch": "pitch", "providers": "image providers", "model": "model",
-           "language": "language"}
+_LABELS = {
+    "spoken": "narration",
+    "words": "narration text",
+    "prompt": "visual",
+    "seed": "image seed",
+    "length_scale": "pacing",
+    "voice": "voice",
+    "palette": "style palette",
+    "captions": "caption style",
+    "motion": "motion",
+    "pause": "pause",
+    "fps": "frame rate",
+    "width": "format",
+    "height": "format",
+    "words_per_minute": "pacing",
+    "pitch": "pitch",
+    "providers": "image providers",
+    "model": "model",
+    "language": "language",
+}
 
 
 @dataclass
@@ -43,14 +58,14 @@ class BuildResult:
     lock: str
     notes: list[str]
     chapters: list[tuple[float, float, str]]  # (start, end, title) of each scene in the video
-    video_blob: Optional[Path] = None  # the cache's copy of the video (never rewritten)
+    video_blob: Path | None = None  # the cache's copy of the video (never rewritten)
 
     def report(self) -> dict:
         """The JSON build report: the output, notes and every step's status."""
         return _report(self.output, self.steps, self.notes)
 
 
-def cache_root(spec_path: Path, cache_dir: Optional[Path]) -> Path:
+def cache_root(spec_path: Path, cache_dir: Path | None) -> Path:
     """`--cache-dir`, else AUTOSTREAM_CACHE_DIR, else `.autostream/cache` beside the spec."""
     if cache_dir:
         return Path(cache_dir)
@@ -58,7 +73,7 @@ def cache_root(spec_path: Path, cache_dir: Optional[Path]) -> Path:
     return Path(env) if env else spec_path.resolve().parent / ".autostream" / "cache"
 
 
-def output_path(resolved: Resolved, output: Optional[Path], profile: str = "final") -> Path:
+def output_path(resolved: Resolved, output: Path | None, profile: str = "final") -> Path:
     """`-o`, else the spec's `output` (relative to the spec), else out/<stem>.mp4 beside the spec;
     a draft goes to `<name>.draft.mp4` beside it so it never replaces the final video."""
     if output:
@@ -81,11 +96,18 @@ def choose_render(resolved: Resolved, profile: str) -> tuple[Render, list[str]]:
     return Render.of(resolved.graph, profile, encoder), notes
 
 
-def build(spec_path: Path, output: Optional[Path] = None, report: Optional[Path] = None,
-          cache_dir: Optional[Path] = None, jobs: Optional[int] = None, refresh: bool = False,
-          on_plan: Callable[[list[Step]], None] = lambda s: None,
-          on_done: Callable[[Step], None] = lambda s: None,
-          log: Callable[[str], None] = lambda m: None, profile: str = "final") -> BuildResult:
+def build(
+    spec_path: Path,
+    output: Path | None = None,
+    report: Path | None = None,
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+    refresh: bool = False,
+    on_plan: Callable[[list[Step]], None] = lambda s: None,
+    on_done: Callable[[Step], None] = lambda s: None,
+    log: Callable[[str], None] = lambda m: None,
+    profile: str = "final",
+) -> BuildResult:
     """Build a spec into its MP4 and sidecars (`.srt`, `.vtt`, `.words.json`, `.thumb.png`),
     rebuilding only steps whose inputs changed."""
     resolved = resolve(Path(spec_path), refresh=refresh, log=log)
@@ -105,22 +127,29 @@ def build(spec_path: Path, output: Optional[Path] = None, report: Optional[Path]
         placed = read_timeline(store.path(once["audio"].outputs["timeline"]["digest"]))
         _write_sidecars(resolved, steps, store, placed, out)
         chapters = chapter_marks(placed, once["mux"].params["chapters"], resolved.graph.format.fps)
-    _save_state(store, resolved.spec_path, steps)
+    _save_state(store, resolved.spec_path, profile, steps)
     result = BuildResult(out, steps, resolved.lock, notes, chapters, video_blob)
     if report:
         write_if_changed(Path(report), json.dumps(result.report(), indent=2) + "\n")
     if failed:
         first = next(s for s in failed if not (s.error or "").startswith("not run"))
-        raise BuildError(f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}",
-                         result=result)
+        raise BuildError(
+            f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}", result=result
+        )
     return result
 
 
 def _report(out: Path, steps: list[Step], notes: list[str]) -> dict:
     rows = []
     for s in steps:
-        row = {"kind": s.kind, "scene": s.scene, "status": s.status, "seconds": round(s.seconds, 3), "key": s.key,
-               "provider": s.record.get("provider", s.provider)}
+        row = {
+            "kind": s.kind,
+            "scene": s.scene,
+            "status": s.status,
+            "seconds": round(s.seconds, 3),
+            "key": s.key,
+            "provider": s.record.get("provider", s.provider),
+        }
         details = {k: v for k, v in s.record.items() if k != "provider"}
         if details:
             row["details"] = details
@@ -164,30 +193,45 @@ def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, placed:
 
 # --- status --------------------------------------------------------------------------------------
 
-def _state_path(store: Store, spec_path: Path) -> Path:
-    return store.root / "state" / f"{digest(str(spec_path.resolve()))[:16]}.json"
+
+def _state_path(store: Store, spec_path: Path, profile: str) -> Path:
+    return store.root / "state" / f"{digest([str(spec_path.resolve()), profile])[:16]}.json"
 
 
-def _save_state(store: Store, spec_path: Path, steps: list[Step]) -> None:
-    state = {s.label: {"key": s.key, "params": s.params, "files": s.file_digests,
-                       "upstream": {n: d.key for n, d in s.deps.items()}} for s in steps if s.key}
-    write_if_changed(_state_path(store, spec_path), json.dumps(state, sort_keys=True) + "\n")
+def _save_state(store: Store, spec_path: Path, profile: str, steps: list[Step]) -> None:
+    """What the latest build of a spec (per profile) ran: `status` explains changes against it and
+    `cache gc` keeps what it needs."""
+    state = {
+        "spec": str(spec_path.resolve()),
+        "profile": profile,
+        "steps": {
+            s.label: {
+                "key": s.key,
+                "params": s.params,
+                "files": s.file_digests,
+                "upstream": {n: d.key for n, d in s.deps.items()},
+            }
+            for s in steps
+            if s.key
+        },
+    }
+    write_if_changed(_state_path(store, spec_path, profile), json.dumps(state, sort_keys=True) + "\n")
 
 
-def status(spec_path: Path, cache_dir: Optional[Path] = None, profile: str = "final") -> list[tuple[Step, str]]:
+def status(spec_path: Path, cache_dir: Path | None = None, profile: str = "final") -> list[tuple[Step, str]]:
     """Each step with why it would run, or "up to date"; writes nothing."""
     resolved = resolve(Path(spec_path), write=False)
     store = Store(cache_root(resolved.spec_path, cache_dir))
     steps = plan(resolved.graph, resolved.spec_path.parent, choose_render(resolved, profile)[0])
     resolve_cached(steps, store)
     try:
-        last = json.loads(_state_path(store, resolved.spec_path).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+        last = json.loads(_state_path(store, resolved.spec_path, profile).read_text(encoding="utf-8"))["steps"]
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
         last = {}
     return [(s, _reason(s, last.get(s.label))) for s in steps]
 
 
-def _reason(step: Step, last: Optional[dict]) -> str:
+def _reason(step: Step, last: dict | None) -> str:
     if step.status == "cached":
         return "up to date"
     if step.key is None:
@@ -195,8 +239,13 @@ def _reason(step: Step, last: Optional[dict]) -> str:
         return f"after {waiting.label} runs"
     if last is None:
         return "not in cache"
-    changed = sorted({_LABELS.get(k, k) for k in set(step.params) | set(last["params"])
-                      if step.params.get(k) != last["params"].get(k)})
+    changed = sorted(
+        {
+            _LABELS.get(k, k)
+            for k in set(step.params) | set(last["params"])
+            if step.params.get(k) != last["params"].get(k)
+        }
+    )
     if step.file_digests != last.get("files"):
         changed.append("local file")
     where = "" if step.scene is None else f" of scene {step.scene + 1}"
