@@ -48,6 +48,17 @@ _jobs_opt = click.option(
 )
 
 
+def _profile_opt(default: str):
+    """`--profile final|draft`, with the command's default."""
+    return click.option(
+        "--profile",
+        type=click.Choice(["final", "draft"]),
+        default=default,
+        show_default=True,
+        help="draft: 360p and the fastest encoder settings, written to <name>.draft.mp4 (for previews).",
+    )
+
+
 @main.command()
 @_spec_arg
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Output MP4 path.")
@@ -60,15 +71,14 @@ _jobs_opt = click.option(
     help="Write the scenes anew even when the lock is current (asks the model again for a topic; "
     "hand edits in the lock are dropped).",
 )
+@_profile_opt("final")
 @click.option(
-    "--profile",
-    type=click.Choice(["final", "draft"]),
-    default="final",
-    show_default=True,
-    help="draft: 360p, fastest encoder settings, written to <name>.draft.mp4 (for previews).",
+    "--verify",
+    is_flag=True,
+    help="Check every file taken from the cache against its digest (a damaged one is rebuilt).",
 )
 @click.pass_context
-def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refresh, profile) -> None:
+def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refresh, profile, verify) -> None:
     """Build SPEC into a video (plus .srt and .words.json beside it)."""
     from autostream_compiler.cli_progress import StepProgress
     from autostream_compiler.engine.pipeline import build as run_build
@@ -82,10 +92,9 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
             cache_dir=cache_dir,
             jobs=jobs,
             refresh=refresh,
-            on_plan=progress.plan,
-            on_done=progress.done,
-            log=progress.note,
+            reporter=progress,
             profile=profile,
+            verify=verify,
         )
     built = sum(s.status == "built" for s in result.steps)
     summary = f"{built} built, {len(result.steps) - built} cached" if built else "nothing to do"
@@ -101,13 +110,7 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
     flag_value="127.0.0.1:8765",
     help="Serve a live preview page (default 127.0.0.1:8765; port 0 picks a free one).",
 )
-@click.option(
-    "--profile",
-    type=click.Choice(["final", "draft"]),
-    default="draft",
-    show_default=True,
-    help="draft: 360p and the fastest encoder settings, written to <name>.draft.mp4.",
-)
+@_profile_opt("draft")
 @_cache_opt
 @_jobs_opt
 @click.option(
@@ -142,7 +145,7 @@ def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debou
 @main.command()
 @_spec_arg
 @_cache_opt
-@click.option("--profile", type=click.Choice(["final", "draft"]), default="final", show_default=True)
+@_profile_opt("final")
 def status(spec: Path, cache_dir, profile) -> None:
     """List the steps a build of SPEC would run, and why."""
     from autostream_compiler.engine.pipeline import status as get_status

@@ -12,7 +12,7 @@ _STYLE = {"built": "green", "cached": "dim", "failed": "bold red"}
 
 
 class StepProgress:
-    """A progress bar over all steps; built and failed steps are printed as they finish."""
+    """A progress bar over all steps; built and failed steps are printed as they finish (a Reporter)."""
 
     def __init__(self, debug: bool = False):
         self.console = Console(stderr=True, highlight=False)
@@ -42,7 +42,7 @@ class StepProgress:
         """Start the bar for this many steps."""
         self.task = self.progress.add_task("build", total=len(steps))
 
-    def done(self, step: Step) -> None:
+    def step_done(self, step: Step) -> None:
         """Record one finished step."""
         self.progress.advance(self.task)
         if step.status == "cached":

@@ -6,9 +6,11 @@ from autostream_compiler.env import redact
 
 
 class AutostreamError(Exception):
-    """Base of every error autostream reports to a user as one line."""
+    """Base of every error autostream reports to a user as one line. `inputs`: the files the failed
+    command read or tried to read (a watcher watches them for the fix)."""
 
     exit_code = 1
+    inputs: frozenset = frozenset()
 
 
 class UserError(AutostreamError):
@@ -28,9 +30,10 @@ class SpecError(UserError):
 class BuildError(AutostreamError):
     """A build step failed. Exit code 1. `result` is the failed build's BuildResult when there was one."""
 
-    def __init__(self, message: str, result=None):
+    def __init__(self, message: str, result=None, inputs=frozenset()):
         super().__init__(message)
         self.result = result
+        self.inputs = inputs
 
 
 class ToolError(BuildError):

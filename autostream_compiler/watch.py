@@ -25,11 +25,9 @@ from watchdog.observers.api import ObservedWatch
 from autostream_compiler import children
 from autostream_compiler.digests import file_digest
 from autostream_compiler.engine.pipeline import BuildResult, build
-from autostream_compiler.errors import AutostreamError, BuildError, UserError, message_lines
+from autostream_compiler.errors import AutostreamError, BuildError, message_lines
 from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.preview import Preview
-from autostream_compiler.specfile.style import style_path
-from autostream_compiler.specfile.yamlfile import read_yaml
 
 Snapshot = dict[Path, str | None]  # file -> content digest, None when missing
 SETTLE_LIMIT = 10.0  # seconds: build anyway when a watched folder never goes quiet
@@ -49,39 +47,9 @@ def snapshot(files: set[Path]) -> Snapshot:
     return seen
 
 
-def named_files(spec: Path) -> set[Path]:
-    """Every file of the user's that building `spec` reads: the spec, its lock, `.env`, the style
-    file, scene pictures and recordings (from the spec and from the lock, which may be hand-edited),
-    the music. Read leniently from the YAML, so a spec that does not load still names its files."""
-    folder = spec.parent
-    files = {spec, lock_path(spec), folder / ".env"}
-    data, lock = _yaml(spec), _yaml(lock_path(spec))
-    try:
-        files.add(style_path(str(data.get("style", "documentary")), folder))
-    except UserError:
-        pass
-    music = data.get("music")
-    named = [music.get("path") if isinstance(music, dict) else None]
-    for scene in _list(data.get("scenes")) + _list(_dict(lock.get("graph")).get("scenes")):
-        image = _dict(scene).get("image")
-        named += [_dict(image).get("path") if isinstance(image, dict) else image, _dict(scene).get("audio")]
-    files |= {folder / name for name in named if isinstance(name, str) and name}
-    return {p.absolute() for p in files}
-
-
-def _yaml(path: Path) -> dict:
-    try:
-        return _dict(read_yaml(path)[0])
-    except AutostreamError:
-        return {}
-
-
-def _dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value) -> list:
-    return value if isinstance(value, list) else []
+def first_files(spec: Path) -> set[Path]:
+    """What building a spec reads before it knows more: the spec, its lock and `.env`."""
+    return {spec, lock_path(spec), spec.parent / ".env"}
 
 
 def _watched_folder(path: Path) -> Path:
@@ -125,7 +93,7 @@ class Watcher:
         self.changed = threading.Event()
         self.observer = Observer()
         self.watches: dict[Path, ObservedWatch] = {}
-        self.files = named_files(self.spec)
+        self.files = first_files(self.spec)  # then what each build read (its declared inputs)
         self.seen: Snapshot = {}  # what the last build read
 
     def run(self) -> None:
@@ -154,11 +122,11 @@ class Watcher:
         result: BuildResult | None = None
         try:
             with self.progress() as progress:
-                result = build(
-                    self.spec, on_plan=progress.plan, on_done=progress.done, log=progress.note, **self.options
-                )
+                result = build(self.spec, reporter=progress, **self.options)
+            self.files = set(result.inputs)
         except AutostreamError as exc:
             result = exc.result if isinstance(exc, BuildError) else None
+            self.files = first_files(self.spec) | set(exc.inputs)
             lines = message_lines(exc)
             for line in lines:
                 self.say(line)
@@ -176,7 +144,6 @@ class Watcher:
                     for start, end, title in result.chapters
                 ]
                 self.preview.done(result.video_blob, result.output.name, result.report()["steps"], scenes)
-        self.files = named_files(self.spec)  # a spec that did not load still names its files
         self.say(f"watching {len(self.files)} files for changes (Ctrl-C to stop)")
 
     def _watch_folders(self) -> None:

@@ -19,8 +19,9 @@ from autostream_compiler.errors import BuildError
 class Store:
     """A local cache directory: `objects/ab/<digest>`, `actions/ab/<key>.json`, `tmp/`."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, verify: bool = False):
         self.root = Path(root)
+        self.verify = verify
         self.objects = self.root / "objects"
         self.actions = self.root / "actions"
         self.tmp = self.root / "tmp"

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from autostream_compiler.atomic import copy_file, write_if_changed
 from autostream_compiler.digests import digest, file_digest
+from autostream_compiler.engine.actions import read_timeline, read_words, scene_cues
 from autostream_compiler.engine.cache import Store
-from autostream_compiler.engine.runner import Step, resolve_cached, run_steps
-from autostream_compiler.engine.steps import (
-    Render,
-    chapter_marks,
-    plan,
-    read_timeline,
-    read_words,
-    scene_cues,
-)
-from autostream_compiler.errors import BuildError
+from autostream_compiler.engine.plan import Render, plan
+from autostream_compiler.engine.runner import Reporter, Silent, Step, resolve_cached, run_steps
+from autostream_compiler.errors import AutostreamError, BuildError
 from autostream_compiler.expand import Resolved, resolve
+from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.render import ffmpeg
 from autostream_compiler.render.sequence import Placement
 from autostream_compiler.render.subtitles import srt_document, vtt_document
@@ -46,6 +40,16 @@ _LABELS = {
     "providers": "image providers",
     "model": "model",
     "language": "language",
+    "joins": "transitions",
+    "chapters": "chapter titles",
+    "codec": "encoder settings",
+    "music": "music",
+    "loudness": "loudness",
+    "title": "title",
+    "pieces": "scenes",
+    "kind": "transition",
+    "frames": "transition length",
+    "at": "thumbnail time",
 }
 
 
@@ -59,6 +63,7 @@ class BuildResult:
     notes: list[str]
     chapters: list[tuple[float, float, str]]  # (start, end, title) of each scene in the video
     video_blob: Path | None = None  # the cache's copy of the video (never rewritten)
+    inputs: frozenset[Path] = frozenset()  # the files the build read: the spec, its lock, style, pictures...
 
     def report(self) -> dict:
         """The JSON build report: the output, notes and every step's status."""
@@ -103,39 +108,54 @@ def build(
     cache_dir: Path | None = None,
     jobs: int | None = None,
     refresh: bool = False,
-    on_plan: Callable[[list[Step]], None] = lambda s: None,
-    on_done: Callable[[Step], None] = lambda s: None,
-    log: Callable[[str], None] = lambda m: None,
+    reporter: Reporter | None = None,
     profile: str = "final",
+    verify: bool = False,
 ) -> BuildResult:
     """Build a spec into its MP4 and sidecars (`.srt`, `.vtt`, `.words.json`, `.thumb.png`),
-    rebuilding only steps whose inputs changed."""
-    resolved = resolve(Path(spec_path), refresh=refresh, log=log)
-    store = Store(cache_root(resolved.spec_path, cache_dir))
-    render, notes = choose_render(resolved, profile)  # notes go to the report
-    steps = plan(resolved.graph, resolved.spec_path.parent, render)
-    on_plan(steps)
-    run_steps(steps, store, jobs or os.cpu_count() or 1, on_done)
-    out = output_path(resolved, output, profile)
+    rebuilding only steps whose inputs changed. `verify` checks every blob taken from the cache
+    against its digest (a damaged one is dropped and its step runs again).
+
+    The files the build read or tried to read are its result's `inputs`, or the error's when it
+    fails, so a watcher knows what to watch."""
+    spec_path = Path(spec_path)
+    reporter = reporter or Silent()
+    inputs = {spec_path, lock_path(spec_path), spec_path.parent / ".env"}
+    try:
+        resolved = resolve(spec_path, refresh=refresh, log=reporter.note)
+        inputs |= resolved.files
+        store = Store(cache_root(resolved.spec_path, cache_dir), verify=verify)
+        render, notes = choose_render(resolved, profile)  # notes go to the report
+        steps = plan(resolved.graph, resolved.spec_path.parent, render)
+        inputs |= {path for step in steps for path in step.files.values()}
+        reporter.plan(steps)
+        run_steps(steps, store, jobs or os.cpu_count() or 1, reporter)
+        result = _finish(resolved, store, steps, output_path(resolved, output, profile), notes, inputs)
+        _save_state(store, resolved.spec_path, profile, steps)
+        if report:
+            write_if_changed(Path(report), json.dumps(result.report(), indent=2) + "\n")
+    except AutostreamError as exc:
+        exc.inputs = inputs | set(exc.inputs)
+        raise
     failed = [s for s in steps if s.status == "failed"]
-    chapters, video_blob = [], None
-    if not failed:
-        once = {s.kind: s for s in steps if s.scene is None}  # audio, mux, thumbnail
-        video_blob = store.path(once["mux"].outputs["video"]["digest"])
-        _place(video_blob, out)
-        _place(store.path(once["thumbnail"].outputs["image"]["digest"]), out.with_suffix(".thumb.png"))
-        placed = read_timeline(store.path(once["audio"].outputs["timeline"]["digest"]))
-        _write_sidecars(resolved, steps, store, placed, out)
-        chapters = chapter_marks(placed, once["mux"].params["chapters"], resolved.graph.format.fps)
-    _save_state(store, resolved.spec_path, profile, steps)
-    result = BuildResult(out, steps, resolved.lock, notes, chapters, video_blob)
-    if report:
-        write_if_changed(Path(report), json.dumps(result.report(), indent=2) + "\n")
     if failed:
         first = next(s for s in failed if not (s.error or "").startswith("not run"))
-        raise BuildError(
-            f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}", result=result
-        )
+        message = f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}"
+        raise BuildError(message, result=result, inputs=inputs)
+    return result
+
+
+def _finish(resolved: Resolved, store: Store, steps: list[Step], out: Path, notes: list[str], inputs: set[Path]):
+    """Place the video, thumbnail and sidecars beside the spec when every step succeeded."""
+    result = BuildResult(out, steps, resolved.lock, notes, [], None, frozenset(inputs))
+    if any(s.status == "failed" for s in steps):
+        return result
+    once = {s.kind: s for s in steps if s.scene is None}  # timeline, audio, mux, thumbnail
+    result.video_blob = store.path(once["mux"].outputs["video"]["digest"])
+    _place(result.video_blob, out)
+    _place(store.path(once["thumbnail"].outputs["image"]["digest"]), out.with_suffix(".thumb.png"))
+    placed, result.chapters = read_timeline(store.path(once["timeline"].outputs["timeline"]["digest"]))
+    _write_sidecars(resolved, steps, store, placed, out)
     return result
 
 
@@ -207,6 +227,7 @@ def _save_state(store: Store, spec_path: Path, profile: str, steps: list[Step]) 
         "steps": {
             s.label: {
                 "key": s.key,
+                "runs": s.runs,
                 "params": s.params,
                 "files": s.file_digests,
                 "upstream": {n: d.key for n, d in s.deps.items()},
@@ -254,4 +275,7 @@ def _reason(step: Step, last: dict | None) -> str:
     moved = [d.label for n, d in step.deps.items() if d.key != last.get("upstream", {}).get(n)]
     if moved:
         return "input from " + ", ".join(moved) + " changed"
+    if step.runs != last.get("runs"):
+        what = "ffmpeg command" if step.command else "code or engine version"
+        return f"its {what} changed"
     return "not in cache (removed since the last build)"

@@ -1,4 +1,8 @@
-"""Steps and the runner: dependency order, bounded parallelism, cache lookups, statuses."""
+"""Steps and the runner: keys, dependency order, bounded parallelism, cache lookups, statuses.
+
+Actions run on worker threads and return what they made; only the coordinating thread changes a
+step, so a step is never half-updated and the reporter sees each step once, when it is final.
+"""
 
 from __future__ import annotations
 
@@ -9,36 +13,59 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from autostream_compiler.digests import digest
 from autostream_compiler.engine.cache import Store
+from autostream_compiler.engine.recipe import Command, code_digest, run_command, tool_versions
 from autostream_compiler.env import redact
 from autostream_compiler.errors import AutostreamError
 
 
 @dataclass
 class StepContext:
-    """What a step's action gets: a scratch folder and the paths of its inputs."""
+    """What an action gets: its step's declared inputs, the paths of its upstream outputs, a scratch folder."""
 
-    workdir: Path
+    label: str
+    provider: str
+    params: dict
     inputs: dict[str, dict[str, Path]]
     files: dict[str, Path]
+    workdir: Path | None = None  # None while a command is only being prepared (nothing is written then)
+
+
+@dataclass
+class Result:
+    """What an action made: its output files, facts for the report, warnings, and whether the
+    outputs may be reused by later builds (a fallback picture is not)."""
+
+    outputs: dict[str, Path]
+    record: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    cacheable: bool = True
 
 
 @dataclass(eq=False)
 class Step:
-    """One node of the build graph. Its key hashes declared inputs only, never live objects."""
+    """One node of the build graph. Its key hashes what it runs and its declared inputs, never live objects.
+
+    An in-process step has an `action`, keyed by the digest of its code and the versions of the
+    engines it uses; an ffmpeg step has a `command` that prepares the exact ffmpeg run from its
+    inputs, keyed by that run itself (argv, the files it writes first, the ffmpeg version).
+    """
 
     kind: str
     scene: int | None
-    version: int
     provider: str
     params: dict
-    action: Callable[[StepContext, Step], dict[str, Path]]
+    action: Callable[[StepContext], Result] | None = None
+    command: Callable[[StepContext], Command] | None = None
     deps: dict[str, Step] = field(default_factory=dict)
-    files: dict[str, Path] = field(default_factory=dict)
-    file_digests: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)  # the user's files it reads
+    file_digests: dict[str, str] = field(default_factory=dict)  # their digests, and of packaged data it reads
     key: str | None = None
+    prepared: Command | None = None
+    runs: str | None = None  # digest of what it runs (its command, or its code and engines)
     outputs: dict[str, dict] = field(default_factory=dict)
     status: str | None = None  # built | cached | failed
     seconds: float = 0.0
@@ -46,30 +73,71 @@ class Step:
     traceback: str | None = None
     record: dict = field(default_factory=dict)  # kept with the outputs in the cache (e.g. which provider)
     warnings: list[str] = field(default_factory=list)
-    cacheable: bool = True  # an action clears it when its result should be made again next build
 
     @property
     def label(self) -> str:
         """How the step is named to a user: `tts scene 3` (1-based) or `mux`."""
         return self.kind if self.scene is None else f"{self.kind} scene {self.scene + 1}"
 
-    def compute_key(self) -> str:
-        """sha256 of kind, version, provider, parameters, local file digests and upstream outputs."""
-        return digest(
-            {
-                "kind": self.kind,
-                "version": self.version,
-                "provider": self.provider,
-                "params": self.params,
-                "files": self.file_digests,
-                "upstream": {name: {o: v["digest"] for o, v in dep.outputs.items()} for name, dep in self.deps.items()},
-            }
-        )
+    def context(self, store: Store, workdir: Path | None = None) -> StepContext:
+        """The action's view of this step, its upstream outputs read from the store."""
+        inputs = {name: {o: store.path(v["digest"]) for o, v in dep.outputs.items()} for name, dep in self.deps.items()}
+        return StepContext(self.label, self.provider, self.params, inputs, self.files, workdir)
+
+    def recipe(self, store: Store) -> dict:
+        """Everything that decides this step's outputs, as plain data (what its key hashes)."""
+        if self.command is not None:
+            self.prepared = self.command(self.context(store))
+            run = {"command": self.prepared.recipe()}
+        else:
+            run = {"code": code_digest(self.action), "tools": tool_versions(self.provider)}
+        self.runs = digest(run)
+        return {
+            "kind": self.kind,
+            "provider": self.provider,
+            "params": self.params,
+            "files": self.file_digests,
+            "upstream": {name: {o: v["digest"] for o, v in dep.outputs.items()} for name, dep in self.deps.items()},
+            **run,
+        }
+
+
+class Reporter(Protocol):
+    """Who hears about a build: the plan, each step once it is final, and notes along the way."""
+
+    def plan(self, steps: list[Step]) -> None: ...
+
+    def step_done(self, step: Step) -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+class Silent:
+    """A reporter that tells no one."""
+
+    def plan(self, steps: list[Step]) -> None:
+        pass
+
+    def step_done(self, step: Step) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+def _key(step: Step, store: Store) -> bool:
+    """Key a step whose inputs are all known; False (the step failed) when its command cannot be prepared."""
+    try:
+        step.key = digest(step.recipe(store))
+        return True
+    except AutostreamError as exc:
+        step.status, step.error = "failed", redact(str(exc))
+        step.traceback = traceback.format_exc()
+        return False
 
 
 def _from_cache(step: Step, store: Store) -> bool:
-    """Key a step whose inputs are all known; take its outputs from the cache when it holds them."""
-    step.key = step.compute_key()
+    """Take a keyed step's outputs from the cache when it holds them."""
     record = store.get_action(step.key)
     if record is None:
         return False
@@ -84,69 +152,101 @@ def _ready(step: Step) -> bool:
 def resolve_cached(steps: list[Step], store: Store) -> None:
     """Key every step whose inputs are known and mark the ones the cache already holds (no running)."""
     for step in steps:  # steps are in dependency order
-        if _ready(step):
+        if _ready(step) and _key(step, store):
             _from_cache(step, store)
 
 
-def run_steps(steps: list[Step], store: Store, jobs: int, on_done: Callable[[Step], None] = lambda s: None) -> None:
-    """Run steps in dependency order, `jobs` at a time; a failure fails only its dependants."""
-    pending = [s for s in steps]
+def run_steps(steps: list[Step], store: Store, jobs: int, reporter: Reporter | None = None) -> None:
+    """Run steps in dependency order, `jobs` at a time; a failure fails only its dependants.
+    Steps with the same key run once: the others wait for it and share its outputs."""
+    reporter = reporter or Silent()
+    pending = list(steps)
     running: dict[Future, Step] = {}
+    finished: dict[str, Step] = {}  # key -> the step of this build that ran it
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+
+    def settle(step: Step) -> None:
+        pending.remove(step)
+        if step.key and step.status == "built":
+            finished.setdefault(step.key, step)
+        reporter.step_done(step)
+
     try:
         while pending or running:
             progressed = True
             while progressed:
                 progressed = False
                 for step in list(pending):
-                    if any(d.status == "failed" for d in step.deps.values()):
-                        bad = next(d for d in step.deps.values() if d.status == "failed")
+                    bad = next((d for d in step.deps.values() if d.status == "failed"), None)
+                    if bad is not None:
                         step.status, step.error = "failed", f"not run: {bad.label} failed"
-                    elif _ready(step):
-                        if not _from_cache(step, store):
-                            running[pool.submit(_execute, step, store)] = step
-                            pending.remove(step)
-                            continue
-                    else:
+                    elif not _ready(step):
                         continue
-                    pending.remove(step)
-                    on_done(step)
+                    elif step.key is None and not _key(step, store):
+                        pass  # failed while preparing its command
+                    elif any(other.key == step.key for other in running.values()):
+                        continue  # the same work is under way: share it when it lands
+                    elif step.key in finished:
+                        _share(step, finished[step.key])
+                    elif not _from_cache(step, store):
+                        running[pool.submit(_execute, step, store)] = step
+                        pending.remove(step)
+                        continue
+                    settle(step)
                     progressed = True
             if running:
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in done:
-                    on_done(running.pop(future))
+                    step = running.pop(future)
+                    _apply(step, future.result())
+                    pending.append(step)
+                    settle(step)
     except BaseException:  # Ctrl-C, or a watcher stopping: steps not started yet never start
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
 
 
-def _execute(step: Step, store: Store) -> None:
+def _share(step: Step, twin: Step) -> None:
+    """A step identical to one this build already ran takes its outputs."""
+    step.outputs, step.record, step.warnings, step.status = twin.outputs, twin.record, twin.warnings, "cached"
+
+
+@dataclass
+class _Outcome:
+    status: str
+    seconds: float
+    outputs: dict[str, dict] = field(default_factory=dict)
+    record: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    traceback: str | None = None
+
+
+def _apply(step: Step, outcome: _Outcome) -> None:
+    step.status, step.seconds, step.outputs = outcome.status, outcome.seconds, outcome.outputs
+    step.record, step.warnings = outcome.record, outcome.warnings
+    step.error, step.traceback = outcome.error, outcome.traceback
+
+
+def _execute(step: Step, store: Store) -> _Outcome:
+    """Run one step in a scratch folder and store its outputs (then its action record); never raises."""
     start = time.perf_counter()
     workdir = store.workdir()
     try:
-        ctx = StepContext(
-            workdir=workdir,
-            inputs={
-                name: {o: store.path(v["digest"], verify=True) for o, v in dep.outputs.items()}
-                for name, dep in step.deps.items()
-            },
-            files=step.files,
-        )
-        produced = step.action(ctx, step)
-        step.outputs = {name: store.put_file(path) for name, path in produced.items()}
-        if step.cacheable:
-            store.put_action(step.key, {"kind": step.kind, "outputs": step.outputs, "meta": step.record})
-        step.status = "built"
+        if step.prepared is not None:
+            result = run_command(step.prepared, workdir, step.label)
+        else:
+            result = step.action(step.context(store, workdir))
+        outputs = {name: store.put_file(path) for name, path in result.outputs.items()}
+        warnings = [redact(w) for w in result.warnings]  # a provider may echo a key back
+        if result.cacheable:
+            store.put_action(step.key, {"kind": step.kind, "outputs": outputs, "meta": result.record})
+        return _Outcome("built", time.perf_counter() - start, outputs, result.record, warnings)
     except AutostreamError as exc:
-        step.status, step.error = "failed", str(exc)
-        step.traceback = traceback.format_exc()
+        error, trace = str(exc), traceback.format_exc()
     except Exception as exc:  # noqa: BLE001 - a step's crash is reported as that step's failure
-        step.status, step.error = "failed", f"{type(exc).__name__}: {exc}"
-        step.traceback = traceback.format_exc()
+        error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
     finally:
-        step.error = step.error and redact(step.error)  # a provider may echo a key back in its error
-        step.warnings = [redact(w) for w in step.warnings]
-        step.seconds = time.perf_counter() - start
         shutil.rmtree(workdir, ignore_errors=True)
+    return _Outcome("failed", time.perf_counter() - start, error=redact(error), traceback=trace)

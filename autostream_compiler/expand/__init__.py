@@ -39,6 +39,7 @@ class Resolved:
     spec: Spec
     graph: SceneGraph
     lock: str  # "current" (used as is), "updated" (scenes kept, rest resolved again), "expanded" (written anew)
+    files: frozenset[Path]  # what resolving read: the spec, its lock, `.env`, the style file
 
 
 @dataclass
@@ -57,7 +58,12 @@ def load_inputs(spec_path: Path) -> Inputs:
     """Load a spec (and the `.env` beside it) and its style; work out the digests its lock depends on."""
     load_env_file(Path(spec_path).parent)
     spec = load_spec(spec_path)
-    style, style_digest = load_style(style_path(spec.style, spec_path.parent))
+    style_file = style_path(spec.style, spec_path.parent)
+    try:
+        style, style_digest = load_style(style_file)
+    except UserError as exc:
+        exc.inputs = frozenset({style_file})  # watch it: the fix is an edit there
+        raise
     if spec.topic is not None:
         expansion = topic.llm_inputs(spec, style)
     else:
@@ -104,7 +110,7 @@ def resolve(
     state, lock = ("missing", None) if refresh or answer else lock_status(inputs)
     spec, style = inputs.spec, inputs.style
     if state == "current":
-        return Resolved(spec_path, spec, lock.graph, "current")
+        return Resolved(spec_path, spec, lock.graph, "current", _files(inputs))
     if state == "scenes-current" and spec.topic is not None:  # a script or scenes is simply split again
         expansion, drafts, status = lock.expansion, drafts_of(lock.graph), "updated"
     else:
@@ -117,7 +123,12 @@ def resolve(
     graph = build_graph(spec, style, spec.title or expansion.title or _title_from(spec_path), drafts)
     if write:
         write_if_changed(lock_path(spec_path), render_lock(spec_path, inputs.inputs_digest, expansion, graph))
-    return Resolved(spec_path, spec, graph, status)
+    return Resolved(spec_path, spec, graph, status, _files(inputs))
+
+
+def _files(inputs: Inputs) -> frozenset[Path]:
+    spec_path = inputs.spec_path
+    return frozenset({spec_path, lock_path(spec_path), spec_path.parent / ".env", inputs.style._path})
 
 
 def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):

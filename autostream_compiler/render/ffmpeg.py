@@ -46,6 +46,20 @@ def ffmpeg_exe() -> str:
         raise UserError("no ffmpeg found; install it (apt-get install ffmpeg) or pip install imageio-ffmpeg") from None
 
 
+@cache
+def ffmpeg_version() -> str:
+    """The first line of `ffmpeg -version` without its copyright: what step keys record of the binary."""
+    exe = ffmpeg_exe()
+    try:
+        out = children.run([exe, "-version"], timeout=30).stdout.decode(errors="replace")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"{exe} does not run ({exc}); reinstall ffmpeg") from None
+    first = out.splitlines()[0] if out.strip() else ""
+    if not first.startswith("ffmpeg version"):
+        raise ToolError(f"{exe} -version printed no version; is it ffmpeg? Reinstall ffmpeg")
+    return first.split(" Copyright")[0]
+
+
 def motion_corners(preset: str, strength: float, frames: int, offset: int = 0) -> list[str] | None:
     """perspective-filter corner expressions for a Ken Burns move, eased in and out; None for no move.
 

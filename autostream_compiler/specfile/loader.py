@@ -32,8 +32,23 @@ def load_spec(path: Path) -> Spec:
     spec = validate(Spec, data, positions, path)
     problems = [problem(path, positions, loc, msg) for loc, msg in _file_problems(spec, path.parent)]
     if problems:
-        raise SpecError(problems)
+        error = SpecError(problems)
+        error.inputs = frozenset(named_files(spec, path.parent))  # watch them: the fix may be a new file
+        raise error
     return spec
+
+
+def named_files(spec: Spec, root: Path) -> set[Path]:
+    """The files of the user's a valid spec names (found or not): a style file, pictures,
+    recordings, music, an aligner model's config."""
+    names = [scene.image for scene in spec.scenes or []] + [scene.audio for scene in spec.scenes or []]
+    names += [spec.music.path if spec.music else None, f"{spec.align_model}/config.json" if spec.align_model else None]
+    files = {root / name for name in names if name}
+    try:
+        files.add(style_path(spec.style, root))
+    except UserError:
+        pass
+    return files
 
 
 def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:

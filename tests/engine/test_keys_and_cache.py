@@ -6,7 +6,7 @@ import pytest
 
 from autostream_compiler.digests import digest, file_digest
 from autostream_compiler.engine.cache import Store
-from autostream_compiler.engine.steps import plan
+from autostream_compiler.engine.plan import plan
 from autostream_compiler.errors import BuildError
 from autostream_compiler.expand.graph import build_graph
 from autostream_compiler.expand.offline import offline_drafts
@@ -28,10 +28,11 @@ def _keys(narrations: list[str], tmp_path: Path) -> dict[str, str]:
     )
     style, _ = load_style(builtin_styles_dir() / "documentary.yaml")
     steps = plan(build_graph(spec, style, "T", offline_drafts(spec, 150, 10)), tmp_path)
+    store = Store(tmp_path / "cache")
     keyed = {}
     for s in steps:
         if s.kind in ("tts", "image"):  # keys of steps without upstream outputs
-            keyed[f"{s.kind}:{spec.scenes[s.scene].narration}"] = s.compute_key()
+            keyed[f"{s.kind}:{spec.scenes[s.scene].narration}"] = digest(s.recipe(store))
     return keyed
 
 
@@ -70,15 +71,19 @@ def test_store_put_get_and_damaged_entries(tmp_path):
 
 
 def test_a_key_in_a_step_error_or_warning_is_redacted(tmp_path, monkeypatch):
-    from autostream_compiler.engine.runner import Step, run_steps
+    from autostream_compiler.engine.runner import Result, Step, run_steps
 
     monkeypatch.setenv("HF_TOKEN", "hf_secret_value_42")
 
-    def leaky(ctx, step):
-        step.warnings.append("server said: bad token hf_secret_value_42")
+    def leaky_warning(ctx):
+        out = ctx.workdir / "x.txt"
+        out.write_text("x")
+        return Result({"x": out}, warnings=["server said: bad token hf_secret_value_42"])
+
+    def leaky_error(ctx):
         raise BuildError("upstream echoed Bearer hf_secret_value_42")
 
-    step = Step("image", 0, 1, "hf", {}, leaky)
-    run_steps([step], Store(tmp_path / "cache"), 1)
-    assert step.status == "failed"
-    assert step.error == "upstream echoed Bearer ***" and step.warnings == ["server said: bad token ***"]
+    warned, failed = Step("image", 0, "hf", {}, leaky_warning), Step("image", 1, "hf", {"n": 1}, leaky_error)
+    run_steps([warned, failed], Store(tmp_path / "cache"), 1)
+    assert (warned.status, warned.warnings) == ("built", ["server said: bad token ***"])
+    assert (failed.status, failed.error) == ("failed", "upstream echoed Bearer ***")

@@ -63,7 +63,7 @@ def test_first_build_makes_the_video_and_sidecars(project):
     video = root / "out" / "video.mp4"
     statuses = report_statuses(root / "r1.json")
     assert set(statuses.values()) == {"built"}
-    assert len(statuses) == 3 * 4 + 3  # per scene tts, align, image, segment; audio, mux, thumbnail
+    assert len(statuses) == 3 * 4 + 4  # per scene tts, align, image, segment; timeline, audio, mux, thumbnail
     assert "transition" not in {kind for kind, _ in statuses}  # this spec cuts
     report = json.loads((root / "r1.json").read_text())
     assert report["output"] == str(video)
@@ -139,10 +139,17 @@ def test_narration_edit_rebuilds_only_that_scene_and_the_joins(project):
     assert "* tts scene 2 narration of scene 2 changed" in lines
     assert "* align scene 2 after tts scene 2 runs" in lines
     assert "image scene 2 up to date" in lines
-    assert "5 of 15 steps would run" in lines
+    assert "6 of 16 steps would run" in lines
     result, statuses = _build(project, "r3.json")
     assert result.exit_code == 0, result.stderr
-    assert _built(statuses) == {("tts", 1), ("align", 1), ("segment", 1), ("audio", None), ("mux", None)}
+    assert _built(statuses) == {
+        ("tts", 1),
+        ("align", 1),
+        ("segment", 1),
+        ("timeline", None),
+        ("audio", None),
+        ("mux", None),
+    }
 
 
 def test_visual_edit_rebuilds_only_that_image_segment_and_mux(project):
@@ -160,7 +167,14 @@ def test_a_hand_edit_of_the_lock_is_kept_and_rebuilt_incrementally(project):
     lock_file.write_text(text.replace("- Finally,", "- At last,"))
     result, statuses = _build(project, "r5.json")
     assert result.exit_code == 0, result.stderr
-    assert _built(statuses) == {("tts", 2), ("align", 2), ("segment", 2), ("audio", None), ("mux", None)}
+    assert _built(statuses) == {
+        ("tts", 2),
+        ("align", 2),
+        ("segment", 2),
+        ("timeline", None),
+        ("audio", None),
+        ("mux", None),
+    }
     assert "- At last," in lock_file.read_text()
     lock_file.write_text(text)  # back to what the spec gives, for the tests below
     result, statuses = _build(project, "r6.json")
@@ -185,7 +199,7 @@ def test_a_failed_step_fails_its_dependants_only_and_exits_1(project):
     before = (root / "out" / "video.mp4").read_bytes()
     result, statuses = _build(project, "r7.json")
     assert result.exit_code == 1
-    assert "error: 4 of 15 steps failed; first: image scene 1:" in result.stderr
+    assert "error: 4 of 16 steps failed; first: image scene 1:" in result.stderr
     assert "Traceback" not in result.stderr
     assert statuses[("image", 0)] == statuses[("segment", 0)] == statuses[("mux", None)] == "failed"
     assert statuses[("thumbnail", None)] == "failed"  # the title card is drawn on the first picture

@@ -104,6 +104,7 @@ def test_transitions_chapters_sidecars_and_edits_at_the_joins(tmp_path):
         ("segment", 0),
         ("segment", 1),
         ("transition", 1),
+        ("timeline", None),
         ("audio", None),
         ("mux", None),
     }
@@ -115,6 +116,7 @@ def test_transitions_chapters_sidecars_and_edits_at_the_joins(tmp_path):
         ("segment", 1),
         ("transition", 0),
         ("transition", 1),
+        ("timeline", None),
         ("audio", None),
         ("mux", None),
     }

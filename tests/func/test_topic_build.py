@@ -55,7 +55,7 @@ def test_topic_to_video_with_one_model_call(tmp_path, monkeypatch):
 
     assert {k for k, v in report_statuses(tmp_path / "r3.json").items() if v == "built"} == {
         ("segment", i) for i in range(4)
-    } | {("audio", None), ("mux", None)}
+    } | {("timeline", None), ("audio", None), ("mux", None)}
     lock = (tmp_path / "video.lock.yaml").read_text()
     assert "provider: groq" in lock and "model: llama-3.1-8b-instant" in lock
 

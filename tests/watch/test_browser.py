@@ -43,5 +43,5 @@ def test_page_plays_and_picks_up_an_edit_without_a_reload(tmp_path):
         # resumed at the scene that was playing, and playing
         start, end = status["scenes"][1]["start"], status["scenes"][1]["end"]
         browser.wait_for(f"{VIDEO}.currentTime >= {start} - 0.05 && {VIDEO}.currentTime < {end} && !{VIDEO}.paused")
-        assert "build #2 done: 5 built" in browser.evaluate("document.getElementById('state').textContent")
+        assert "build #2 done: 6 built" in browser.evaluate("document.getElementById('state').textContent")
         browser.wait_for("document.querySelector('#scenes li.playing')?.dataset.index === '1'", timeout=5)

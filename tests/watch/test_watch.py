@@ -36,7 +36,14 @@ def test_edit_break_fix_and_stop(tmp_path):
         write_spec(tmp_path, spec)
         second = watch.wait_for(2)
         assert second["state"] == "done" and second["video"] == "/video/2/video.draft.mp4"
-        assert _built(second) == {("tts", 1), ("align", 1), ("segment", 1), ("audio", None), ("mux", None)}
+        assert _built(second) == {
+            ("tts", 1),
+            ("align", 1),
+            ("segment", 1),
+            ("timeline", None),
+            ("audio", None),
+            ("mux", None),
+        }
         assert watch.get(second["video"])[1] == (tmp_path / "out" / "video.draft.mp4").read_bytes()
 
         write_spec(tmp_path, spec)  # saved again without a change: no build

@@ -1,0 +1,302 @@
+"""What each step does: in-process actions (speech, alignment, pictures, the timeline, the audio mix,
+the title card) return their outputs; ffmpeg steps (scene bodies, joins, the mux, a thumbnail frame)
+prepare the exact command to run, which is also what their key hashes."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from autostream_compiler.engine.recipe import Command
+from autostream_compiler.engine.runner import Result, StepContext
+from autostream_compiler.errors import BuildError
+from autostream_compiler.providers import native_align, piper_tts, procedural
+from autostream_compiler.providers.tts import Speech
+from autostream_compiler.render import ffmpeg
+from autostream_compiler.render.captions import FONTS_DIR, caption_ass, caption_cues
+from autostream_compiler.render.mix import master_audio
+from autostream_compiler.render.sequence import XFADE, Placement, place, scene_length, total_frames
+from autostream_compiler.render.timeline import Cue, TimedWord
+
+
+def read_words(path: Path) -> tuple[float, list[TimedWord]]:
+    """An align output: the narration's duration and its timed words."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data["duration"], [TimedWord(w["text"], w["start"], w["end"]) for w in data["words"]]
+
+
+def read_timeline(path: Path) -> tuple[list[Placement], list[tuple[float, float, str]]]:
+    """A timeline output: where each scene sits, and the chapters (start, end, title) in seconds."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [Placement(**s) for s in data["scenes"]], [tuple(c) for c in data["chapters"]]
+
+
+def _write_json(path: Path, value) -> Path:
+    path.write_text(json.dumps(value, sort_keys=True, indent=1), encoding="utf-8")
+    return path
+
+
+def _read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as f:
+        return np.frombuffer(f.readframes(f.getnframes()), dtype=np.int16), f.getframerate()
+
+
+def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(samples.astype(np.int16).tobytes())
+    return path
+
+
+# --- narration -----------------------------------------------------------------------------------
+
+
+def _speech(ctx: StepContext, speech: Speech) -> Result:
+    audio = _write_wav(ctx.workdir / "speech.wav", speech.samples, speech.sample_rate)
+    timings = None if speech.timings is None else [[round(s, 4), round(e, 4)] for s, e in speech.timings]
+    info = {"sample_rate": speech.sample_rate, "samples": int(len(speech.samples)), "timings": timings}
+    return Result({"audio": audio, "timings": _write_json(ctx.workdir / "timings.json", info)})
+
+
+def tts_piper(ctx: StepContext) -> Result:
+    p = ctx.params
+    return _speech(ctx, piper_tts.synthesize(p["spoken"], p["voice"], p["length_scale"]))
+
+
+def tts_edge(ctx: StepContext) -> Result:
+    from autostream_compiler.providers import edge_tts
+
+    p = ctx.params
+    return _speech(ctx, edge_tts.synthesize(p["spoken"], p["voice"], p["words_per_minute"], p["pitch"]))
+
+
+def tts_espeak(ctx: StepContext) -> Result:
+    from autostream_compiler.providers import espeak_tts
+
+    p = ctx.params
+    return _speech(ctx, espeak_tts.synthesize(p["spoken"], p["voice"], p["words_per_minute"]))
+
+
+def tts_recorded(ctx: StepContext) -> Result:
+    samples, rate = _decode_audio(ctx.files["audio"], ctx.workdir / "recorded.wav")
+    return _speech(ctx, Speech(samples, rate, None))
+
+
+def _decode_audio(source: Path, out: Path, rate: int = 24000) -> tuple[np.ndarray, int]:
+    """An audio file (a recorded narration, a voice at another rate) as mono 16-bit samples at `rate`,
+    decoded and resampled (soxr) by ffmpeg into `out`."""
+    argv = [ffmpeg.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(source), "-vn", "-ac", "1"]
+    argv += ["-c:a", "pcm_s16le", "-af", f"aresample=resampler=soxr:osr={rate}", str(out)]
+    ffmpeg.run(argv, what=f"ffmpeg (reading {source.name})")
+    return _read_wav(out)
+
+
+def align(ctx: StepContext, spoken: list[str] = (), model: str | None = None, language: str = "en") -> Result:
+    """Word timings of a narration: the engine's own, else whisper's or whisperx's matched to the text.
+    (`model` is the aligner model's folder on this machine: the key holds the name the spec gives.)"""
+    data = json.loads(ctx.inputs["tts"]["timings"].read_text(encoding="utf-8"))
+    duration = data["samples"] / data["sample_rate"]
+    aligner, warnings = ctx.provider, []
+    if aligner == native_align.NAME and data["timings"] is None:
+        aligner = "whisper"
+        warnings.append("the voice gave no word timings; aligned with whisper instead")
+    if aligner == native_align.NAME:
+        timings = [tuple(t) for t in data["timings"]]
+    elif aligner == "whisper":
+        from autostream_compiler.providers import whisper_align
+
+        timings = whisper_align.align(ctx.inputs["tts"]["audio"], list(spoken), duration, model, language)
+    else:
+        from autostream_compiler.providers import whisperx_align
+
+        timings = whisperx_align.align(ctx.inputs["tts"]["audio"], list(spoken), duration, model, language)
+    words = native_align.align(ctx.params["words"], timings, duration)
+    out = _write_json(ctx.workdir / "words.json", {"duration": duration, "words": [w._asdict() for w in words]})
+    return Result({"words": out}, {"provider": aligner}, warnings)
+
+
+# --- pictures ------------------------------------------------------------------------------------
+
+
+def image_file(ctx: StepContext) -> Result:
+    from PIL import Image
+
+    with Image.open(ctx.files["source"]) as src:
+        picture = procedural.cover(src, ctx.params["width"], ctx.params["height"])
+    return _picture(ctx, picture, {})
+
+
+def image_chain(
+    ctx: StepContext, chain: list[str] = (), palette: list[str] = (), timeout: float = 60, retries: int = 2
+) -> Result:
+    """The picture from the first provider of the chain that delivers. Each fallback is a warning,
+    and a picture from a fallback is not cached, so the next build asks the first provider again
+    (which is why the step's key holds only what the first provider reads)."""
+    from autostream_compiler.providers import online
+
+    p, warnings = ctx.params, []
+    for n, name in enumerate(chain):
+        if name == procedural.NAME:
+            picture = procedural.draw(p["prompt"], p["seed"], list(palette), p["width"], p["height"])
+        else:
+            generate = online.hf_image if name == "hf" else online.pollinations_image
+            model = p.get("model") if name == "hf" else None
+            try:
+                made = generate(p["prompt"], p["seed"], p["width"], p["height"], model, timeout, retries)
+            except online.ProviderError as exc:
+                warnings.append(f"{exc}; falling back to {chain[n + 1]}" if n + 1 < len(chain) else str(exc))
+                continue
+            picture = procedural.cover(made, p["width"], p["height"])
+        result = _picture(ctx, picture, {"provider": name}, warnings)
+        result.cacheable = not warnings
+        return result
+    raise BuildError("no image provider delivered: " + " | ".join(warnings))
+
+
+def _picture(ctx: StepContext, picture, record: dict, warnings: list[str] = ()) -> Result:
+    out = ctx.workdir / "image.png"
+    picture.save(out, compress_level=1)
+    return Result({"image": out}, record, list(warnings))
+
+
+# --- timeline and audio --------------------------------------------------------------------------
+
+
+def timeline(ctx: StepContext) -> Result:
+    """Where every scene sits (from its narration's length, the joins and the pause) and the
+    chapters: decided here once; the audio, the mux and the sidecars read it."""
+    p = ctx.params
+    durations = []
+    for i in range(len(p["chapters"])):
+        data = json.loads(ctx.inputs[f"tts{i}"]["timings"].read_text(encoding="utf-8"))
+        durations.append(data["samples"] / data["sample_rate"])
+    placed = place(durations, p["joins"], p["pause"], p["fps"])
+    chapters = chapter_marks(placed, p["chapters"], p["fps"])
+    out = _write_json(ctx.workdir / "timeline.json", {"scenes": [s._asdict() for s in placed], "chapters": chapters})
+    return Result({"timeline": out})
+
+
+def chapter_marks(placed: list[Placement], titles: list[str], fps: int) -> list[tuple[float, float, str]]:
+    """(start, end, title) in seconds for each scene; a scene starts halfway through the transition in."""
+    starts = [spot.start + spot.head // 2 for spot in placed]
+    ends = [*starts[1:], total_frames(placed)]
+    return [(start / fps, end / fps, title) for start, end, title in zip(starts, ends, titles, strict=True)]
+
+
+def audio(ctx: StepContext) -> Result:
+    """The narration of every scene at its place on the timeline, mixed and encoded once."""
+    p = ctx.params
+    fps = p["fps"]
+    placed, _ = read_timeline(ctx.inputs["timeline"]["timeline"])
+    tracks = [_read_wav(ctx.inputs[f"tts{i}"]["audio"]) for i in range(len(placed))]
+    rates = [r for _, r in tracks]
+    rate = max(set(rates), key=rates.count)  # the most common rate
+    tracks = [
+        (t, r) if r == rate else _decode_audio(ctx.inputs[f"tts{i}"]["audio"], ctx.workdir / f"r{i}.wav", rate)
+        for i, (t, r) in enumerate(tracks)
+    ]
+    total = round(total_frames(placed) * rate / fps)
+    master = np.zeros(total, dtype=np.int16)
+    for (samples, _), spot in zip(tracks, placed):
+        at = round((spot.start + spot.head) * rate / fps)
+        end = min(total, round((spot.start + spot.frames - spot.tail) * rate / fps))
+        n = max(0, min(len(samples), end - at))  # a track keeps to its slot (resampling may add a sample)
+        master[at : at + n] = samples[:n]
+    wav = _write_wav(ctx.workdir / "narration.wav", master, rate)
+    out = ctx.workdir / "narration.m4a"
+    music = {**p["music"], "path": str(ctx.files["music"])} if p["music"] else None
+    mixed = master_audio(wav, out, total / rate, music, p["loudness"], ctx.workdir, p["codec"])
+    record = {key: mixed[key] for key in ("integrated", "true_peak", "mode") if key in mixed}
+    return Result({"audio": out}, record)
+
+
+# --- video (ffmpeg commands) ---------------------------------------------------------------------
+
+
+def scene_cues(words: list[TimedWord], params: dict, scene_end: float) -> list[Cue]:
+    """Caption cues of a scene as its segment lays them out."""
+    return caption_cues(words, params["captions"], params["width"], params["height"], params["aspect"], scene_end)
+
+
+def _shot(ctx: StepContext, name: str, params: dict, first: str) -> tuple[ffmpeg.Shot, int]:
+    """A scene's shot for ffmpeg (its picture and move), starting at its first frame (`first="start"`),
+    after the transition in (`"body"`) or at the transition out (`"tail"`); and the scene's length."""
+    duration, _ = read_words(ctx.inputs[f"align{name}"]["words"])
+    fps, head, tail = params["fps"], params["head"], params["tail"]
+    frames = scene_length(duration, params["pause"], fps, head, tail)
+    offset = {"start": 0, "body": head, "tail": frames - tail}[first]
+    motion = params["motion"]
+    size = (params["width"], params["height"]) if params.get("draft") else None
+    return ffmpeg.Shot(f"image{name}.png", None, frames, offset, motion["preset"], motion["strength"], size), frames
+
+
+def segment(ctx: StepContext) -> Command:
+    """A scene's body: the frames no transition covers, with its captions (they start after the
+    transition in and end before the one out)."""
+    p = ctx.params
+    shot, frames = _shot(ctx, "", p, "body")
+    count = frames - p["head"] - p["tail"]
+    writes = {}
+    if p["captions"]["style"] != "none":
+        duration, words = read_words(ctx.inputs["align"]["words"])
+        lead = p["head"] / p["fps"]
+        words = [TimedWord(w.text, w.start + lead, w.end + lead) for w in words]
+        scene_end = (frames - p["tail"]) / p["fps"]
+        cues = scene_cues(words, p, scene_end)
+        writes["captions.ass"] = caption_ass(words, cues, p["captions"], p["width"], p["height"], p["aspect"])
+        shot = shot._replace(ass="captions.ass")
+    argv = ffmpeg.segment_argv(shot, count, p["fps"], "fonts", p["codec"], "segment.mp4")
+    links = {"image.png": ctx.inputs["image"]["image"], "fonts": FONTS_DIR}
+    return Command(argv, {"video": "segment.mp4"}, writes, links, {"frames": count})
+
+
+def transition(ctx: StepContext) -> Command:
+    """A join: the last frames of scene a giving way to the first of scene b (no captions)."""
+    p = ctx.params
+    a, _ = _shot(ctx, "A", p["a"], "tail")
+    b, _ = _shot(ctx, "B", p["b"], "start")
+    argv = ffmpeg.transition_argv(a, b, p["frames"], p["a"]["fps"], XFADE[p["kind"]], "fonts", p["codec"], "join.mp4")
+    links = {"imageA.png": ctx.inputs["imageA"]["image"], "imageB.png": ctx.inputs["imageB"]["image"]}
+    return Command(argv, {"video": "join.mp4"}, links=links)
+
+
+def mux(ctx: StepContext) -> Command:
+    """The pieces joined by stream copy, with the audio, the title and the chapters."""
+    p = ctx.params
+    links = {f"piece{i}.mp4": ctx.inputs[name]["video"] for i, name in enumerate(p["pieces"])}
+    links["audio.m4a"] = ctx.inputs["audio"]["audio"]
+    _, chapters = read_timeline(ctx.inputs["timeline"]["timeline"])
+    writes = {
+        "pieces.ffconcat": ffmpeg.concat_list([Path(name) for name in links if name.startswith("piece")]),
+        "metadata.txt": ffmpeg.chapters_metadata(chapters, p["title"]),
+    }
+    argv = ffmpeg.mux_argv("pieces.ffconcat", "audio.m4a", "metadata.txt", "video.mp4")
+    return Command(argv, {"video": "video.mp4"}, writes, links)
+
+
+def thumbnail_frame(ctx: StepContext) -> Command:
+    """The video's frame at the spec's `thumbnail:` time."""
+    at = ctx.params["at"]
+    argv = [ffmpeg.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-ss", f"{at:.3f}", "-i", "video.mp4"]
+    missing = f"thumbnail: no frame at {at:g} s; the video is shorter, choose an earlier time"
+    return Command(
+        [*argv, "-frames:v", "1", "thumb.png"],
+        {"image": "thumb.png"},
+        links={"video.mp4": ctx.inputs["video"]["video"]},
+        if_missing=missing,
+    )
+
+
+def title_card(ctx: StepContext) -> Result:
+    """A title card in the style's look over the first picture."""
+    from autostream_compiler.render.card import title_card as draw
+
+    p = ctx.params
+    out = ctx.workdir / "thumb.png"
+    draw(ctx.inputs["image"]["image"], p["title"], FONTS_DIR / p["font"], p["color"], p["accent"], out)
+    return Result({"image": out})

