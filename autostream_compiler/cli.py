@@ -306,9 +306,10 @@ def cache_info(cache_dir) -> None:
 @click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
 @_cache_root_opt
 def cache_gc(max_size, older_than, dry_run, cache_dir) -> None:
-    """Remove cache entries, least recently used first, and leftovers of dead processes. Never removed:
-    what the latest build of an existing spec needs, and what a running build or watch is using (so
-    the cache may stay above --max-size)."""
+    """Shrink the cache, least recently used entries first.
+
+    Also removes what dead processes left behind. Never removed: what the latest build of an existing
+    spec needs, and what a running build or watch is using (so the cache may stay above --max-size)."""
     from autostream_compiler.engine.cache_gc import collect, default_root, parse_age, parse_size
 
     size = parse_size(max_size) if max_size is not None else None

@@ -32,6 +32,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from autostream_compiler.errors import AutostreamError, BuildError, UserError
 
 OWNER_LOCK = "owner.lock"
 OWNER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}-[0-9]+-[0-9a-f]{8}")
+REGISTERING = 60.0  # seconds a new owner folder may lack its lock file (between mkdir and open)
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -191,6 +193,15 @@ def remove_path(entry: Path) -> None:
         entry.unlink(missing_ok=True)
 
 
+def _registering(folder: Path) -> bool:
+    """Whether a folder without its lock file may be an owner registering right now (made in the last
+    minute) rather than what is left of a dead one."""
+    try:
+        return time.time() - folder.stat().st_mtime < REGISTERING
+    except FileNotFoundError:
+        return False
+
+
 def is_live(folder: Path) -> bool:
     """Whether a process still holds the folder's owner lock (this process's own owners count as live)."""
     if folder.name in own_owner_ids():
@@ -198,7 +209,7 @@ def is_live(folder: Path) -> bool:
     try:
         fd = _open_lock(folder / OWNER_LOCK)
     except FileNotFoundError:
-        return False  # a folder without its lock file: its owner never finished registering, or died removing it
+        return _registering(folder)
     except OSError:
         return True  # cannot tell: treat as live
     try:
@@ -218,6 +229,8 @@ def remove_dead_owner(folder: Path) -> bool:
     try:
         fd = _open_lock(lock)
     except FileNotFoundError:
+        if _registering(folder):
+            return False
         shutil.rmtree(folder, ignore_errors=True)
         return True
     except OSError:
@@ -265,7 +278,7 @@ def _temps_in(folder: Path) -> list[Path]:
 
 def sweep(root: Path) -> list[Path]:
     """Remove the owner folders of dead processes and their owners' temp files; the paths removed."""
-    removed = [f for f in owner_folders(root / "tmp") if not is_live(f) and remove_dead_owner(f)]
+    removed = [f for f in owner_folders(root / "tmp") if remove_dead_owner(f)]
     if removed:
         dead = {f.name for f in removed}
         for path in temp_files(root):

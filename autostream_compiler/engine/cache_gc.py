@@ -143,7 +143,8 @@ def _entry(path: Path, kind: str = "") -> Entry:
 
 def _tree(path: Path, kind: str) -> Entry:
     """A folder as one entry: the bytes of its files, its newest mtime."""
-    size, newest, stamp = 0, path.stat().st_mtime, path.stat().st_mtime_ns
+    st = path.stat()
+    size, newest, stamp = 0, st.st_mtime, st.st_mtime_ns
     for base, _, files in os.walk(path):
         for name in files:
             try:
@@ -181,19 +182,23 @@ def scan(root: Path, read_records: bool = True, grace: float = GRACE) -> Scan:
 
     owners = set(owner_folders(root / "tmp"))
     for folder in owners:
-        if is_live(folder):
-            entry = _tree(folder, "live")
-            found.other += entry.size
-            try:
-                found.live[folder.name] = (folder / OWNER_LOCK).stat().st_mtime
-            except FileNotFoundError:
-                found.live[folder.name] = entry.used
-        else:
-            found.leftovers.append(_tree(folder, "dead"))
+        try:
+            if is_live(folder):
+                entry = _tree(folder, "live")
+                found.other += entry.size
+                lock = folder / OWNER_LOCK
+                found.live[folder.name] = lock.stat().st_mtime if lock.exists() else entry.used
+            else:
+                found.leftovers.append(_tree(folder, "dead"))
+        except FileNotFoundError:
+            continue  # its process ended meanwhile
     for path in _listing(root / "tmp"):
         if path in owners:
             continue
-        entry = _tree(path, "stray") if path.is_dir() else _entry(path, "stray")
+        try:
+            entry = _tree(path, "stray") if path.is_dir() else _entry(path, "stray")
+        except FileNotFoundError:
+            continue
         if path.name.startswith("step-") and entry.used < old:  # step folders of autostream before owners
             found.leftovers.append(entry)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -139,6 +140,10 @@ def test_a_reader_never_sees_a_partial_blob_or_record(tmp_path, how):
     assert _temps(store.root) == []
 
 
+def digest_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
 def _put(store: Store, content: bytes) -> dict:
     src = store.workdir() / "out"
     src.write_bytes(content)
@@ -226,6 +231,28 @@ def test_opening_the_cache_removes_a_killed_process_leftovers_but_never_a_live_o
     Store(root)
     assert [p.name for p in (root / "tmp").iterdir()] == [store.owner.id]
     assert _temps(root) == []
+
+
+def test_a_folder_without_its_lock_is_left_while_young_and_removed_when_old(tmp_path):
+    root = tmp_path / "cache"
+    Store(root)
+    half_made = root / "tmp" / "otherhost-4242-0badf00d"  # an owner between mkdir and creating its lock
+    (half_made / "step-1").mkdir(parents=True)
+    Store(root)
+    assert half_made.exists()
+    os.utime(half_made, (time.time() - 120,) * 2)
+    Store(root)
+    assert not half_made.exists()
+
+
+def test_a_cache_deleted_under_a_running_process_is_made_again(tmp_path):
+    root = tmp_path / "cache"
+    store = Store(root)
+    shutil.rmtree(root)  # e.g. `rm -rf .autostream` while `watch` runs
+    assert store.workdir().is_dir()  # the same Store registers anew
+    again = Store(root)
+    assert again.owner.folder.is_dir() and (again.owner.folder / "owner.lock").exists()
+    assert _put(again, b"after") == {"digest": digest_of(b"after"), "size": 5}
 
 
 # --- gc ------------------------------------------------------------------------------------------
