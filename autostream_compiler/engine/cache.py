@@ -347,7 +347,7 @@ class Store:
     step runs again), as for a cache that is not local."""
 
     def __init__(self, root: Path, verify: bool = False):
-        self.root = Path(root)
+        self.root = Path(root).absolute()  # steps link to blobs from their own folders
         self.objects = self.root / "objects"
         self.actions = self.root / "actions"
         self.tmp = self.root / "tmp"

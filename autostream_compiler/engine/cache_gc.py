@@ -462,7 +462,9 @@ class CacheInfo:
             f"  actions    {self.actions}{used}",
             f"  pinned     {self.pinned} action{'s' * (self.pinned != 1)} needed by the latest "
             f"build{'s' * (self.pinned_specs != 1)} of {self.pinned_specs} spec{'s' * (self.pinned_specs != 1)} "
-            "(gc keeps them)",
+            "(gc keeps them)"
+            if self.pinned_specs
+            else "  pinned     nothing (no latest build of an existing spec is recorded here)",
             f"  running    {self.running} process{'es' * (self.running != 1)} using the cache",
         ]
         if self.leftovers:

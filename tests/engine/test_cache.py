@@ -177,6 +177,29 @@ def test_verify_drops_a_corrupt_blob_and_its_record_so_the_step_runs_again(tmp_p
     assert _put(store, b"a picture") == out and Store(root, verify=True).get_action("a" * 64) is not None
 
 
+def test_two_builds_of_one_spec_on_one_cache_at_once_both_succeed(tmp_path):
+    spec = write_spec(tmp_path, small_spec())
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    builds = [
+        subprocess.Popen(
+            [sys.executable, "-m", "autostream_compiler", "build", spec.name, "--profile", "draft"]
+            + ["--cache-dir", "shared-cache", "-o", f"out/{name}.mp4"],  # a relative cache folder too
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    logs = [b.communicate(timeout=300)[0] for b in builds]
+    assert [b.returncode for b in builds] == [0, 0], logs
+    assert (tmp_path / "out" / "a.mp4").read_bytes() == (tmp_path / "out" / "b.mp4").read_bytes()
+    cache = tmp_path / "shared-cache"
+    assert _temps(cache) == [] and list((cache / "tmp").iterdir()) == []
+    assert all(file_digest(b) == b.name for b in _blobs(cache))
+
+
 # --- owners and crash leftovers ------------------------------------------------------------------
 
 STUCK = """
