@@ -5,15 +5,22 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+from autostream_compiler.errors import write_failed
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def _replace_with(path: Path, fill) -> None:
+def replace_with(path: Path, fill: Callable[[str], None], tag: str | None = None) -> None:
+    """Write `path` through a unique temp file beside it, filled by `fill(temp_name)` and renamed into
+    place: a reader sees the old file or the new one, never part of one, and a failure leaves no temp
+    file. `tag` goes into the temp file's name (`.<stem>.<tag>.*.tmp`) to say whose it is."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    prefix = f".{path.name.split('.')[0]}.{tag}." if tag else f".{path.name}."
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
     os.close(fd)
     try:
         fill(tmp)
@@ -24,19 +31,26 @@ def _replace_with(path: Path, fill) -> None:
         raise
 
 
+def _write(path: Path, fill: Callable[[str], None]) -> None:
+    try:
+        replace_with(path, fill)
+    except OSError as exc:
+        raise write_failed(path, exc) from None
+
+
 def write_text(path: Path, text: str) -> None:
     """Write text to path atomically."""
-    _replace_with(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    _write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Write bytes to path atomically."""
-    _replace_with(Path(path), lambda tmp: Path(tmp).write_bytes(data))
+    _write(Path(path), lambda tmp: Path(tmp).write_bytes(data))
 
 
 def copy_file(src: Path, path: Path) -> None:
     """Copy a file to path atomically."""
-    _replace_with(Path(path), lambda tmp: shutil.copyfile(src, tmp))
+    _write(Path(path), lambda tmp: shutil.copyfile(src, tmp))
 
 
 def write_if_changed(path: Path, text: str) -> bool:

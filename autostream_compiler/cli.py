@@ -121,10 +121,18 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
     metavar="MS",
     help="Wait until files have been quiet this long before building.",
 )
+@click.option(
+    "--cache-max-size",
+    metavar="SIZE",
+    default="1GB",
+    show_default=True,
+    help="After each build, trim the cache to SIZE, least recently used first (keeps the last few builds).",
+)
 @click.pass_context
-def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debounce) -> None:
+def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debounce, cache_max_size) -> None:
     """Build SPEC, then rebuild it whenever it or a file it uses changes (Ctrl-C stops)."""
     from autostream_compiler.cli_progress import StepProgress
+    from autostream_compiler.engine.cache_gc import parse_size
     from autostream_compiler.preview import parse_address
     from autostream_compiler.watch import watch as run_watch
 
@@ -139,6 +147,7 @@ def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debou
         debounce / 1000,
         lambda line, err=True: click.echo(line, err=err),
         lambda: StepProgress(debug=ctx.obj["debug"]),
+        parse_size(cache_max_size, "--cache-max-size"),
     )
 
 
@@ -271,3 +280,50 @@ def fonts() -> None:
 
     for name in shipped():
         click.echo(name)
+
+
+# --- cache ---------------------------------------------------------------------------------------
+
+_cache_root_opt = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Cache folder (default: $AUTOSTREAM_CACHE_DIR, else .autostream/cache in the current folder; "
+    "a build's default is .autostream/cache beside its spec).",
+)
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """Show what the build cache holds, or bound it (least recently used entries go first)."""
+
+
+@cache_group.command("info")
+@_cache_root_opt
+def cache_info(cache_dir) -> None:
+    """Size, objects, actions, first and last use, and what gc keeps."""
+    from autostream_compiler.engine.cache_gc import default_root, info
+
+    for line in info(cache_dir or default_root()).lines():
+        click.echo(line)
+
+
+@cache_group.command("gc")
+@click.option(
+    "--max-size",
+    metavar="SIZE",
+    help="Remove least recently used entries until the cache fits: 500MB, 2GB, 800KB, 1TB or bytes "
+    "(decimal: 1 GB = 1000 MB).",
+)
+@click.option("--older-than", metavar="AGE", help="Remove entries not used for AGE: 45s, 90m, 12h, 30d, 2w.")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@_cache_root_opt
+def cache_gc(max_size, older_than, dry_run, cache_dir) -> None:
+    """Shrink the cache, least recently used entries first.
+
+    Also removes what dead processes left behind. Never removed: what the latest build of an existing
+    spec needs, and what a running build or watch is using (so the cache may stay above --max-size)."""
+    from autostream_compiler.engine.cache_gc import collect, default_root, parse_age, parse_size
+
+    size = parse_size(max_size) if max_size is not None else None
+    age = parse_age(older_than) if older_than is not None else None
+    click.echo(collect(cache_dir or default_root(), max_size=size, older_than=age, dry_run=dry_run).summary())

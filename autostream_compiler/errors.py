@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from autostream_compiler.env import redact
 
 
@@ -45,3 +47,14 @@ def message_lines(exc: AutostreamError) -> list[str]:
     it is a spec's list of problems (those name their file first)."""
     prefix = "" if isinstance(exc, SpecError) else "error: "
     return [f"{prefix}{line}" for line in redact(str(exc)).splitlines()]
+
+
+def write_failed(path, exc: OSError) -> AutostreamError:
+    """One line for a file autostream could not write (an output, the lock, a report): where, why, the fix."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return BuildError(f"{path}: no space left on the device; free some space and build again")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return UserError(
+            f"{path}: cannot write there ({exc.strerror}); make the folder writable or choose another path"
+        )
+    return BuildError(f"{path}: cannot write it ({exc.strerror or exc}); check the path and build again")

@@ -24,7 +24,8 @@ from watchdog.observers.api import ObservedWatch
 
 from autostream_compiler import children
 from autostream_compiler.digests import file_digest
-from autostream_compiler.engine.pipeline import BuildResult, build
+from autostream_compiler.engine.cache_gc import WATCH_MAX_SIZE, collect
+from autostream_compiler.engine.pipeline import BuildResult, build, cache_root
 from autostream_compiler.errors import AutostreamError, BuildError, message_lines
 from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.preview import Preview
@@ -82,8 +83,10 @@ class Watcher:
         debounce: float,
         say: Callable[[str], None],
         progress: Callable[[], object],
+        cache_max_size: int | None = WATCH_MAX_SIZE,
     ):
         self.spec = Path(spec).absolute()
+        self.cache_max_size = cache_max_size
         self.lock = lock_path(self.spec).absolute()
         self.options = build_options
         self.preview = preview
@@ -144,7 +147,20 @@ class Watcher:
                     for start, end, title in result.chapters
                 ]
                 self.preview.done(result.video_blob, result.output.name, result.report()["steps"], scenes)
+        self._trim_cache()
         self.say(f"watching {len(self.files)} files for changes (Ctrl-C to stop)")
+
+    def _trim_cache(self) -> None:
+        """Keep the cache under the cap: every save adds files, the last few builds are what matter."""
+        if self.cache_max_size is None:
+            return
+        try:
+            report = collect(cache_root(self.spec, self.options.get("cache_dir")), max_size=self.cache_max_size)
+        except AutostreamError as exc:
+            self.say(f"cache: not trimmed: {exc}")
+            return
+        if report.actions or report.objects or report.leftovers:
+            self.say(f"cache: {report.summary()}")
 
     def _watch_folders(self) -> None:
         """Watch the folders of the current files (only the ones that changed since last time)."""
@@ -176,9 +192,11 @@ def watch(
     debounce: float,
     say: Callable[..., None],
     progress: Callable[[], object],
+    cache_max_size: int | None = WATCH_MAX_SIZE,
 ) -> None:
     """Run the watch loop (and the preview server) until SIGINT or SIGTERM; then stop every child
-    process and return within 5 s, leaving no half-written file. `say(line, err=True)` prints."""
+    process and return within 5 s, leaving no half-written file. `say(line, err=True)` prints. After
+    each build the cache is trimmed to `cache_max_size` bytes (least recently used first)."""
     from autostream_compiler.preview import start
 
     preview = Preview() if serve else None
@@ -197,7 +215,7 @@ def watch(
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        Watcher(spec, build_options, preview, debounce, say, progress).run()
+        Watcher(spec, build_options, preview, debounce, say, progress, cache_max_size).run()
     except KeyboardInterrupt:
         pass
     finally:

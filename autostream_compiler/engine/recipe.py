@@ -201,28 +201,35 @@ def _text(value) -> str:
 def _referenced(fn: types.FunctionType):
     """(name, value) of the globals a function reads, and of the attributes it reads of autostream
     modules it uses (imported at the top or inside the function)."""
-    names: set[str] = set()
-    modules = []
-    for code in _codes(fn.__code__):
-        names.update(code.co_names)
-        package = None
-        for ins in dis.get_instructions(code):
-            if ins.opname == "IMPORT_NAME":
-                package = import_module(ins.argval) if str(ins.argval).startswith(PACKAGE) else None
-                if package:
-                    modules.append(package)
-            elif ins.opname == "IMPORT_FROM" and package and hasattr(package, "__path__"):
-                name = f"{package.__name__}.{ins.argval}"
-                if find_spec(name):  # a module imported by name (`from autostream_compiler.x import y`)
-                    modules.append(import_module(name))
-    spaces = [fn.__globals__] + [vars(module) for module in modules]
+    names, imported = _names(fn.__code__)
+    spaces = [fn.__globals__] + [vars(import_module(module)) for module in imported]
     for value in fn.__globals__.values():
         if isinstance(value, types.ModuleType) and value.__name__.startswith(PACKAGE):
             spaces.append(vars(value))
-    for name in sorted(names):
+    for name in names:
         for space in spaces:
             if name in space:
                 yield name, space[name]
+
+
+@cache
+def _names(code: types.CodeType) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names a function's code reads, and the autostream modules it imports inside itself."""
+    names: set[str] = set()
+    modules: list[str] = []
+    for inner in _codes(code):
+        names.update(inner.co_names)
+        package = None
+        for ins in dis.get_instructions(inner):
+            if ins.opname == "IMPORT_NAME":
+                package = str(ins.argval) if str(ins.argval).startswith(PACKAGE) else None
+                if package:
+                    modules.append(package)
+            elif ins.opname == "IMPORT_FROM" and package and hasattr(import_module(package), "__path__"):
+                name = f"{package}.{ins.argval}"
+                if find_spec(name):  # a module imported by name (`from autostream_compiler.x import y`)
+                    modules.append(name)
+    return tuple(sorted(names)), tuple(modules)
 
 
 def _codes(code: types.CodeType):

@@ -6,6 +6,7 @@ step, so a step is never half-updated and the reporter sees each step once, when
 
 from __future__ import annotations
 
+import errno
 import shutil
 import time
 import traceback
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from autostream_compiler.digests import digest
-from autostream_compiler.engine.cache import Store
+from autostream_compiler.engine.cache import Store, write_error
 from autostream_compiler.engine.recipe import Command, code_digest, run_command, tool_versions
 from autostream_compiler.env import redact
 from autostream_compiler.errors import AutostreamError
@@ -245,6 +246,10 @@ def _execute(step: Step, store: Store) -> _Outcome:
         return _Outcome("built", time.perf_counter() - start, outputs, result.record, warnings)
     except AutostreamError as exc:
         error, trace = str(exc), traceback.format_exc()
+    except OSError as exc:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)  # the step's folder is in the cache
+        error = str(write_error(store.root, exc)) if full else f"{type(exc).__name__}: {exc}"
+        trace = traceback.format_exc()
     except Exception as exc:  # noqa: BLE001 - a step's crash is reported as that step's failure
         error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
     finally:
