@@ -162,3 +162,21 @@ def test_stopping_mid_build_ends_children_and_leaves_nothing_half_written(tmp_pa
     result = run_cli("build", path, "--report", tmp_path / "report.json")
     assert result.exit_code == 0, result.stderr
     assert ffprobe(tmp_path / "out" / "video.mp4")["streams"][0]["height"] == 1080
+
+
+def test_watch_keeps_its_cache_under_the_cap_and_the_latest_build_whole(tmp_path):
+    spec = small_spec()
+    path = write_spec(tmp_path, spec)
+    with Watching(path, "--cache-max-size", "1KB") as watch:
+        watch.wait_for(1)
+        assert watch.count("cache: removed") == 0  # everything is the latest build's
+        spec["scenes"][1]["narration"] = "Then the second one costs $7."
+        write_spec(tmp_path, spec)
+        watch.wait_for(2)
+        deadline = time.monotonic() + 10
+        while watch.count("cache: removed") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert watch.count("cache: removed") == 1, "".join(watch.lines)  # the first narration of scene 2 went
+        watch.stop()
+    again = run_cli("build", path, "--profile", "draft")
+    assert again.exit_code == 0 and "nothing to do" in again.stdout, again.stdout + again.stderr
