@@ -41,7 +41,8 @@ _spec_arg = click.argument("spec", type=click.Path(path_type=Path, dir_okay=Fals
 _cache_opt = click.option(
     "--cache-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Cache folder (default: .autostream/cache beside the spec, or $AUTOSTREAM_CACHE_DIR).",
+    help="Cache folder (default: $AUTOSTREAM_CACHE_DIR, else .autostream/cache beside the spec; for the cache "
+    "commands, in the current folder).",
 )
 _jobs_opt = click.option(
     "-j", "--jobs", type=click.IntRange(1, 64), help="Steps run at once (default: the number of cores)."
@@ -284,13 +285,6 @@ def fonts() -> None:
 
 # --- cache ---------------------------------------------------------------------------------------
 
-_cache_root_opt = click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Cache folder (default: $AUTOSTREAM_CACHE_DIR, else .autostream/cache in the current folder; "
-    "a build's default is .autostream/cache beside its spec).",
-)
-
 
 @main.group("cache")
 def cache_group() -> None:
@@ -298,12 +292,13 @@ def cache_group() -> None:
 
 
 @cache_group.command("info")
-@_cache_root_opt
+@_cache_opt
 def cache_info(cache_dir) -> None:
     """Size, objects, actions, first and last use, and what gc keeps."""
-    from autostream_compiler.engine.cache_gc import default_root, info
+    from autostream_compiler.engine.cache import cache_root
+    from autostream_compiler.engine.cache_gc import info
 
-    for line in info(cache_dir or default_root()).lines():
+    for line in info(cache_root(cache_dir)).lines():
         click.echo(line)
 
 
@@ -316,14 +311,15 @@ def cache_info(cache_dir) -> None:
 )
 @click.option("--older-than", metavar="AGE", help="Remove entries not used for AGE: 45s, 90m, 12h, 30d, 2w.")
 @click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
-@_cache_root_opt
+@_cache_opt
 def cache_gc(max_size, older_than, dry_run, cache_dir) -> None:
     """Shrink the cache, least recently used entries first.
 
     Also removes what dead processes left behind. Never removed: what the latest build of an existing
     spec needs, and what a running build or watch is using (so the cache may stay above --max-size)."""
-    from autostream_compiler.engine.cache_gc import collect, default_root, parse_age, parse_size
+    from autostream_compiler.engine.cache import cache_root
+    from autostream_compiler.engine.cache_gc import collect, parse_age, parse_size
 
     size = parse_size(max_size) if max_size is not None else None
     age = parse_age(older_than) if older_than is not None else None
-    click.echo(collect(cache_dir or default_root(), max_size=size, older_than=age, dry_run=dry_run).summary())
+    click.echo(collect(cache_root(cache_dir), max_size=size, older_than=age, dry_run=dry_run).summary())

@@ -24,8 +24,9 @@ from watchdog.observers.api import ObservedWatch
 
 from autostream_compiler import children
 from autostream_compiler.digests import file_digest
+from autostream_compiler.engine.cache import cache_root
 from autostream_compiler.engine.cache_gc import WATCH_MAX_SIZE, collect
-from autostream_compiler.engine.pipeline import BuildResult, build, cache_root
+from autostream_compiler.engine.pipeline import BuildResult, build
 from autostream_compiler.errors import AutostreamError, BuildError, message_lines
 from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.preview import Preview
@@ -155,7 +156,9 @@ class Watcher:
         if self.cache_max_size is None:
             return
         try:
-            report = collect(cache_root(self.spec, self.options.get("cache_dir")), max_size=self.cache_max_size)
+            report = collect(
+                cache_root(self.options.get("cache_dir"), self.spec.resolve().parent), max_size=self.cache_max_size
+            )
         except AutostreamError as exc:
             self.say(f"cache: not trimmed: {exc}")
             return

@@ -289,6 +289,15 @@ def sweep(root: Path) -> list[Path]:
 # --- the store -------------------------------------------------------------------------------------
 
 
+def cache_root(cache_dir: Path | None = None, near: Path | None = None) -> Path:
+    """`--cache-dir`, else $AUTOSTREAM_CACHE_DIR, else `.autostream/cache` in `near` (a spec's folder;
+    the current folder when None)."""
+    if cache_dir:
+        return Path(cache_dir)
+    env = os.environ.get("AUTOSTREAM_CACHE_DIR")
+    return Path(env) if env else (near or Path.cwd()) / ".autostream" / "cache"
+
+
 def write_error(root: Path, exc: OSError) -> AutostreamError:
     """One line for a failed write into the cache folder: which folder, why, and the fix."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -92,12 +92,6 @@ def format_size(size: float) -> str:
     return f"{int(size)} B"
 
 
-def default_root() -> Path:
-    """The cache folder of the `cache` commands: $AUTOSTREAM_CACHE_DIR, else `.autostream/cache` here."""
-    env = os.environ.get("AUTOSTREAM_CACHE_DIR")
-    return Path(env) if env else Path.cwd() / ".autostream" / "cache"
-
-
 # --- scanning ------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from autostream_compiler.atomic import copy_file, write_if_changed
 from autostream_compiler.digests import digest, file_digest
 from autostream_compiler.engine.actions import read_timeline, read_words, scene_cues
-from autostream_compiler.engine.cache import Store
+from autostream_compiler.engine.cache import Store, cache_root
 from autostream_compiler.engine.plan import Render, plan
 from autostream_compiler.engine.runner import Reporter, Silent, Step, resolve_cached, run_steps
 from autostream_compiler.errors import AutostreamError, BuildError
@@ -70,14 +70,6 @@ class BuildResult:
         return _report(self.output, self.steps, self.notes)
 
 
-def cache_root(spec_path: Path, cache_dir: Path | None) -> Path:
-    """`--cache-dir`, else AUTOSTREAM_CACHE_DIR, else `.autostream/cache` beside the spec."""
-    if cache_dir:
-        return Path(cache_dir)
-    env = os.environ.get("AUTOSTREAM_CACHE_DIR")
-    return Path(env) if env else spec_path.resolve().parent / ".autostream" / "cache"
-
-
 def output_path(resolved: Resolved, output: Path | None, profile: str = "final") -> Path:
     """`-o`, else the spec's `output` (relative to the spec), else out/<stem>.mp4 beside the spec;
     a draft goes to `<name>.draft.mp4` beside it so it never replaces the final video."""
@@ -124,7 +116,7 @@ def build(
     try:
         resolved = resolve(spec_path, refresh=refresh, log=reporter.note)
         inputs |= resolved.files
-        store = Store(cache_root(resolved.spec_path, cache_dir), verify=verify)
+        store = Store(cache_root(cache_dir, resolved.spec_path.resolve().parent), verify=verify)
         render, notes = choose_render(resolved, profile)  # notes go to the report
         steps = plan(resolved.graph, resolved.spec_path.parent, render)
         inputs |= {path for step in steps for path in step.files.values()}
@@ -242,7 +234,7 @@ def _save_state(store: Store, spec_path: Path, profile: str, steps: list[Step]) 
 def status(spec_path: Path, cache_dir: Path | None = None, profile: str = "final") -> list[tuple[Step, str]]:
     """Each step with why it would run, or "up to date"; writes nothing."""
     resolved = resolve(Path(spec_path), write=False)
-    store = Store(cache_root(resolved.spec_path, cache_dir))
+    store = Store(cache_root(cache_dir, resolved.spec_path.resolve().parent))
     steps = plan(resolved.graph, resolved.spec_path.parent, choose_render(resolved, profile)[0])
     resolve_cached(steps, store)
     try:
