@@ -132,9 +132,11 @@ def _key(step: Step, store: Store) -> bool:
         step.key = digest(step.recipe(store))
         return True
     except AutostreamError as exc:
-        step.status, step.error = "failed", redact(str(exc))
-        step.traceback = traceback.format_exc()
-        return False
+        error, trace = str(exc), traceback.format_exc()
+    except Exception as exc:  # noqa: BLE001 - an input it cannot read fails this step, not the build
+        error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+    step.status, step.error, step.traceback = "failed", redact(error), trace
+    return False
 
 
 def _from_cache(step: Step, store: Store) -> bool:
