@@ -30,14 +30,14 @@ POINTS = {
     "steps-1": [("steps", 1)],
     "steps-4": [("steps", 4)],
     "steps-7": [("steps", 7)],
-    "steps-9": [("steps", 9)],  # of 10
+    "steps-9": [("steps", 9)],  # of ten or eleven
     "ffmpeg-2": [("ffmpeg", 2)],
     "three-kills": [("steps", 2), ("time", 0.3), ("ffmpeg", 1)],
 }
 
 
 def _spec() -> dict:
-    """Two short scenes: ten steps (tts, align, image, segment per scene; audio, mux, thumbnail)."""
+    """Two short scenes: about ten steps (tts, align, image and segment per scene; audio, mux, ...)."""
     spec = small_spec()
     spec["scenes"] = spec["scenes"][:2]
     spec["encoder"] = "libx264"  # no hardware-encoder probe in each of the many processes
