@@ -83,14 +83,29 @@ def _name(pid: int) -> str:
         return ""
 
 
+def _exe(pid: int) -> str:
+    """The program a process runs ("" once it has ended)."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
+def _args(pid: int) -> str:
+    """A process's command line ("" once it has ended, or for a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def _uses(pid: int, folder: Path) -> bool:
     """Whether a live process works in folder or names it in its arguments (a zombie does neither)."""
     try:
         cwd = os.readlink(f"/proc/{pid}/cwd")
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
-    return cwd.startswith(str(folder)) or str(folder) in args
+    return cwd.startswith(str(folder)) or str(folder) in _args(pid)
 
 
 def _processes_using(folder: Path) -> list[int]:
@@ -126,7 +141,8 @@ def _kill_at(folder: Path, when: tuple[str, float], clean_seconds: float) -> int
                     seen.add(pid)
                     running = running or (len(seen) >= amount and _freeze(pid))  # killed while it runs
         time.sleep(0.005)
-    frozen = sum(_freeze(pid) for pid in _children(build.pid))
+    # only children that have exec'd: one frozen between fork and exec could never make its request
+    frozen = sum(_freeze(pid) for pid in _children(build.pid) if _exe(pid) not in ("", _exe(build.pid)))
     build.kill()
     build.wait()
     return frozen
@@ -137,7 +153,7 @@ def _survivors(project: Path) -> list[str]:
     deadline = time.monotonic() + 5
     while (left := _processes_using(project)) and time.monotonic() < deadline:
         time.sleep(0.02)
-    return [Path(f"/proc/{pid}/cmdline").read_text(errors="replace").replace("\0", " ")[:300] for pid in left]
+    return [_args(pid)[:300] for pid in left]
 
 
 # A process that runs a long child the way the runner does (from a worker thread that waits for it).
