@@ -54,6 +54,26 @@ def report_statuses(path: Path) -> dict[tuple[str, int | None], str]:
     return {(s["kind"], s["scene"]): s["status"] for s in data["steps"]}
 
 
+def frame_hashes(video: Path, streams: tuple[str, ...] = ("v", "a")) -> list[str]:
+    """ffmpeg's framemd5 of every decoded frame of these streams (timestamps, sizes and hashes)."""
+    maps = [arg for kind in streams for arg in ("-map", f"0:{kind}")]
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(video), *maps, "-f", "framemd5", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [line for line in out.splitlines() if not line.startswith("#")]
+
+
+def two_scene_spec() -> dict:
+    """small_spec's first two scenes, libx264 (no hardware-encoder probe in each of many processes)."""
+    spec = small_spec()
+    spec["scenes"] = spec["scenes"][:2]
+    spec["encoder"] = "libx264"
+    return spec
+
+
 def small_spec() -> dict:
     """A three-scene spec that builds in seconds."""
     return {

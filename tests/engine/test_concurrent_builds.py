@@ -10,30 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import Watching, ffprobe, small_spec, write_spec
+from helpers import Watching, ffprobe, frame_hashes, two_scene_spec, write_spec
 
 BUILD = [sys.executable, "-m", "autostream_compiler", "build", "video.yaml", "--profile", "draft"]
 SIDECARS = (".mp4", ".srt", ".vtt", ".words.json", ".thumb.png")
 OUTPUTS = ["video.lock.yaml", *(f"out/video.draft{ext}" for ext in SIDECARS)]
-
-
-def _spec() -> dict:
-    """Two short scenes, libx264 (no hardware-encoder probe)."""
-    spec = small_spec()
-    spec["scenes"] = spec["scenes"][:2]
-    spec["encoder"] = "libx264"
-    return spec
-
-
-def _frames(video: Path) -> list[str]:
-    """ffmpeg's framemd5 of every decoded video and audio frame (timestamps, sizes and hashes)."""
-    out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(video), "-map", "0:v", "-map", "0:a", "-f", "framemd5", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line for line in out.splitlines() if not line.startswith("#")]
 
 
 def _start(argv: list[str], folder: Path) -> subprocess.Popen:
@@ -52,7 +33,7 @@ def _keys(report: Path) -> dict[tuple[str, int | None], str]:
 def alone(tmp_path_factory) -> Path:
     """The spec's folder after a build alone on a fresh cache (its outputs and report)."""
     folder = tmp_path_factory.mktemp("alone")
-    write_spec(folder, _spec())
+    write_spec(folder, two_scene_spec())
     subprocess.run([*BUILD, "--report", "report.json"], cwd=folder, capture_output=True, check=True, timeout=300)
     return folder
 
@@ -61,7 +42,7 @@ def _assert_whole_and_equal(folder: Path, alone: Path) -> None:
     """The lock and outputs beside the spec are whole (YAML, MP4) and equal a lone build's; no temp file left."""
     assert yaml.safe_load((folder / "video.lock.yaml").read_text(encoding="utf-8"))
     assert ffprobe(folder / "out" / "video.draft.mp4")["format"]["format_name"].startswith("mov,mp4")
-    assert _frames(folder / "out" / "video.draft.mp4") == _frames(alone / "out" / "video.draft.mp4")
+    assert frame_hashes(folder / "out" / "video.draft.mp4") == frame_hashes(alone / "out" / "video.draft.mp4")
     for name in OUTPUTS:
         assert (folder / name).read_bytes() == (alone / name).read_bytes(), name
     assert not [p for p in folder.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".video.")]
@@ -69,7 +50,7 @@ def _assert_whole_and_equal(folder: Path, alone: Path) -> None:
 
 
 def test_two_builds_of_one_spec_on_one_cache_at_once(tmp_path, alone):
-    write_spec(tmp_path, _spec())
+    write_spec(tmp_path, two_scene_spec())
     runs = [_start([*BUILD, "--report", f"{name}.json"], tmp_path) for name in ("first", "second")]
     for run in runs:
         _, err = run.communicate(timeout=300)
@@ -81,7 +62,7 @@ def test_two_builds_of_one_spec_on_one_cache_at_once(tmp_path, alone):
 
 
 def test_a_watch_and_a_build_on_one_cache_at_once(tmp_path, alone):
-    path = write_spec(tmp_path, _spec())
+    path = write_spec(tmp_path, two_scene_spec())
     build = _start([*BUILD, "--report", "build.json"], tmp_path)
     try:
         with Watching(path, "--profile", "draft") as watch:
@@ -98,7 +79,7 @@ def test_a_watch_and_a_build_on_one_cache_at_once(tmp_path, alone):
 
 
 def test_two_identical_scenes_in_one_build_both_succeed(tmp_path):
-    spec = _spec()
+    spec = two_scene_spec()
     spec["scenes"] = [spec["scenes"][0], dict(spec["scenes"][0])]  # same narration, same picture
     write_spec(tmp_path, spec)
     run = subprocess.run([*BUILD, "-j", "2", "--report", "report.json"], cwd=tmp_path, capture_output=True, text=True)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import small_spec, write_spec
+from helpers import frame_hashes, two_scene_spec, write_spec
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="children die with a build on Linux only")
 
@@ -36,33 +36,14 @@ POINTS = {
 }
 
 
-def _spec() -> dict:
-    """Two short scenes: about ten steps (tts, align, image and segment per scene; audio, mux, ...)."""
-    spec = small_spec()
-    spec["scenes"] = spec["scenes"][:2]
-    spec["encoder"] = "libx264"  # no hardware-encoder probe in each of the many processes
-    return spec
-
-
-def _frames(video: Path) -> list[str]:
-    """ffmpeg's framemd5 of every decoded video and audio frame (timestamps, sizes and hashes)."""
-    out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(video), "-map", "0:v", "-map", "0:a", "-f", "framemd5", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line for line in out.splitlines() if not line.startswith("#")]
-
-
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory) -> tuple[list[str], float]:
     """A clean build into a fresh cache: its frames and how long it took (to place the time points)."""
     folder = tmp_path_factory.mktemp("clean")
-    write_spec(folder, _spec())
+    write_spec(folder, two_scene_spec())
     started = time.monotonic()
     subprocess.run(BUILD, cwd=folder, capture_output=True, check=True, timeout=300)
-    return _frames(folder / VIDEO), time.monotonic() - started
+    return frame_hashes(folder / VIDEO), time.monotonic() - started
 
 
 def _children(pid: int) -> list[int]:
@@ -184,7 +165,7 @@ def test_a_child_dies_with_its_parent_killed_by_sigkill(tmp_path):
 @pytest.mark.parametrize("kills", POINTS.values(), ids=POINTS.keys())
 def test_a_build_killed_anywhere_leaves_a_cache_the_next_build_trusts(tmp_path, clean, kills):
     frames, clean_seconds = clean
-    write_spec(tmp_path, _spec())
+    write_spec(tmp_path, two_scene_spec())
     cache = tmp_path / ".autostream" / "cache"
     try:
         for when in kills:
@@ -201,7 +182,7 @@ def test_a_build_killed_anywhere_leaves_a_cache_the_next_build_trusts(tmp_path, 
         assert finished <= {s["key"] for s in steps}
         for s in steps:
             assert s["status"] == ("cached" if s["key"] in finished else "built"), s
-        assert _frames(tmp_path / VIDEO) == frames
+        assert frame_hashes(tmp_path / VIDEO) == frames
 
         # debris of the killed builds is swept by the next one
         assert not list((cache / "tmp").rglob("step-*")), "step folders of a dead build left in tmp/"

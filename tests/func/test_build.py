@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import ffprobe, report_statuses, run_cli, small_spec, write_spec
+from helpers import ffprobe, frame_hashes, report_statuses, run_cli, small_spec, write_spec
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +46,6 @@ def _pcm(path: Path, rate: int = 16000) -> np.ndarray:
         check=True,
     ).stdout
     return np.frombuffer(raw, dtype=np.int16).astype(np.float32)
-
-
-def _frame_hashes(path: Path) -> list[str]:
-    out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line.split(",")[-1].strip() for line in out.splitlines() if not line.startswith("#")]
 
 
 def test_first_build_makes_the_video_and_sidecars(project):
@@ -186,9 +176,9 @@ def test_clean_build_gives_the_same_frames_as_the_incremental_one(project):
     clean = root / "clean.mp4"
     result = run_cli("build", project["path"], "--cache-dir", root / "cache2", "-o", clean, "--jobs", "1")
     assert result.exit_code == 0, result.stderr
-    incremental = _frame_hashes(root / "out" / "video.mp4")
+    incremental = frame_hashes(root / "out" / "video.mp4", ("v",))
     assert len(incremental) > 48
-    assert _frame_hashes(clean) == incremental
+    assert frame_hashes(clean, ("v",)) == incremental
     assert np.array_equal(_pcm(clean), _pcm(root / "out" / "video.mp4"))
 
 
