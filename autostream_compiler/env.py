@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 SECRET_ENV = ("GROQ_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "POLLINATIONS_API_TOKEN")
 
 
-_FROM_FILE: dict[str, str] = {}  # variables a `.env` set, so a later load (watch) can update them
+_from_file: dict[str, str] = {}  # variables a `.env` set, so a later load (watch) can update them
 
 
 def load_env_file(folder: Path) -> None:
@@ -21,15 +21,15 @@ def load_env_file(folder: Path) -> None:
         from dotenv import dotenv_values
 
         values = {name: value for name, value in dotenv_values(path).items() if value is not None}
-    previous = dict(_FROM_FILE)
-    _FROM_FILE.clear()
+    previous = dict(_from_file)
+    _from_file.clear()
     for name, value in previous.items():
         if name not in values and os.environ.get(name) == value:
             del os.environ[name]
     for name, value in values.items():
         if name not in os.environ or os.environ[name] == previous.get(name):
             os.environ[name] = value
-            _FROM_FILE[name] = value
+            _from_file[name] = value
 
 
 def redact(text: str) -> str:
