@@ -116,29 +116,7 @@ def _shot_chain(shot: Shot, count: int, fps: int, fontsdir: str) -> str:
 def segment_argv(shot: Shot, count: int, fps: int, fontsdir: str, codec: list[str], out: str) -> list[str]:
     """Encode `count` frames of one scene from `shot.first`: the still with its camera move and captions."""
     graph = f"[0:v]{_shot_chain(shot, count, fps, fontsdir)}[v]"
-    return [
-        ffmpeg_exe(),
-        "-nostdin",
-        "-y",
-        "-v",
-        "error",
-        "-framerate",
-        str(fps),
-        "-i",
-        shot.image,
-        "-filter_complex",
-        graph,
-        "-map",
-        "[v]",
-        "-frames:v",
-        str(count),
-        *codec,
-        "-g",
-        str(fps * 2),
-        *TIMESCALE,
-        "-an",
-        out,
-    ]
+    return _encode(["-framerate", str(fps), "-i", shot.image], graph, count, fps, codec, out)
 
 
 def transition_argv(
@@ -149,33 +127,14 @@ def transition_argv(
         f"[0:v]{_shot_chain(a, count, fps, fontsdir)}[a];[1:v]{_shot_chain(b, count, fps, fontsdir)}[b];"
         f"[a][b]xfade=transition={xfade}:duration={count / fps:.6f}:offset=0,format=yuv420p[v]"
     )
-    return [
-        ffmpeg_exe(),
-        "-nostdin",
-        "-y",
-        "-v",
-        "error",
-        "-framerate",
-        str(fps),
-        "-i",
-        a.image,
-        "-framerate",
-        str(fps),
-        "-i",
-        b.image,
-        "-filter_complex",
-        graph,
-        "-map",
-        "[v]",
-        "-frames:v",
-        str(count),
-        *codec,
-        "-g",
-        str(fps * 2),
-        *TIMESCALE,
-        "-an",
-        out,
-    ]
+    inputs = ["-framerate", str(fps), "-i", a.image, "-framerate", str(fps), "-i", b.image]
+    return _encode(inputs, graph, count, fps, codec, out)
+
+
+def _encode(inputs: list[str], graph: str, count: int, fps: int, codec: list[str], out: str) -> list[str]:
+    """`count` frames of a filter graph's [v] from these inputs, encoded (a keyframe every 2 s), no audio."""
+    head = [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", *inputs, "-filter_complex", graph, "-map", "[v]"]
+    return [*head, "-frames:v", str(count), *codec, "-g", str(fps * 2), *TIMESCALE, "-an", out]
 
 
 DRAFT_X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p", "-threads", "2"]
