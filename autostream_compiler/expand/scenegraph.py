@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autostream_compiler.specfile.models import Aligner, Images, Music
-from autostream_compiler.specfile.style import Aspect, Captions, Motion, MotionPreset, Transition
+from autostream_compiler.specfile.style import Aspect, Captions, HexColor, Motion, MotionPreset, Transition
 
 SCHEMA_VERSION = 3
 
@@ -116,7 +116,7 @@ class SceneGraph(_Strict):
     """Output frame."""
     pacing: Pacing
     """Speaking rate and pauses."""
-    palette: list[str] = Field(min_length=3)
+    palette: list[HexColor] = Field(min_length=3)
     """Colours for procedural pictures."""
     captions: Captions
     """Subtitle look."""
