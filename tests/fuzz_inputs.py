@@ -214,7 +214,13 @@ def _like(value: Any) -> st.SearchStrategy:
         return st.integers(-1000, 100_000)
     if isinstance(value, float):
         return st.floats(-100, 10_000, allow_nan=False)
-    return st.one_of(st.text(min_size=1, max_size=80), st.text(st.characters(codec="utf-8"), max_size=300))
+    spoken = st.text("0123456789$€%#+&.,-–:/ stndrhkmg°CO", min_size=1, max_size=120)  # what the narrator reads out
+    return st.one_of(
+        st.text(min_size=1, max_size=80),
+        st.text(st.characters(codec="utf-8"), max_size=300),
+        spoken,
+        st.sampled_from(["9" * 70, "1" + "0" * 5000, "$" + "9" * 40 + ".5", "#" * 3000 + "1", "1" + "0" * 40 + "th"]),
+    )
 
 
 def _paths(data: Any, here: tuple = ()) -> list[tuple]:
@@ -295,11 +301,16 @@ TEXT_KINDS = (
 DIRECTIVES = ["%YAML 1.1\n---\n", "%YAML 9.9\n---\n", "%TAG !e! tag:e.com,2000:\n---\n"]
 
 
-def alias_bomb(levels: int, width: int) -> str:
-    """`levels` mappings keys, each a list of `width` aliases of the one before: width**levels values."""
-    lines = ['a0: &a0 ["lol"]']
-    for i in range(1, levels + 1):
-        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+def alias_bomb(levels: int, width: int, merge: bool = False) -> str:
+    """Keys a0..a<levels>, each a list of `width` aliases of the one before: width**levels values. With
+    `merge`, each is a mapping that merges (`<<`) the one before `width` times over a0's 1000 keys."""
+    if merge:
+        keys = ", ".join(f"k{i}: {i}" for i in range(1000))
+        lines = [f"a0: &a0 {{{keys}}}"]
+        lines += [f"a{i}: &a{i} {{<<: [" + ", ".join([f"*a{i - 1}"] * width) + "]}" for i in range(1, levels + 1)]
+    else:
+        lines = ['a0: &a0 ["lol"]']
+        lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels + 1)]
     return "\n".join(lines) + "\n"
 
 
@@ -335,10 +346,10 @@ def text_mutations(draw, text: str) -> tuple[bytes, list[str]]:
             lines[row] = f"{key}: {draw(st.sampled_from(TAGS))}{value}"
             text = "\n".join(lines)
         elif kind == "bomb":
-            levels, width = draw(st.integers(2, 9)), draw(st.integers(2, 9))
+            levels, width, merge = draw(st.integers(2, 9)), draw(st.integers(2, 9)), draw(st.booleans())
             use = draw(st.sampled_from(["", f"title: *a{levels}\n", f"scenes: *a{levels}\n"]))
-            text = alias_bomb(levels, width) + use + text
-            kind = f"bomb {levels}x{width}"
+            text = alias_bomb(levels, width, merge) + use + text
+            kind = f"{'merge ' if merge else ''}bomb {levels}x{width}"
         elif kind == "merge":
             text = "defaults: &d {title: Merged, seed: 3, style: documentary}\n<<: *d\n" + text
         elif kind == "nest":

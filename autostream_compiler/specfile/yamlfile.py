@@ -71,7 +71,8 @@ def _read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line, col = _line_col(raw[: exc.start].decode("utf-8", errors="replace"), exc.start)
+        before = raw[: exc.start].decode("utf-8", errors="replace")
+        line, col = _line_col(before, len(before))
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
             raise SpecError([f"{path}:1:1: saved as UTF-16; save the file as UTF-8"]) from None
         byte = raw[exc.start]
@@ -130,8 +131,8 @@ class _Walk:
             return [self._value(v, loc + (i,), depth + 1) for i, v in enumerate(node.value)]
         return self._scalar(node, loc)
 
-    def _count(self, node: yaml.Node, loc: Loc, depth: int) -> None:
-        self.count += 1
+    def _count(self, node: yaml.Node, loc: Loc, depth: int, values: int = 1) -> None:
+        self.count += values
         if self.count > MAX_NODES:
             raise _Stop(node, loc, _TOO_MANY)
         if depth > MAX_DEPTH:
@@ -169,6 +170,7 @@ class _Walk:
                     self._problem(source, loc, "`<<` merges a mapping (or a list of mappings); fix its value")
                     continue
                 inner_merged, inner = self._pairs(source, loc, depth + 1)
+                self._count(source, loc, depth + 1, len(inner) + len(inner_merged))  # merges of merges multiply too
                 merged += inner + inner_merged
         return merged, explicit
 

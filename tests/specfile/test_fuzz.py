@@ -69,6 +69,12 @@ def test_alias_bomb_is_refused_with_one_line(tmp_path):
     assert line.endswith("write the values out or use fewer aliases")
 
 
+def test_merge_bomb_is_refused_with_one_line(tmp_path):
+    """`<<` merges of merges multiply like aliases do."""
+    [line] = _lines(tmp_path, alias_bomb(9, 9, merge=True) + GOOD)
+    assert re.match(r"v\.yaml:\d+:\d+: a\d: too many YAML nodes after expanding aliases \(more than ", line)
+
+
 def test_an_alias_inside_itself_is_refused(tmp_path):
     [line] = _lines(tmp_path, "loop: &loop [*loop, {k: *loop}]\n" + GOOD)
     assert line.startswith("v.yaml:1:7: loop[0]") and "nested more than 40 levels deep" in line
@@ -114,6 +120,19 @@ def test_whitespace_narration_is_refused_before_expansion(tmp_path):
     """A scene of spaces passed the spec and then failed inside the scene graph with a traceback."""
     [line] = _lines(tmp_path, "version: 1\ntitle: X\nscenes:\n  - narration: hi\n  - narration: ' '\n")
     assert line == "v.yaml:5:5: scenes[1]: `narration` has only spaces; write what the narrator says"
+
+
+def test_numbers_too_long_to_name_are_read_digit_by_digit(tmp_path):
+    """Numbers past num2words' names (OverflowError), past int()'s 4300 digits (ValueError) and a token of
+    3000 '#' (RecursionError) were tracebacks from inside the scene graph."""
+    from helpers import run_cli
+
+    narration = f"It cost ${'9' * 70}.50, then {'1' + '0' * 5000} and {'#' * 3000}1 and the {'1' + '0' * 40}th."
+    (tmp_path / "v.yaml").write_text(f"version: 1\ntitle: X\nscenes:\n  - narration: '{narration}'\n")
+    result = run_cli("expand", tmp_path / "v.yaml")
+    assert result.exit_code == 0, result.output
+    lock = (tmp_path / "v.lock.yaml").read_text()
+    assert "nine nine nine" in lock and "one zero zero" in lock and "number number" in lock
 
 
 def test_file_size_encoding_and_control_characters(tmp_path):
