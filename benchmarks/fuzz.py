@@ -59,7 +59,8 @@ def fuzz(count: int, seed_value: int) -> dict:
         if outcome.seconds > slowest[0]:
             slowest = (outcome.seconds, repr(case))
         if outcome.violations:
-            failures.append({"case": repr(case), "violations": outcome.violations})
+            files = {name: data[:3000].decode("utf-8", errors="replace") for name, data in case.files}
+            failures.append({"case": repr(case), "violations": outcome.violations, "files": files})
         if done % 500 == 0:
             rate = done / (time.perf_counter() - started)
             print(f"{done:6} cases  {len(failures)} failures  {rate:.1f} cases/s", flush=True)

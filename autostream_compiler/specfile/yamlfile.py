@@ -257,17 +257,33 @@ def validate(model: type[M], data: Any, positions: dict, path: Path) -> M:
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise SpecError([_describe(err, model, positions, path) for err in exc.errors()]) from None
+        raise SpecError([_describe(err, model, data, positions, path) for err in exc.errors()]) from None
 
 
-def _describe(err: dict, model: type[BaseModel], positions: dict, path: Path) -> str:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+def _data_loc(loc: Loc, data: Any) -> Loc:
+    """An error's place as a path into the data: pydantic's own steps ("[key]", "function-after[...]") dropped,
+    a user's key kept even when it holds brackets."""
+    out, here = [], data
+    for part in loc:
+        if (isinstance(here, dict) and part in here) or (
+            isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here)
+        ):
+            out.append(part)
+            here = here[part]
+        elif not (isinstance(part, str) and "[" in part):
+            out.append(part)
+            here = None
+    return tuple(out)
+
+
+def _describe(err: dict, model: type[BaseModel], data: Any, positions: dict, path: Path) -> str:
+    loc = _data_loc(err["loc"], data)
     kind = err["type"]
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and loc:
         allowed = ", ".join(_fields_at(model, loc[:-1])) or "none"
         where = place(path, positions, loc, key=True)
         return f"{where}: {_dotted(loc)}: unknown key {_shown(loc[-1])}; remove it (allowed here: {allowed})"
-    if kind == "missing":
+    if kind == "missing" and loc:
         return problem(path, positions, loc, f"required field missing; add `{loc[-1]}:`")
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")

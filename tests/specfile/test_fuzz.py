@@ -107,6 +107,8 @@ def test_long_style_string_names_the_field(tmp_path):
         ("deep: " + "[" * 5000 + "]" * 5000 + "\n", "v.yaml:4:1006: invalid YAML: exceeded maximum nesting depth"),
         ("title: a\0b\n", "v.yaml:4:9: invalid YAML: character U+0000 is not allowed; remove it"),
         ("title2: \t x\n", "v.yaml:4:1: title2: unknown key 'title2'; remove it"),  # a tab there is fine YAML
+        ("ti[tle: x\n", "v.yaml:4:1: ti[tle: unknown key 'ti[tle'; remove it"),  # was an IndexError
+        ("speakers: {'a[b]': {voice: 5}}\n", "v.yaml:4:28: speakers.a[b].voice: Input should be a valid string"),
     ],
 )
 def test_bad_values_get_one_line_with_their_place(tmp_path, extra, expected):
