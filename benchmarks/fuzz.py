@@ -4,7 +4,8 @@ Run: `.venv/bin/python benchmarks/fuzz.py [--count 10000] [--seed 0]`. Each case
 folder and `autostream status` and `autostream expand` run on it in-process; every run is checked for the
 same properties as the test (exit code 0, 1 or 2, no traceback or raw exception, no file outside the
 project, each command stopped after 30 s). Writes benchmarks/results/fuzz.json: the count, the exit-code
-histogram, the failures (should be none), the slowest case, peak memory and the total time.
+histogram, the failures (should be none), the slowest case, the peak memory of the run (which includes what
+hypothesis keeps of the cases it generated) and the most one case raised it, and the total time.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def fuzz(count: int, seed_value: int) -> dict:
     codes: dict[str, Counter] = {"status": Counter(), "expand": Counter()}
     failures: list[dict] = []
     slowest = (0.0, "")
+    rise = (0.0, "")  # the most one case raised the process's peak memory
     done = 0
     started = time.perf_counter()
 
@@ -51,8 +53,11 @@ def fuzz(count: int, seed_value: int) -> dict:
     )
     @given(cases())
     def one(case) -> None:
-        nonlocal done, slowest
+        nonlocal done, slowest, rise
+        before = _peak_mb()
         outcome = run_case(case)
+        if _peak_mb() - before > rise[0]:
+            rise = (_peak_mb() - before, repr(case))
         done += 1
         for command, code in outcome.exit_codes.items():
             codes[command][str(code)] += 1
@@ -79,7 +84,9 @@ def fuzz(count: int, seed_value: int) -> dict:
         "slowest_case_seconds": round(slowest[0], 3),
         "slowest_case": slowest[1],
         "hard_limit_seconds": HARD_LIMIT,
-        "peak_memory_mb": round(_peak_mb(), 1),
+        "peak_memory_mb": round(_peak_mb(), 1),  # the whole run, hypothesis' memory of its cases included
+        "largest_case_rise_mb": round(rise[0], 1),
+        "largest_case_rise": rise[1],
         "total_seconds": round(total, 1),
     }
 

@@ -125,4 +125,6 @@ def local_file_problem(root: Path, name: str) -> str | None:
             return f"file {shown} not found (looked in {root}); fix the path or add the file"
     except OSError as exc:
         return f"cannot read {shown} ({exc.strerror}); fix the path or its permissions"
+    except ValueError:  # a NUL character (a hand-edited lock; a spec's paths are checked by the model)
+        return f"{shown} is not a usable path (it contains a NUL character); fix the path"
     return None
