@@ -9,7 +9,7 @@ import yaml
 from autostream_compiler.errors import SpecError
 from autostream_compiler.expand.scenegraph import SCHEMA_VERSION, Expansion, LockFile, SceneGraph
 from autostream_compiler.expand.spoken import to_words
-from autostream_compiler.specfile.yamlfile import read_yaml, validate
+from autostream_compiler.specfile.yamlfile import read_yaml, shorten, validate
 
 _HEADER = (
     "# autostream lock file for {spec}: the resolved scene graph. Commit it with the spec.\n"
@@ -49,7 +49,7 @@ def read_lock(path: Path) -> LockFile | None:
     if isinstance(schema, int) and schema > SCHEMA_VERSION:
         raise SpecError(
             [
-                f"{path}:1:1: schema: lock format {schema} is newer than this autostream reads "
+                f"{path}:1:1: schema: lock format {shorten(str(schema))} is newer than this autostream reads "
                 f"({SCHEMA_VERSION}); upgrade autostream"
             ]
         )

@@ -6,14 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from autostream_compiler.specfile.models import Aligner, Images, Music
-from autostream_compiler.specfile.style import Aspect, Captions, Motion, MotionPreset, Transition
+from autostream_compiler.specfile.models import Aligner, FilePath, Images, Music
+from autostream_compiler.specfile.style import Aspect, Captions, HexColor, Motion, MotionPreset, Transition
 
 SCHEMA_VERSION = 3
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 class FrameFormat(_Strict):
@@ -21,9 +21,9 @@ class FrameFormat(_Strict):
 
     aspect: Aspect
     """Aspect ratio."""
-    width: int = Field(gt=0)
+    width: int = Field(gt=0, le=8192)
     """Width in pixels."""
-    height: int = Field(gt=0)
+    height: int = Field(gt=0, le=8192)
     """Height in pixels."""
     fps: int = Field(ge=12, le=60)
     """Frames per second."""
@@ -36,9 +36,9 @@ class ImageSource(_Strict):
     """`generated` by the graph's image providers from the prompt and seed; `file` uses `path`."""
     prompt: str
     """The rendered image prompt."""
-    seed: int = Field(ge=0)
+    seed: int = Field(ge=0, lt=2**32)
     """Seed of the generated picture."""
-    path: str | None = None
+    path: FilePath | None = None
     """Local file, relative to the spec, when provider is `file`."""
 
 
@@ -65,7 +65,7 @@ class Scene(_Strict):
     """Voice as provider:id."""
     speaker: str | None = None
     """Who speaks: a name from the graph's `speakers`."""
-    audio: str | None = None
+    audio: FilePath | None = None
     """Recorded narration used instead of the voice (a file relative to the spec)."""
     image: ImageSource
     """The picture."""
@@ -101,7 +101,7 @@ class Pacing(_Strict):
 class SpeakerLook(_Strict):
     """How a speaker's lines look in the subtitles."""
 
-    color: str | None = None
+    color: HexColor | None = None
     """Text colour of the speaker's lines (default the captions' colour)."""
     show_name: bool = False
     """Show the name before the speaker's lines."""
@@ -116,7 +116,7 @@ class SceneGraph(_Strict):
     """Output frame."""
     pacing: Pacing
     """Speaking rate and pauses."""
-    palette: list[str] = Field(min_length=3)
+    palette: list[HexColor] = Field(min_length=3)
     """Colours for procedural pictures."""
     captions: Captions
     """Subtitle look."""
@@ -126,7 +126,7 @@ class SceneGraph(_Strict):
     """Picture providers (the default chain is chosen at build time from the environment)."""
     align: Aligner = "auto"
     """Word timing source."""
-    align_model: str | None = None
+    align_model: FilePath | None = None
     """Local aligner model folder."""
     speakers: dict[str, SpeakerLook] = Field(default_factory=dict)
     """Named speakers' subtitle look."""
@@ -134,7 +134,7 @@ class SceneGraph(_Strict):
     """Music bed (its path relative to the spec)."""
     loudness: float = Field(default=-14, ge=-36, le=-6)
     """Integrated loudness of the final mix in LUFS."""
-    thumbnail: float | None = None
+    thumbnail: float | None = Field(default=None, ge=0)
     """Seconds into the video for the thumbnail; None for a title card."""
     scenes: list[Scene] = Field(min_length=1)
     """The scenes in order."""

@@ -145,8 +145,18 @@ def _number(s: str) -> str:
     s = s.replace(",", "")
     if "." in s:
         whole, frac = s.split(".")
-        return _n(int(whole)) + " point " + " ".join(_n(int(d)) for d in frac)
-    return _n(int(s))
+        return _cardinal(whole) + " point " + " ".join(_n(int(d)) for d in frac)
+    return _cardinal(s)
+
+
+_NAMED_DIGITS = 27  # longer numbers are read digit by digit (num2words gives up at 67 digits, a listener sooner)
+
+
+def _cardinal(digits: str) -> str:
+    """A run of digits in words: its name, or digit by digit when it is too long to have one."""
+    if len(digits.lstrip("0")) > _NAMED_DIGITS:
+        return " ".join(_n(int(d)) for d in digits)
+    return _n(int(digits))
 
 
 def _n(value: int) -> str:
@@ -168,8 +178,8 @@ def _speak_core(core: str, prev: str, nxt: str) -> str:
         whole, _, cents = amount.partition(".")
         if nxt in _SCALES:  # "$5 million": the scale word says the currency
             return _number(amount)
-        out = f"{_n(int(whole))} {one if whole == '1' else many}"
-        if cents and int(cents):
+        out = f"{_cardinal(whole)} {one if whole == '1' else many}"
+        if cents.strip("0"):
             c = int((cents + "0")[:2])
             out += f" and {_n(c)} {sub_one if c == 1 else sub_many}"
         return out
@@ -178,7 +188,8 @@ def _speak_core(core: str, prev: str, nxt: str) -> str:
     if m := _RE_PERCENT.match(core):
         return _number(m.group(1)) + " percent"
     if m := _RE_ORDINAL.match(core):
-        return num2words(int(m.group(1)), to="ordinal")
+        digits = m.group(1)
+        return num2words(int(digits), to="ordinal") if len(digits) <= _NAMED_DIGITS else _cardinal(digits)
     if m := _RE_YEAR.match(core):
         year = num2words(int(m.group(1)), to="year")
         if m.group(2):
@@ -197,8 +208,10 @@ def _speak_core(core: str, prev: str, nxt: str) -> str:
     if core.lower() in _UNITS and prev and _RE_NUMBER.match(prev):
         one, many = _UNITS[core.lower()]
         return one if _is_one(prev) else many
-    if core[0] in _SYMBOLS and len(core) > 1:  # "#1", "+5"
-        return _SYMBOLS[core[0]] + " " + _speak_core(core[1:], "", nxt)
+    if core[0] in _SYMBOLS and len(core) > 1:  # "#1", "+5", "##"
+        rest = core.lstrip("".join(_SYMBOLS))
+        said = [_SYMBOLS[c] for c in core[: len(core) - len(rest)]]
+        return " ".join(said + ([_speak_core(rest, "", nxt)] if rest else []))
     if any(c.isdigit() for c in core):  # "CO2", "MP3", "3D"
         return " ".join(_RE_DIGITS.sub(lambda d: f" {_number(d.group())} ", core).split())
     return core

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -34,10 +36,19 @@ TIMESCALE = ["-video_track_timescale", "90000"]
 
 @cache
 def ffmpeg_exe() -> str:
-    """The system's ffmpeg, else the one inside the imageio-ffmpeg wheel."""
+    """The system's ffmpeg, else IMAGEIO_FFMPEG_EXE or the one inside the imageio-ffmpeg wheel; UserError
+    when none is there to run."""
     found = shutil.which("ffmpeg")
     if found:
         return found
+    override = os.environ.get("IMAGEIO_FFMPEG_EXE")
+    if override:  # imageio-ffmpeg returns it untested
+        if not (os.path.isfile(override) and os.access(override, os.X_OK)):
+            raise UserError(
+                f"no ffmpeg found: none on PATH, and IMAGEIO_FFMPEG_EXE={override!r} is not an executable file; "
+                "install ffmpeg (apt-get install ffmpeg) or fix IMAGEIO_FFMPEG_EXE"
+            )
+        return override
     try:
         import imageio_ffmpeg
 
@@ -265,9 +276,30 @@ def run(
 ) -> subprocess.CompletedProcess:
     """Run an ffmpeg argv (stdout as bytes, stderr as text); ToolError with the end of its stderr
     when it fails."""
-    proc = children.run(argv, cwd=cwd, input=input)
+    try:
+        proc = children.run(argv, cwd=cwd, input=input)
+    except OSError as exc:  # ffmpeg vanished or is not runnable since it was found
+        raise ToolError(f"{what} could not start {argv[0]!r}: {exc.strerror or exc}; reinstall ffmpeg") from None
     proc.stderr = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:]) or f"exit code {proc.returncode}"
-        raise ToolError(f"{what} failed: {tail}")
+        raise ToolError(f"{what} failed: {failure(proc.returncode, proc.stderr)}")
     return proc
+
+
+def failure(returncode: int, stderr: str) -> str:
+    """Why a tool's run failed, on one short printable line: the signal that killed it or its exit code,
+    and the end of what it printed (when that is text)."""
+    if returncode < 0:
+        try:
+            how = f"crashed ({signal.Signals(-returncode).name})"
+        except ValueError:
+            how = f"crashed (signal {-returncode})"
+    else:
+        how = f"exit code {returncode}"
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()][-3:]
+    text = " | ".join(lines)
+    readable = sum(c.isprintable() and c != "\ufffd" for c in text)
+    if not text or readable < 0.8 * len(text):
+        return how if not text else f"{how}; its output is not text"
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return f"{how}: {text if len(text) <= 300 else '…' + text[-299:]}"

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from autostream_compiler.errors import SpecError, UserError
 from autostream_compiler.providers.voices import resolve_voice
-from autostream_compiler.specfile.models import Spec
-from autostream_compiler.specfile.style import style_path
-from autostream_compiler.specfile.yamlfile import problem, read_yaml, validate
+from autostream_compiler.render.captions import fonts
+from autostream_compiler.specfile.models import NARRATION_LENGTH, Spec
+from autostream_compiler.specfile.style import font_problem, style_path
+from autostream_compiler.specfile.yamlfile import problem, read_yaml, shorten, validate
 
 
 def load_spec(path: Path) -> Spec:
@@ -25,12 +26,13 @@ def load_spec(path: Path) -> Spec:
                     path,
                     positions,
                     ("version",),
-                    f"unsupported spec version {version!r}; this autostream reads `version: 1`",
+                    f"unsupported spec version {shorten(repr(version))}; this autostream reads `version: 1`",
                 )
             ]
         )
     spec = validate(Spec, data, positions, path)
-    problems = [problem(path, positions, loc, msg) for loc, msg in _file_problems(spec, path.parent)]
+    found = _size_problems(spec) + _file_problems(spec, path.parent)
+    problems = [problem(path, positions, loc, msg) for loc, msg in found]
     if problems:
         error = SpecError(problems)
         error.inputs = frozenset(named_files(spec, path.parent))  # watch them: the fix may be a new file
@@ -51,14 +53,31 @@ def named_files(spec: Spec, root: Path) -> set[Path]:
     return files
 
 
+def _size_problems(spec: Spec) -> list[tuple[tuple, str]]:
+    """The narration as a whole is bounded (each field is bounded by the model)."""
+    total = sum(len(s.narration) for s in spec.scenes or [])
+    if total > NARRATION_LENGTH:
+        return [
+            (
+                ("scenes",),
+                f"the scenes' narration is {total:,} characters long; a spec takes at most {NARRATION_LENGTH:,} "
+                "(about 2 hours spoken): split the video into several specs",
+            )
+        ]
+    return []
+
+
 def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
     out = []
     try:
-        style_file = style_path(spec.style, root)
-        if not style_file.is_file():
-            out.append((("style",), f"style file {spec.style!r} not found; fix the path or use a built-in style name"))
+        why = _missing(style_path(spec.style, root))
+        if why:
+            fix = "fix the path or use a built-in style name"
+            out.append((("style",), f"style file {shorten(spec.style)!r} {why}; {fix}"))
     except UserError as exc:
         out.append((("style",), str(exc)))
+    if spec.captions.font is not None and spec.captions.font not in fonts():
+        out.append((("captions", "font"), font_problem(spec.captions.font)))
     voices = [(("voice",), spec.voice)] + [
         (("speakers", n, "voice"), s.voice) for n, s in (spec.speakers or {}).items()
     ]
@@ -76,7 +95,7 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
             out.append(
                 (
                     ("scenes", i, "speaker"),
-                    f"unknown speaker {scene.speaker!r} ({known}); add it under `speakers` or fix the name",
+                    f"unknown speaker {shorten(scene.speaker)!r} ({known}); add it under `speakers` or fix the name",
                 )
             )
         for key in ("image", "audio"):
@@ -89,22 +108,38 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
             out.append((("music", "path"), msg))
     if spec.align == "native" and any(s.audio for s in spec.scenes or []):
         out.append((("align",), "recorded `audio` brings no word timings; use align: auto, whisper or whisperx"))
-    if spec.align_model is not None and not (root / spec.align_model).is_dir():
+    why = spec.align_model is not None and _missing(root / spec.align_model, folder=True)
+    if why:
         out.append(
             (
                 ("align_model",),
-                f"model folder {spec.align_model!r} not found (looked in {root}); "
+                f"model folder {shorten(spec.align_model)!r} {why} (looked in {root}); "
                 "fix the path or remove `align_model` to use the packaged Whisper model",
             )
         )
     return out
 
 
+def _missing(path: Path, folder: bool = False) -> str | None:
+    """Why `path` is not an existing file (or folder): "not found" or what the file system said; None when it is."""
+    try:
+        found = path.is_dir() if folder else path.is_file()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    return None if found else "not found"
+
+
 def local_file_problem(root: Path, name: str) -> str | None:
     """Why `name` is not a usable file inside `root`, or None when it is."""
-    target = (root / name).resolve()
-    if not target.is_relative_to(root.resolve()):
-        return f"{name!r} is outside the spec's folder; move the file next to the spec and use a relative path"
-    if not target.is_file():
-        return f"file {name!r} not found (looked in {root}); fix the path or add the file"
+    shown = repr(shorten(name))
+    try:
+        target = (root / name).resolve()
+        if not target.is_relative_to(root.resolve()):
+            return f"{shown} is outside the spec's folder; move the file next to the spec and use a relative path"
+        if not target.is_file():
+            return f"file {shown} not found (looked in {root}); fix the path or add the file"
+    except OSError as exc:
+        return f"cannot read {shown} ({exc.strerror}); fix the path or its permissions"
+    except ValueError:  # a NUL character (a hand-edited lock; a spec's paths are checked by the model)
+        return f"{shown} is not a usable path (it contains a NUL character); fix the path"
     return None

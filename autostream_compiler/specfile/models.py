@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from autostream_compiler.specfile.style import (  # the literal types styles and specs share
     HEX_PATTERN,
@@ -16,9 +16,30 @@ from autostream_compiler.specfile.style import (  # the literal types styles and
     TransitionKind,
 )
 
+NAME_LENGTH = 200  # a title, voice, model id, font or speaker name
+PATH_LENGTH = 1024  # a path a user writes (file systems allow 255 bytes per name)
+TEXT_LENGTH = 20_000  # a topic, or one scene's picture description
+NARRATION_LENGTH = 100_000  # the narration of one spec, script or scenes together (about 2 hours spoken)
+
+
+def _usable_path(value: str) -> str:
+    """A path as a user wrote it, refused before it reaches the file system when no file system takes it."""
+    if "\x00" in value:
+        raise ValueError("a path cannot contain a NUL character; fix the path")
+    if len(value) > PATH_LENGTH:
+        raise ValueError(f"a path of {len(value):,} characters is too long; use at most {PATH_LENGTH}")
+    if any(len(part.encode("utf-8", "surrogatepass")) > 255 for part in value.replace("\\", "/").split("/")):
+        raise ValueError("a file or folder name in this path is longer than 255 bytes; shorten it")
+    return value
+
+
+FilePath = Annotated[str, AfterValidator(_usable_path)]
+"""A path relative to the spec (or a style name), checked for what no file system accepts."""
+Name = Annotated[str, Field(max_length=NAME_LENGTH)]
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 class Format(_Strict):
@@ -56,11 +77,11 @@ class Llm(_Strict):
     provider: LlmProvider = "groq"
     """`groq` (needs GROQ_API_KEY), `openai` (OpenAI or any compatible server: Ollama, vLLM, llama.cpp,
     LM Studio; set `base_url`) or `offline` (no model: needs a `script` or `scenes`)."""
-    model: str | None = Field(default=None, min_length=1)
+    model: str | None = Field(default=None, min_length=1, max_length=NAME_LENGTH)
     """Model id; default llama-3.3-70b-versatile on groq, gpt-4o-mini on openai."""
     temperature: float = Field(default=0.7, ge=0, le=2)
     """Sampling temperature, 0 to 2."""
-    base_url: str | None = Field(default=None, pattern=r"^https?://")
+    base_url: str | None = Field(default=None, pattern=r"^https?://", max_length=PATH_LENGTH)
     """API endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama; default $GROQ_BASE_URL / $OPENAI_BASE_URL."""
     timeout: float = Field(default=60, gt=0, le=600)
     """Seconds to wait for one answer."""
@@ -80,7 +101,7 @@ class Images(_Strict):
     providers: list[ImageProvider] | None = Field(default=None, min_length=1)
     """Fallback chain tried in order: `hf` (Hugging Face Inference, HF_TOKEN), `pollinations`, `procedural`
     (offline). Default: [hf, pollinations, procedural] when HF_TOKEN is set, else [procedural]."""
-    model: str | None = Field(default=None, min_length=1)
+    model: str | None = Field(default=None, min_length=1, max_length=NAME_LENGTH)
     """Hugging Face text-to-image model id; default sd-community/sdxl-flash."""
     timeout: float = Field(default=60, gt=0, le=600)
     """Seconds to wait for one picture."""
@@ -91,7 +112,7 @@ class Images(_Strict):
 class Speaker(_Strict):
     """A voice in a multi-speaker video."""
 
-    voice: str
+    voice: Name
     """The speaker's voice, e.g. "edge:en-GB-SoniaNeural", "piper:en_US-joe-medium", "espeak:en-us"."""
     color: str | None = Field(default=None, pattern=HEX_PATTERN)
     """Subtitle colour of this speaker's lines; default the style's."""
@@ -122,7 +143,7 @@ class CaptionsSpec(_Strict):
 
     style: CaptionStyle | None = None
     """karaoke (default), pop, line or none."""
-    font: str | None = None
+    font: Name | None = None
     """A font shipped with autostream (see `autostream fonts`)."""
     position: CaptionPosition | None = None
     """bottom, middle or top."""
@@ -141,7 +162,7 @@ class CaptionsSpec(_Strict):
 class Music(_Strict):
     """A music bed under the narration."""
 
-    path: str
+    path: FilePath
     """Audio file relative to the spec (inside its folder); looped or trimmed to the video."""
     volume: float = Field(default=0.25, ge=0, le=1)
     """Music level before ducking, as a linear gain (0 to 1)."""
@@ -156,23 +177,31 @@ class Music(_Strict):
 class SceneSpec(_Strict):
     """One scene written out by the user."""
 
-    narration: str = Field(min_length=1)
+    narration: str = Field(min_length=1, max_length=NARRATION_LENGTH)
     """What the narrator says in this scene, as it should appear in the subtitles."""
-    visual: str | None = None
+    visual: str | None = Field(default=None, max_length=TEXT_LENGTH)
     """Image prompt for this scene's picture; defaults to the narration."""
-    image: str | None = None
+    image: FilePath | None = None
     """A local image file used instead of a generated one; relative to the spec, inside its folder."""
-    audio: str | None = None
+    audio: FilePath | None = None
     """A recorded narration of this scene (WAV, MP3, FLAC...) used instead of TTS and aligned to the
     narration text; relative to the spec, inside its folder."""
-    speaker: str | None = None
+    speaker: Name | None = None
     """Who speaks this scene: a name from `speakers`."""
-    voice: str | None = None
+    voice: Name | None = None
     """This scene's voice, overriding the speaker's and the spec's."""
     motion: MotionSpec | None = None
     """This scene's camera move."""
     transition: TransitionSpec | None = None
     """The transition after this scene (into the next)."""
+
+    @model_validator(mode="after")
+    def _has_words(self) -> SceneSpec:
+        if not self.narration.split():
+            raise ValueError("`narration` has only spaces; write what the narrator says")
+        if self.visual is not None and not self.visual.split():
+            raise ValueError("`visual` has only spaces; write what the picture shows or remove `visual`")
+        return self
 
 
 class Spec(_Strict):
@@ -180,20 +209,20 @@ class Spec(_Strict):
 
     version: Literal[1]
     """Spec format version; this autostream reads version 1."""
-    title: str | None = Field(default=None, min_length=1)
+    title: str | None = Field(default=None, min_length=1, max_length=NAME_LENGTH)
     """Title of the video; with a `topic` the model may propose one, else the spec's file name is used."""
-    style: str = "documentary"
+    style: FilePath = "documentary"
     """A built-in style name (see `autostream styles`) or a path to a style YAML file."""
-    voice: str | None = None
+    voice: Name | None = None
     """Narrator voice as provider:id — "piper:en_US-joe-medium" (offline), "edge:en-GB-SoniaNeural"
     (online), "espeak:en-us" (offline, many languages) — or a bare id that only one provider has;
     default from the style. `autostream voices` lists them."""
-    speakers: dict[str, Speaker] | None = None
+    speakers: dict[Name, Speaker] | None = None
     """Named voices for dialogue: scenes say `speaker: name`, script lines start with `Name:`."""
     align: Aligner = "auto"
     """Word timings: `native` (the TTS's own), `whisper` (faster-whisper, offline), `whisperx` (forced
     alignment, optional extra), or `auto` (native when the TTS gives timings, else whisper)."""
-    align_model: str | None = None
+    align_model: FilePath | None = None
     """Local model folder for the aligner (a CTranslate2 Whisper model, or whisperx's model_dir);
     relative to the spec. Default: the packaged Whisper tiny.en."""
     images: Images = Field(default_factory=Images)
@@ -212,22 +241,22 @@ class Spec(_Strict):
     """H.264 encoder: `auto` uses a working hardware encoder when ffmpeg has one, else libx264."""
     thumbnail: float | None = Field(default=None, ge=0)
     """Seconds into the video for the thumbnail frame; unset: a title card in the style's look."""
-    output: str | None = None
+    output: FilePath | None = None
     """Output MP4 path relative to the spec; default out/<spec stem>.mp4."""
-    seed: int = 0
+    seed: int = Field(default=0, ge=-(2**63), lt=2**63)
     """Seed mixed into every scene's image seed; change it to get different pictures."""
     format: Format = Field(default_factory=Format)
     """Aspect, resolution and frame rate."""
     pacing: Pacing = Field(default_factory=Pacing)
     """Speaking rate and pauses."""
-    topic: str | None = None
+    topic: str | None = Field(default=None, max_length=TEXT_LENGTH)
     """What the video is about, for a language model to write the scenes (see `llm`).
     Give one of `topic`, `script` or `scenes`."""
     llm: Llm = Field(default_factory=Llm)
     """The model that writes scenes from a `topic`."""
-    script: str | None = None
+    script: str | None = Field(default=None, max_length=NARRATION_LENGTH)
     """Free narration text, split into scenes by sentences and pacing. Give one of `topic`, `script` or `scenes`."""
-    scenes: list[SceneSpec] | None = Field(default=None, min_length=1)
+    scenes: list[SceneSpec] | None = Field(default=None, min_length=1, max_length=1000)
     """The scenes written out one by one. Give one of `topic`, `script` or `scenes`."""
 
     @model_validator(mode="after")

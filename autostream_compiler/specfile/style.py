@@ -5,16 +5,17 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from autostream_compiler.errors import SpecError, UserError
-from autostream_compiler.specfile.yamlfile import read_yaml, validate
+from autostream_compiler.providers.voices import resolve_voice
+from autostream_compiler.render.captions import fonts
+from autostream_compiler.specfile.yamlfile import problem, read_yaml, shorten, validate
 
-HexColor = str
 Aspect = Literal["16:9", "9:16", "1:1", "4:5"]
 Resolution = Literal["720p", "1080p", "1440p", "2160p"]
 MotionPreset = Literal["zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "none"]
@@ -34,10 +35,12 @@ TransitionKind = Literal[
 CaptionStyle = Literal["karaoke", "pop", "line", "none"]
 CaptionPosition = Literal["bottom", "middle", "top"]
 HEX_PATTERN = r"^#[0-9A-Fa-f]{6}$"  # a colour as #RRGGBB
+HexColor = Annotated[str, Field(pattern=HEX_PATTERN)]
+TEMPLATE_LENGTH = 20_000  # characters of one prompt template
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 class StyleFormat(_Strict):
@@ -86,16 +89,16 @@ class Prompts(_Strict):
     scene_seconds, words_per_minute. autostream appends the JSON answer format to the system prompt.
     """
 
-    system: str = DEFAULT_SYSTEM_PROMPT
+    system: str = Field(default=DEFAULT_SYSTEM_PROMPT, max_length=TEMPLATE_LENGTH)
     """The system message: voice, tone and audience."""
-    user: str = DEFAULT_USER_PROMPT
+    user: str = Field(default=DEFAULT_USER_PROMPT, max_length=TEMPLATE_LENGTH)
     """The user message: what to write and how long."""
 
 
 class Motion(_Strict):
     """Ken Burns camera moves over each scene's picture."""
 
-    presets: list[MotionPreset] = Field(default_factory=lambda: ["zoom_in", "zoom_out"], min_length=1)
+    presets: list[MotionPreset] = Field(default_factory=lambda: ["zoom_in", "zoom_out"], min_length=1, max_length=64)
     """Moves to vary between across scenes (picked per scene from its content)."""
     strength: float = Field(default=0.08, ge=0, le=0.3)
     """How far the camera zooms or pans, as a fraction of the frame."""
@@ -126,7 +129,7 @@ class Captions(_Strict):
     """Colour of the box (drawn at 60% opacity)."""
     shadow: float = Field(default=0.6, ge=0, le=3)
     """Drop shadow distance, as a multiple of the outline width."""
-    font: str = "Inter-Bold.otf"
+    font: str = Field(default="Inter-Bold.otf", max_length=200)
     """Font file shipped with autostream (autostream_compiler/fonts)."""
     size: float = Field(default=0.055, gt=0.01, le=0.2)
     """Font size as a fraction of the frame height."""
@@ -148,19 +151,19 @@ class Captions(_Strict):
 class Style(_Strict):
     """A style: look, voice and pacing defaults, and the prompt templates."""
 
-    name: str
+    name: str = Field(max_length=200)
     """Style name."""
-    description: str = ""
+    description: str = Field(default="", max_length=2000)
     """One line on what the style is for."""
     format: StyleFormat = Field(default_factory=StyleFormat)
     """Default format."""
-    voice: str = "piper:en_US-joe-medium"
+    voice: str = Field(default="piper:en_US-joe-medium", max_length=200)
     """Default narrator voice."""
     pacing: StylePacing = Field(default_factory=StylePacing)
     """Default pacing."""
-    palette: list[HexColor] = Field(min_length=3)
+    palette: list[HexColor] = Field(min_length=3, max_length=64)
     """Colours of the procedural pictures, darkest first."""
-    image_prompt: str = "{{ visual }}"
+    image_prompt: str = Field(default="{{ visual }}", max_length=TEMPLATE_LENGTH)
     """Jinja2 template of a scene's image prompt; variables: visual, narration, title."""
     prompts: Prompts = Field(default_factory=Prompts)
     """Message templates for a language model writing from a `topic`."""
@@ -206,8 +209,13 @@ def style_path(ref: str, spec_dir: Path) -> Path:
     path = builtin_styles_dir() / f"{ref}.yaml"
     if not path.is_file():
         names = ", ".join(builtin_style_names())
-        raise UserError(f"unknown style {ref!r}; use one of {names} or a path to a .yaml style file")
+        raise UserError(f"unknown style {shorten(ref)!r}; use one of {names} or a path to a .yaml style file")
     return path
+
+
+def font_problem(name: str) -> str:
+    """The message for a caption font autostream does not ship."""
+    return f"font {shorten(name)!r} is not shipped with autostream; use one of {', '.join(fonts())}"
 
 
 def load_style(path: Path) -> tuple[Style, str]:
@@ -219,7 +227,14 @@ def load_style(path: Path) -> tuple[Style, str]:
         try:
             _compiled(source)
         except TemplateError as exc:
-            problems.append(f"{path}: {where}: invalid template ({exc}); fix the Jinja2 syntax")
+            message = f"invalid template ({_one_line(exc)}); fix the Jinja2 syntax"
+            problems.append(problem(path, positions, tuple(where.split(".")), message))
+    if style.captions.font not in fonts():
+        problems.append(problem(path, positions, ("captions", "font"), font_problem(style.captions.font)))
+    try:
+        resolve_voice(style.voice)
+    except UserError as exc:
+        problems.append(problem(path, positions, ("voice",), str(exc)))
     if problems:
         raise SpecError(problems)
     style._path = path
@@ -241,4 +256,9 @@ def render_template(source: str, where: str, **variables: object) -> str:
         return _compiled(source).render(**variables).strip()
     except Exception as exc:  # TemplateError, SecurityError, or an error inside an expression (1/0)
         names = ", ".join(sorted(variables))
-        raise UserError(f"{where}: template failed ({exc}); use only the variables {names}") from None
+        raise UserError(f"{where}: template failed ({_one_line(exc)}); use only the variables {names}") from None
+
+
+def _one_line(exc: Exception) -> str:
+    """An exception's message on one short line."""
+    return shorten(" ".join(str(exc).split()) or type(exc).__name__, 200)
