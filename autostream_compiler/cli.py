@@ -229,11 +229,16 @@ def _print_graph(resolved) -> None:
         seconds = len(to_words(scene.narration)) * 60 / wpm + pause
         total += seconds
         text = scene.narration if len(scene.narration) <= 72 else scene.narration[:71] + "…"
-        click.echo(f"{i:3}  {seconds:5.1f}s  {text}")
+        click.echo(f"{i:3}  {seconds:5.1f}s  {_printable(text)}")
     click.echo(
-        f'{lock_path(resolved.spec_path)}: {resolved.lock}; "{graph.title}", '
+        f'{lock_path(resolved.spec_path)}: {resolved.lock}; "{_printable(graph.title)}", '
         f"{len(graph.scenes)} scenes, about {total:.0f} s"
     )
+
+
+def _printable(text: str) -> str:
+    """User text for the terminal: control characters (an escape sequence in a spec) shown as `?`."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 @main.command()

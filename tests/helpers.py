@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -194,3 +197,20 @@ class Watching:
     def count(self, text: str) -> int:
         """How many output lines so far contain `text`."""
         return sum(text in line for line in list(self.lines))
+
+
+@contextmanager
+def tmpfs(path: Path, options: str):
+    """A small tmpfs mounted at path for the block (root only); yields False when it cannot be mounted."""
+    path.mkdir(parents=True)
+    mounted = (
+        os.geteuid() == 0
+        and shutil.which("mount")
+        and subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode
+        == 0
+    )
+    try:
+        yield bool(mounted)
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(path)], check=True)  # lazy: this process may still hold its lock

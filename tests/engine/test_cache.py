@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers import run_cli, small_spec, write_spec
+from helpers import run_cli, small_spec, tmpfs, write_spec
 
 from autostream_compiler.digests import digest, file_digest
 from autostream_compiler.engine.cache import Store
@@ -76,6 +76,7 @@ def test_eight_threads_storing_the_same_blob_all_succeed(tmp_path):
 
 PUTTER = """
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from autostream_compiler.engine.cache import Store
 store = Store(Path(sys.argv[1]))
@@ -204,6 +205,7 @@ def test_two_builds_of_one_spec_on_one_cache_at_once_both_succeed(tmp_path):
 
 STUCK = """
 import os, sys, time
+from contextlib import contextmanager
 from pathlib import Path
 from autostream_compiler.engine.cache import Store
 store = Store(Path(sys.argv[1]))
@@ -464,23 +466,6 @@ def test_sizes_and_ages():
 
 
 # --- a read-only folder, a full disk ---------------------------------------------------------------
-
-
-@contextmanager
-def tmpfs(path: Path, options: str):
-    """A small tmpfs mounted at path for the block (root only); yields False when it cannot be mounted."""
-    path.mkdir(parents=True)
-    mounted = (
-        os.geteuid() == 0
-        and shutil.which("mount")
-        and subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode
-        == 0
-    )
-    try:
-        yield bool(mounted)
-    finally:
-        if mounted:
-            subprocess.run(["umount", "-l", str(path)], check=True)  # lazy: this process may still hold its lock
 
 
 def test_a_read_only_cache_folder_is_one_line_naming_it_and_the_fix(tmp_path):

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import small_spec, write_spec
+from helpers import run_cli, small_spec, tmpfs, write_spec
 
 FAKES = {
     # a SIGSEGV, as a broken build of ffmpeg or a bad driver gives
@@ -120,3 +120,22 @@ def test_a_crash_keeps_the_previous_video_and_the_next_build_recovers(tmp_path):
     assert again.returncode == 0, again.stderr
     assert _out_files(spec.parent)["video.draft.mp4"] != before["video.draft.mp4"]
     assert _cache_temp_files(spec.parent) == []
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line_and_nothing_half_written(tmp_path):
+    spec = small_spec()
+    spec["scenes"] = spec["scenes"][:1]
+    path = write_spec(tmp_path / "project", spec)
+    with tmpfs(tmp_path / "readonly", "ro,size=1m") as mounted:
+        if not mounted:
+            pytest.skip("needs a tmpfs mount (root without mount rights ignores file modes)")
+        result = run_cli("build", path, "--profile", "draft", "-o", tmp_path / "readonly" / "video.mp4")
+        assert result.exit_code == 2, result.stderr
+        [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert "readonly/video.mp4: cannot write there" in line and "Traceback" not in result.stderr
+    with tmpfs(tmp_path / "full", "size=48k") as mounted:  # smaller than the video
+        assert mounted
+        result = run_cli("build", path, "--profile", "draft", "-o", tmp_path / "full" / "video.mp4")
+        assert result.exit_code == 1, result.stderr
+        assert "full/video.mp4: no space left on the device" in result.stderr and "Traceback" not in result.stderr
+        assert os.listdir(tmp_path / "full") == []  # no temp file, no partial video
