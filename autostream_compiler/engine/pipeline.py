@@ -81,7 +81,7 @@ def output_path(resolved: Resolved, output: Path | None, profile: str = "final")
 
 def choose_render(resolved: Resolved, profile: str) -> tuple[Render, list[str]]:
     """The frame size and encoder of a build, with a note when `encoder: auto` found no hardware one."""
-    ffmpeg.ffmpeg_exe()  # no ffmpeg is the user's to fix (exit 2), before any step runs
+    ffmpeg.ffmpeg_version()  # no ffmpeg (exit 2) or one that does not run (exit 1): said before any step runs
     notes = []
     encoder = "libx264"
     if resolved.spec.encoder == "auto":

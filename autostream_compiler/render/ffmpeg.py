@@ -62,10 +62,14 @@ def ffmpeg_version() -> str:
     """The first line of `ffmpeg -version` without its copyright: what step keys record of the binary."""
     exe = ffmpeg_exe()
     try:
-        out = children.run([exe, "-version"], timeout=30).stdout.decode(errors="replace")
+        proc = children.run([exe, "-version"], timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ToolError(f"{exe} does not run ({exc}); reinstall ffmpeg") from None
-    first = out.splitlines()[0] if out.strip() else ""
+    first = proc.stdout.decode(errors="replace").partition("\n")[0]
+    if proc.returncode != 0:
+        raise ToolError(
+            f"{exe} does not run ({failure(proc.returncode, proc.stderr.decode(errors='replace'))}); reinstall ffmpeg"
+        )
     if not first.startswith("ffmpeg version"):
         raise ToolError(f"{exe} -version printed no version; is it ffmpeg? Reinstall ffmpeg")
     return first.split(" Copyright")[0]

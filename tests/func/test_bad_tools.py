@@ -15,11 +15,16 @@ from pathlib import Path
 import pytest
 from helpers import run_cli, small_spec, tmpfs, write_spec
 
+VERSION = '[ "$1" = -version ] && { echo "ffmpeg version 0-fake"; exit 0; }\n'  # steps' keys name the version
 FAKES = {
     # a SIGSEGV, as a broken build of ffmpeg or a bad driver gives
-    "segfault": "#!/bin/sh\nkill -SEGV $$\n",
+    "segfault": "#!/bin/sh\n" + VERSION + "kill -SEGV $$\n",
     # exit 1 after binary noise and terminal escapes on stderr
-    "garbage": "#!/bin/sh\nhead -c 2000 /dev/urandom >&2\nprintf '\\n\\033[31mnoise\\001\\n' >&2\nexit 1\n",
+    "garbage": "#!/bin/sh\n"
+    + VERSION
+    + "head -c 2000 /dev/urandom >&2\nprintf '\\n\\033[31mnoise\\001\\n' >&2\nexit 1\n",
+    # crashes whatever it is asked, even for its version
+    "broken": "#!/bin/sh\nkill -SEGV $$\n",
 }
 EXPECTED = {
     "segfault": "ffmpeg (segment scene 1) failed: crashed (SIGSEGV)",
@@ -91,7 +96,7 @@ def test_missing_ffmpeg_is_one_line_before_any_step(tmp_path):
     assert _cache_temp_files(spec.parent) == []
 
 
-@pytest.mark.parametrize("kind", sorted(FAKES))
+@pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_a_crashing_ffmpeg_fails_the_build_cleanly(tmp_path, kind):
     spec = _project(tmp_path)
     result = _build(spec, PATH=_fake_ffmpeg(tmp_path / "fake", kind))
@@ -100,6 +105,17 @@ def test_a_crashing_ffmpeg_fails_the_build_cleanly(tmp_path, kind):
     assert re.fullmatch(rf"error: \d+ of \d+ steps failed; first: segment scene 1: {re.escape(EXPECTED[kind])}", line)
     assert _out_files(spec.parent) == {}  # no video, no sidecars, no temp files
     assert _cache_temp_files(spec.parent) == []
+
+
+def test_an_ffmpeg_that_does_not_run_at_all_is_one_line_before_any_step(tmp_path):
+    spec = _project(tmp_path)
+    fake = _fake_ffmpeg(tmp_path / "fake", "broken")
+    result = _build(spec, PATH=fake)
+    assert result.returncode == 1, result.stderr
+    [line] = _error_lines(result)
+    assert line == f"error: {tmp_path}/fake/ffmpeg does not run (crashed (SIGSEGV)); reinstall ffmpeg"
+    assert "built" not in result.stderr
+    assert _out_files(spec.parent) == {} and _cache_temp_files(spec.parent) == []
 
 
 def test_a_crash_keeps_the_previous_video_and_the_next_build_recovers(tmp_path):
