@@ -10,8 +10,8 @@ from pathlib import Path
 
 from autostream_compiler.errors import write_failed
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+_umask = os.umask(0)
+os.umask(_umask)
 
 
 def replace_with(path: Path, fill: Callable[[str], None], tag: str | None = None) -> None:
@@ -24,7 +24,7 @@ def replace_with(path: Path, fill: Callable[[str], None], tag: str | None = None
     os.close(fd)
     try:
         fill(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.chmod(tmp, 0o666 & ~_umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

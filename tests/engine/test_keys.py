@@ -15,6 +15,7 @@ import pytest
 from helpers import report_statuses, run_cli, small_spec, write_spec
 
 from autostream_compiler.engine.pipeline import status
+from autostream_compiler.engine.recipe import forget
 from autostream_compiler.render import captions, ffmpeg, mix
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,7 @@ def project(tmp_path_factory) -> Path:
 
 
 def _keys(path: Path) -> dict[str, str | None]:
+    forget()  # code digests are worked out once per process; these tests patch constants in between
     return {step.label: step.key for step, _ in status(path, profile="draft")}
 
 
@@ -71,6 +73,7 @@ def test_the_code_of_an_in_process_action_is_in_its_key(project, monkeypatch):
     before = _keys(project)
     monkeypatch.setattr(mix, "TP_CEILING", mix.TP_CEILING - 0.5)  # a constant the audio mix reads
     assert _changed(before, _keys(project)) == {"audio"}
+    forget()
     reasons = {step.label: why for step, why in status(project, profile="draft")}
     assert reasons["audio"] == "its code or engine version changed"
     monkeypatch.undo()
@@ -114,3 +117,28 @@ def test_identical_steps_in_one_build_run_once(tmp_path):
     statuses = report_statuses(tmp_path / "r.json")
     for kind in ("tts", "align", "image", "segment"):
         assert sorted([statuses[(kind, 0)], statuses[(kind, 1)]]) == ["built", "cached"], kind
+
+
+def test_keys_do_not_depend_on_the_process_umask_or_hash_seed(tmp_path):
+    """Every action's code digest and engines, computed by fresh processes set up differently."""
+    script = (
+        "import json, sys; from autostream_compiler.engine import actions; "
+        "from autostream_compiler.engine.recipe import action_identity as a; "
+        "print(json.dumps({n: a(getattr(actions, n), p) for n, p in [('tts_piper', 'piper'), ('tts_edge', 'edge'), "
+        "('tts_espeak', 'espeak'), ('tts_recorded', 'recorded'), ('align', 'whisper'), ('image_chain', 'procedural'), "
+        "('image_file', 'file'), ('timeline', 'autostream'), ('audio', 'ffmpeg'), ('title_card', 'card')]}))"
+    )
+    seen = set()
+    for umask, seed in (("022", "0"), ("002", "1"), ("077", "2")):
+        shell = f'umask {umask} && exec {sys.executable} -c "$0"'
+        done = subprocess.run(
+            ["sh", "-c", shell, script],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        seen.add(done.stdout)
+        assert '"ffmpeg": "ffmpeg version' in done.stdout  # the audio mix and Edge's decode run ffmpeg
+    assert len(seen) == 1
