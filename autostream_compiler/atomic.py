@@ -35,7 +35,7 @@ def _write(path: Path, fill: Callable[[str], None]) -> None:
     try:
         replace_with(path, fill)
     except OSError as exc:
-        raise write_failed(path, exc) from None
+        raise write_failed(str(path), exc) from None
 
 
 def write_text(path: Path, text: str) -> None:
@@ -58,7 +58,7 @@ def write_if_changed(path: Path, text: str) -> bool:
     try:
         if Path(path).read_text(encoding="utf-8") == text:
             return False
-    except (FileNotFoundError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):  # missing, or not a readable text file: writing says what is wrong
         pass
     write_text(path, text)
     return True

@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from autostream_compiler.engine.runner import Step
+from autostream_compiler.env import redact
 
 _STYLE = {"built": "green", "cached": "dim", "failed": "bold red"}
 
@@ -49,11 +50,11 @@ class StepProgress:
             return
         line = f"[{_STYLE[step.status]}]{step.status:<7}[/] {step.label:<18} {step.seconds:6.2f}s"
         if step.error:
-            line += f"  {step.error}"
+            line += f"  {escape(step.error)}"
         self.progress.console.print(line, markup=True)
         for warning in step.warnings:
             self.progress.console.print(
                 f"[yellow]warning[/] {step.label}: {escape(warning)}", markup=True, highlight=False
             )
         if self.debug and step.traceback:
-            self.progress.console.print(step.traceback, markup=False)
+            self.progress.console.print(redact(step.traceback), markup=False)

@@ -49,12 +49,18 @@ def message_lines(exc: AutostreamError) -> list[str]:
     return [f"{prefix}{line}" for line in redact(str(exc)).splitlines()]
 
 
-def write_failed(path, exc: OSError) -> AutostreamError:
-    """One line for a file autostream could not write (an output, the lock, a report): where, why, the fix."""
+def write_failed(
+    where: str,
+    exc: OSError,
+    full: str = "free some space and build again",
+    denied: str = "make the folder writable or choose another path",
+    other: str = "check the path and build again",
+) -> AutostreamError:
+    """One line for something autostream could not write (`where`: an output, the lock, the cache
+    folder): why, and the fix for a full disk, a refusal, or anything else."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return BuildError(f"{path}: no space left on the device; free some space and build again")
+        return BuildError(f"{where}: no space left on the device; {full}")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return UserError(
-            f"{path}: cannot write there ({exc.strerror}); make the folder writable or choose another path"
-        )
-    return BuildError(f"{path}: cannot write it ({exc.strerror or exc}); check the path and build again")
+        return UserError(f"{where}: cannot write there ({exc.strerror}); {denied}")
+    detail = f" ({exc.filename})" if exc.filename and str(exc.filename) not in where else ""
+    return BuildError(f"{where}: cannot write it ({exc.strerror or exc}){detail}; {other}")

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from autostream_compiler.atomic import replace_with
 from autostream_compiler.digests import file_digest
-from autostream_compiler.errors import AutostreamError, BuildError, UserError
+from autostream_compiler.errors import AutostreamError, BuildError, UserError, write_failed
 
 OWNER_LOCK = "owner.lock"
 OWNER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}-[0-9]+-[0-9a-f]{8}")
@@ -300,19 +300,13 @@ def cache_root(cache_dir: Path | None = None, near: Path | None = None) -> Path:
 
 def write_error(root: Path, exc: OSError) -> AutostreamError:
     """One line for a failed write into the cache folder: which folder, why, and the fix."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return BuildError(
-            f"cache folder {root}: no space left on the device; free some (e.g. `autostream cache gc "
-            f"--max-size 1GB --cache-dir {root}`) or point --cache-dir at another disk"
-        )
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return UserError(
-            f"cache folder {root} is not writable ({exc.strerror}); make it writable, or give another "
-            "folder with --cache-dir or AUTOSTREAM_CACHE_DIR"
-        )
-    where = f" ({exc.filename})" if exc.filename else ""
-    return BuildError(
-        f"cache folder {root}: {exc.strerror or exc}{where}; check the folder, or give another with --cache-dir"
+    return write_failed(
+        f"cache folder {root}",
+        exc,
+        full=f"free some (e.g. `autostream cache gc --max-size 1GB --cache-dir {root}`) or point --cache-dir at "
+        "another disk",
+        denied="make it writable, or give another folder with --cache-dir or AUTOSTREAM_CACHE_DIR",
+        other="check the folder, or give another with --cache-dir",
     )
 
 

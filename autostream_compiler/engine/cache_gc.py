@@ -42,6 +42,7 @@ from autostream_compiler.engine.cache import (
     remove_dead_owner,
     remove_path,
     temp_owner,
+    write_error,
 )
 from autostream_compiler.errors import UserError
 
@@ -70,7 +71,10 @@ def parse_size(text: str, option: str = "--max-size") -> int:
             f"{option} {text!r}: not a size; write a number with B, KB, MB, GB or TB, e.g. 500MB or 2GB "
             "(decimal units: 1 GB = 1000 MB)"
         )
-    return int(float(match.group(1)) * _UNITS[unit])
+    size = float(match.group(1)) * _UNITS[unit]
+    if not math.isfinite(size) or size > 2**63:
+        raise UserError(f"{option} {text[:40]!r}: too large; give a size up to a few TB, e.g. 2TB")
+    return int(size)
 
 
 def parse_age(text: str, option: str = "--older-than") -> float:
@@ -414,7 +418,10 @@ def collect(
             found.total - decided.size_after,
         )
     else:
-        counts = apply(found, decided)
+        try:
+            counts = apply(found, decided)
+        except OSError as exc:  # a read-only cache, say
+            raise write_error(root, exc) from None
     size_after = found.total - counts[3]
     others = len(found.live.keys() - own_owner_ids())
     return GcReport(root, dry_run, *counts, size_after, max_size, found.pinned_specs, others)

@@ -475,12 +475,12 @@ def test_a_read_only_cache_folder_is_one_line_naming_it_and_the_fix(tmp_path):
             if os.geteuid() == 0:
                 pytest.skip("needs a read-only mount (root without mount rights ignores file modes)")
             cache.chmod(0o555)
-        with pytest.raises(UserError, match=f"cache folder {cache} is not writable .*--cache-dir"):
+        with pytest.raises(UserError, match=f"cache folder {cache}: cannot write there .*--cache-dir"):
             Store(cache)
         spec = write_spec(tmp_path / "project", small_spec())
         result = run_cli("build", spec, "--cache-dir", cache)
         assert result.exit_code == 2
-        assert result.stderr.splitlines()[-1].startswith(f"error: cache folder {cache} is not writable")
+        assert result.stderr.splitlines()[-1].startswith(f"error: cache folder {cache}: cannot write there")
         assert "Traceback" not in result.output
 
 
@@ -510,3 +510,25 @@ def test_a_full_disk_leaves_no_temp_file_and_says_so_in_one_line(tmp_path, monke
             with pytest.raises(BuildError, match="no space left"):
                 store.put_action("f" * 64, {"kind": "x", "outputs": {}, "meta": {"pad": "y" * 200_000}})
             assert _temps(cache) == []
+
+
+def test_gc_with_a_huge_size_or_on_a_read_only_cache_is_one_line(tmp_path):
+    huge = run_cli("cache", "gc", "--max-size", "9" * 400 + "GB", "--cache-dir", tmp_path / "c")
+    assert huge.exit_code == 2 and huge.stderr.count("\n") == 1 and "too large" in huge.stderr
+    cache = tmp_path / "ro-cache"
+    with tmpfs(cache, "size=1m") as mounted:
+        if not mounted:
+            pytest.skip("needs a tmpfs mount")
+        fill = (
+            "from autostream_compiler.engine.cache import Store; import sys, pathlib\n"
+            "s = Store(pathlib.Path(sys.argv[1])); f = s.workdir() / 'x'; f.write_text('x')\n"
+            "s.put_action('a' * 64, {'outputs': {'x': s.put_file(f)}})"
+        )
+        subprocess.run([sys.executable, "-c", fill, str(cache)], check=True)
+        old = time.time() - 86400
+        for path in cache.rglob("*.json"):
+            os.utime(path, (old, old))
+        subprocess.run(["mount", "-o", "remount,ro", str(cache)], check=True)
+        result = run_cli("cache", "gc", "--older-than", "1h", "--cache-dir", cache)
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.startswith(f"error: cache folder {cache}") and result.stderr.count("\n") == 1
