@@ -49,6 +49,14 @@ _jobs_opt = click.option(
 )
 
 
+_verify_opt = click.option(
+    "--verify",
+    is_flag=True,
+    help="Check every file taken from the cache against its digest (a damaged one is rebuilt); "
+    "always on for a cache on a network file system.",
+)
+
+
 def _profile_opt(default: str):
     """`--profile final|draft`, with the command's default."""
     return click.option(
@@ -73,11 +81,7 @@ def _profile_opt(default: str):
     "hand edits in the lock are dropped).",
 )
 @_profile_opt("final")
-@click.option(
-    "--verify",
-    is_flag=True,
-    help="Check every file taken from the cache against its digest (a damaged one is rebuilt).",
-)
+@_verify_opt
 @click.pass_context
 def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refresh, profile, verify) -> None:
     """Build SPEC into a video (plus .srt and .words.json beside it)."""
@@ -125,22 +129,21 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
 @click.option(
     "--cache-max-size",
     metavar="SIZE",
-    default="1GB",
-    show_default=True,
-    help="After each build, trim the cache to SIZE, least recently used first (keeps the last few builds).",
+    help="After each build, trim the cache to SIZE, least recently used first (default 1GB: the last few builds).",
 )
+@_verify_opt
 @click.pass_context
-def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debounce, cache_max_size) -> None:
+def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debounce, cache_max_size, verify) -> None:
     """Build SPEC, then rebuild it whenever it or a file it uses changes (Ctrl-C stops)."""
     from autostream_compiler.cli_progress import StepProgress
-    from autostream_compiler.engine.cache_gc import parse_size
+    from autostream_compiler.engine.cache_gc import WATCH_MAX_SIZE, parse_size
     from autostream_compiler.preview import parse_address
     from autostream_compiler.watch import watch as run_watch
 
     address = parse_address(serve) if serve is not None else None
     if not spec.is_file():
         raise UserError(f"{spec}: no such spec file; give the path of a .yaml spec")
-    options = {"cache_dir": cache_dir, "jobs": jobs, "profile": profile}
+    options = {"cache_dir": cache_dir, "jobs": jobs, "profile": profile, "verify": verify}
     run_watch(
         spec,
         options,
@@ -148,7 +151,7 @@ def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debou
         debounce / 1000,
         lambda line, err=True: click.echo(line, err=err),
         lambda: StepProgress(debug=ctx.obj["debug"]),
-        parse_size(cache_max_size, "--cache-max-size"),
+        WATCH_MAX_SIZE if cache_max_size is None else parse_size(cache_max_size, "--cache-max-size"),
     )
 
 

@@ -298,6 +298,31 @@ def cache_root(cache_dir: Path | None = None, near: Path | None = None) -> Path:
     return Path(env) if env else (near or Path.cwd()) / ".autostream" / "cache"
 
 
+_NETWORK_FS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "gpfs", "afs", "sshfs"}
+
+
+def on_network_fs(path: Path) -> bool:
+    """Whether a folder is on a network or FUSE file system (its blobs are verified when read)."""
+    try:
+        mounts = Path("/proc/mounts").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False  # not Linux: only --verify turns it on
+    kind = fs_type(str(path.resolve() if path.exists() else path), mounts)
+    return kind in _NETWORK_FS or kind.startswith("fuse")
+
+
+def fs_type(target: str, mounts: str) -> str:
+    """The file system type of an absolute path, from the text of /proc/mounts (the deepest mount)."""
+    best, kind = "", ""
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) >= 3:
+            point = fields[1].replace("\\040", " ")
+            if (target == point or target.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
+                best, kind = point, fields[2]
+    return kind
+
+
 def write_error(root: Path, exc: OSError) -> AutostreamError:
     """One line for a failed write into the cache folder: which folder, why, and the fix."""
     return write_failed(
@@ -351,7 +376,7 @@ class Store:
         self.objects = self.root / "objects"
         self.actions = self.root / "actions"
         self.tmp = self.root / "tmp"
-        self.verify = verify
+        self.verify = verify or on_network_fs(self.root)  # another machine may have written what we read
         self._verified: dict[str, tuple[int, int, int]] = {}  # digest -> (inode, size, mtime) hashed good
         if self.root.exists() and not self.root.is_dir():
             raise UserError(f"cache folder {self.root} is a file; give a folder with --cache-dir")

@@ -233,7 +233,8 @@ def _save_state(store: Store, spec_path: Path, profile: str, steps: list[Step]) 
 
 
 def status(spec_path: Path, cache_dir: Path | None = None, profile: str = "final") -> list[tuple[Step, str]]:
-    """Each step with why it would run, or "up to date"; writes nothing."""
+    """Each step with why it would run, or "up to date"; writes nothing beside the spec (opening the
+    cache registers this process in it and clears what dead processes left)."""
     resolved = resolve(Path(spec_path), write=False)
     store = Store(cache_root(cache_dir, resolved.spec_path.resolve().parent))
     steps = plan(resolved.graph, resolved.spec_path.parent, choose_render(resolved, profile)[0])

@@ -532,3 +532,15 @@ def test_gc_with_a_huge_size_or_on_a_read_only_cache_is_one_line(tmp_path):
         result = run_cli("cache", "gc", "--older-than", "1h", "--cache-dir", cache)
         assert result.exit_code == 2, result.stderr
         assert result.stderr.startswith(f"error: cache folder {cache}") and result.stderr.count("\n") == 1
+
+
+def test_a_cache_on_a_network_file_system_is_verified(tmp_path):
+    from autostream_compiler.engine.cache import fs_type, on_network_fs
+
+    mounts = "/dev/vda / ext4 rw 0 0\nserver:/team /mnt/team nfs4 rw 0 0\nx /mnt/team/s3 fuse.s3fs rw 0 0\n"
+    assert fs_type("/home/me/cache", mounts) == "ext4"
+    assert fs_type("/mnt/team/cache", mounts) == "nfs4"
+    assert fs_type("/mnt/team/s3/cache", mounts) == "fuse.s3fs"
+    assert fs_type("/mnt/teamwork", mounts) == "ext4"
+    assert not on_network_fs(tmp_path) and not Store(tmp_path / "cache").verify  # local: --verify turns it on
+    assert Store(tmp_path / "cache", verify=True).verify
