@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from jinja2 import StrictUndefined, TemplateError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -241,7 +243,26 @@ def load_style(path: Path) -> tuple[Style, str]:
     return style, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+MAX_OUTPUT = 100_000  # characters a template may produce (a prompt is a few hundred)
+MAX_STEPS = 200_000  # lines of template code one rendering may run (a loop over 1000 scenes is ~5000)
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox (no unsafe attributes), and no huge powers or repetitions either."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator: str, left, right):
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+            raise SecurityError(f"power {right} is too large (at most 64)")
+        if operator == "*":
+            seq, times = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
+            if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT:
+                raise SecurityError(f"repeating {len(seq)} items {times} times is too large")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 @lru_cache(maxsize=64)
@@ -253,10 +274,40 @@ def _compiled(source: str):
 def render_template(source: str, where: str, **variables: object) -> str:
     """Render a template in a sandbox; an unknown variable is an error that names `where`."""
     try:
-        return _compiled(source).render(**variables).strip()
+        return _bounded(_compiled(source), variables).strip()
     except Exception as exc:  # TemplateError, SecurityError, or an error inside an expression (1/0)
         names = ", ".join(sorted(variables))
         raise UserError(f"{where}: template failed ({_one_line(exc)}); use only the variables {names}") from None
+
+
+def _bounded(template, variables: dict) -> str:
+    """Render, stopping a template that runs more than MAX_STEPS lines or writes more than MAX_OUTPUT
+    characters (a style file may come from anyone: the studio takes them)."""
+    steps = 0
+
+    def count(frame, event, arg):
+        nonlocal steps
+        if event == "line":
+            steps += 1
+            if steps > MAX_STEPS:
+                raise SecurityError(f"it runs more than {MAX_STEPS:,} steps")
+        return count
+
+    def trace(frame, event, arg):  # only the template's own code is counted
+        return count if frame.f_code.co_filename == "<template>" else None
+
+    pieces, size = [], 0
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        for piece in template.generate(**variables):
+            size += len(piece)
+            if size > MAX_OUTPUT:
+                raise SecurityError(f"it writes more than {MAX_OUTPUT:,} characters")
+            pieces.append(piece)
+    finally:
+        sys.settrace(previous)
+    return "".join(pieces)
 
 
 def _one_line(exc: Exception) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 from helpers import run_cli, write_spec
 
@@ -107,3 +108,23 @@ def test_templates_cannot_reach_python_internals(tmp_path):
     (tmp_path / "evil.yaml").write_text(yaml.safe_dump(style))
     result = run_cli("expand", spec)
     assert result.exit_code == 2 and "division by zero" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "bomb, why",
+    [
+        ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{{ visual }}", "steps"),
+        ("{% for i in range(100000) %}{{ visual }}{% endfor %}", "characters"),
+        ("{{ visual * 100000000 }}", "too large"),
+        ("{{ 10 ** 100000000 }}", "too large"),
+    ],
+)
+def test_templates_are_bounded_in_work_and_size(tmp_path, bomb, why):
+    style = yaml.safe_load(run_cli("styles", "documentary").stdout)
+    style["image_prompt"] = bomb
+    (tmp_path / "bomb.yaml").write_text(yaml.safe_dump(style))
+    spec = write_spec(tmp_path, {"version": 1, "title": "T", "style": "bomb.yaml", "script": SCRIPT})
+    for command in ("expand", "status"):
+        result = run_cli(command, spec)
+        assert result.exit_code == 2 and "image_prompt: template failed" in result.stderr, result.stderr
+        assert why in result.stderr and "Traceback" not in result.output
