@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,3 +64,17 @@ def write_if_changed(path: Path, text: str) -> bool:
         pass
     write_text(path, text)
     return True
+
+
+STALE = 600.0  # seconds after which a temp file beside an output is a dead writer's (a write takes seconds)
+
+
+def sweep_temps(path: Path) -> None:
+    """Remove temp files that writers of `path` killed mid-write left beside it (older than STALE)."""
+    path = Path(path)
+    try:
+        for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            if time.time() - temp.stat().st_mtime > STALE:
+                temp.unlink(missing_ok=True)
+    except OSError:
+        pass  # a folder we cannot list or clean is no reason to fail a build

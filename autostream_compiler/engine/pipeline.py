@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from autostream_compiler.atomic import copy_file, write_if_changed
+from autostream_compiler.atomic import copy_file, sweep_temps, write_if_changed
 from autostream_compiler.digests import digest, file_digest
 from autostream_compiler.engine.actions import read_timeline, read_words, scene_cues
 from autostream_compiler.engine.cache import Store, cache_root
@@ -141,6 +141,8 @@ def build(
 def _finish(resolved: Resolved, store: Store, steps: list[Step], out: Path, notes: list[str], inputs: set[Path]):
     """Place the video, thumbnail and sidecars beside the spec when every step succeeded."""
     result = BuildResult(out, steps, resolved.lock, notes, [], None, frozenset(inputs))
+    for path in (lock_path(resolved.spec_path), *_outputs(out)):
+        sweep_temps(path)  # what a build killed while writing them left
     if any(s.status == "failed" for s in steps):
         return result
     once = {s.kind: s for s in steps if s.scene is None}  # timeline, audio, mux, thumbnail
@@ -150,6 +152,11 @@ def _finish(resolved: Resolved, store: Store, steps: list[Step], out: Path, note
     placed, result.chapters = read_timeline(store.path(once["timeline"].outputs["timeline"]["digest"]))
     _write_sidecars(resolved, steps, store, placed, out)
     return result
+
+
+def _outputs(out: Path) -> list[Path]:
+    """The files a build places: the video and its sidecars."""
+    return [out, *(out.with_suffix(suffix) for suffix in (".thumb.png", ".srt", ".vtt", ".words.json"))]
 
 
 def _report(out: Path, steps: list[Step], notes: list[str]) -> dict:

@@ -155,3 +155,16 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_and_nothing_half_wr
         assert result.exit_code == 1, result.stderr
         assert "full/video.mp4: no space left on the device" in result.stderr and "Traceback" not in result.stderr
         assert os.listdir(tmp_path / "full") == []  # no temp file, no partial video
+
+
+def test_temp_files_a_killed_writer_left_beside_the_outputs_go_at_the_next_build(tmp_path):
+    spec = _project(tmp_path)
+    out = spec.parent / "out"
+    out.mkdir()
+    stale, fresh = out / ".video.draft.mp4.k1ll3d.tmp", out / ".video.draft.srt.wr1t1ng.tmp"
+    for temp in (stale, fresh):
+        temp.write_bytes(b"half a video")
+    os.utime(stale, (1, 1))  # long ago: its writer is gone
+    result = run_cli("build", spec, "--profile", "draft")
+    assert result.exit_code == 0, result.stderr
+    assert not stale.exists() and fresh.exists()  # a recent one may be another build's, mid-write
