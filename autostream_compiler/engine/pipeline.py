@@ -111,6 +111,7 @@ def build(
 
     The files the build read or tried to read are its result's `inputs`, or the error's when it
     fails, so a watcher knows what to watch."""
+    ffmpeg.probe_version()  # answers while the spec is read
     spec_path = Path(spec_path)
     reporter = reporter or Silent()
     inputs = {spec_path, lock_path(spec_path), spec_path.parent / ".env"}

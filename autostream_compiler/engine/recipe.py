@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dis
 import inspect
+import linecache
 import re
 import types
 from dataclasses import dataclass, field
@@ -158,11 +159,21 @@ def _methods(cls: type):
 
 @cache
 def _source(obj) -> str:
-    try:
-        return inspect.getsource(obj)
-    except (OSError, TypeError):  # no source file (an installed bytecode-only copy): its code instead
-        code = getattr(obj, "__code__", None)
-        return repr(code.co_code if code else obj)
+    """A function's source lines; a class's attributes and annotations (its methods are visited
+    one by one). Read from the lines the code object spans: faster than inspect's parsing."""
+    if inspect.isclass(obj):
+        attributes = {k: _text(v) if _plain(v) else type(v).__name__ for k, v in vars(obj).items() if k != "__doc__"}
+        return _text(
+            {
+                "bases": [b.__qualname__ for b in obj.__bases__],
+                "attributes": attributes,
+                "annotations": {k: str(v) for k, v in vars(obj).get("__annotations__", {}).items()},
+            }
+        )
+    code = obj.__code__
+    lines = [line for c in _codes(code) for _, _, line in c.co_lines() if line is not None]
+    text = linecache.getlines(code.co_filename)[code.co_firstlineno - 1 : max(lines, default=0)]
+    return "".join(text) if text else repr(code.co_code)  # no source file: its bytecode instead
 
 
 def _plain(value) -> bool:
@@ -209,6 +220,8 @@ def _names(code: types.CodeType) -> tuple[tuple[str, ...], tuple[str, ...]]:
     modules: list[str] = []
     for inner in _codes(code):
         names.update(inner.co_names)
+        if not any(name.startswith(PACKAGE) for name in inner.co_names):
+            continue  # imports nothing of autostream inside itself: no need to read its instructions
         package = None
         for ins in dis.get_instructions(inner):
             if ins.opname == "IMPORT_NAME":

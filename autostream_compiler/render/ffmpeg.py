@@ -6,6 +6,8 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
+from concurrent.futures import Future
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -57,9 +59,33 @@ def ffmpeg_exe() -> str:
         raise UserError("no ffmpeg found; install it (apt-get install ffmpeg) or pip install imageio-ffmpeg") from None
 
 
-@cache
+def probe_version() -> None:
+    """Start asking ffmpeg its version (ffmpeg_version waits for the answer)."""
+    _version_probe()
+
+
 def ffmpeg_version() -> str:
     """The first line of `ffmpeg -version` without its copyright: what step keys record of the binary."""
+    return _version_probe().result()
+
+
+@cache
+def _version_probe() -> Future:
+    """`ffmpeg -version`, asked once per process on a thread of its own: a build starts it before
+    reading the spec, so the answer is there when the first key needs it."""
+    future: Future = Future()
+
+    def ask() -> None:
+        try:
+            future.set_result(_read_version())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the version
+            future.set_exception(exc)
+
+    threading.Thread(target=ask, daemon=True).start()
+    return future
+
+
+def _read_version() -> str:
     exe = ffmpeg_exe()
     try:
         proc = children.run([exe, "-version"], timeout=30)
