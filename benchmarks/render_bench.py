@@ -98,25 +98,9 @@ TARGETS = {"speedup_vs_moviepy_1080p": ">= 10", "ratio_to_floor": "<= 1.5", "pea
 
 def _x264() -> list[str]:
     """autostream's own libx264 options (its final profile), so the floor follows them if they change."""
-    try:
-        from autostream_compiler.render.ffmpeg import X264
+    from autostream_compiler.render.ffmpeg import X264
 
-        return list(X264)
-    except ImportError:
-        return [
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "20",
-            "-pix_fmt",
-            "yuv420p",
-            "-profile:v",
-            "high",
-            "-threads",
-            "2",
-        ]
+    return list(X264)
 
 
 @dataclass

@@ -122,8 +122,9 @@ def _kill_at(folder: Path, when: tuple[str, float], clean_seconds: float) -> int
                     seen.add(pid)
                     running = running or (len(seen) >= amount and _freeze(pid))  # killed while it runs
         time.sleep(0.005)
-    # only children that have exec'd: one frozen between fork and exec could never make its request
-    frozen = sum(_freeze(pid) for pid in _children(build.pid) if _exe(pid) not in ("", _exe(build.pid)))
+    # only children that run their tool: one frozen before setpriv made its request could never make it
+    tools = [pid for pid in _children(build.pid) if _exe(pid) not in ("", _exe(build.pid), "/usr/bin/setpriv")]
+    frozen = sum(_freeze(pid) for pid in tools)
     build.kill()
     build.wait()
     return frozen
