@@ -138,14 +138,7 @@ def _release_all() -> None:
     for owner in list(_owners.values()):
         if owner.pid != os.getpid():
             continue
-        for entry in owner.folder.iterdir() if owner.folder.is_dir() else []:
-            if entry.name != OWNER_LOCK:
-                remove_path(entry)
-        owner.lock.unlink(missing_ok=True)
-        try:
-            owner.folder.rmdir()
-        except OSError:
-            pass
+        _clear_owner_folder(owner.folder)
         os.close(owner.fd)
     _owners.clear()
 
@@ -239,16 +232,22 @@ def remove_dead_owner(folder: Path) -> bool:
         os.close(fd)
         return False
     try:
-        for entry in folder.iterdir():
-            if entry.name != OWNER_LOCK:
-                remove_path(entry)
-        lock.unlink(missing_ok=True)
-        folder.rmdir()
-    except OSError:
-        pass
+        _clear_owner_folder(folder)
     finally:
         os.close(fd)
     return True
+
+
+def _clear_owner_folder(folder: Path) -> None:
+    """Remove an owner folder whose lock the caller holds: its contents, then the lock, then itself."""
+    try:
+        for entry in folder.iterdir():
+            if entry.name != OWNER_LOCK:
+                remove_path(entry)
+        (folder / OWNER_LOCK).unlink(missing_ok=True)
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def temp_files(root: Path) -> list[Path]:
