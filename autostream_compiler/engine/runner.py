@@ -179,7 +179,7 @@ def run_steps(steps: list[Step], store: Store, jobs: int, reporter: Reporter | N
             progressed = True
             while progressed:
                 progressed = False
-                for step in list(pending):
+                for step in sorted(pending, key=_priority):
                     bad = next((d for d in step.deps.values() if d.status == "failed"), None)
                     if bad is not None:
                         step.status, step.error = "failed", f"not run: {bad.label} failed"
@@ -208,6 +208,12 @@ def run_steps(steps: list[Step], store: Store, jobs: int, reporter: Reporter | N
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _priority(step: Step) -> bool:
+    """Whole-video steps (timeline, audio, mux) first among the ready ones: after an edit the audio mix
+    is the longest way to the video, and waiting behind scene encodes would add their time to it."""
+    return step.scene is not None
 
 
 def _share(step: Step, twin: Step) -> None:
