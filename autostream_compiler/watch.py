@@ -26,7 +26,7 @@ from autostream_compiler import children
 from autostream_compiler.digests import file_digest
 from autostream_compiler.engine.cache import cache_root
 from autostream_compiler.engine.cache_gc import WATCH_MAX_SIZE, collect
-from autostream_compiler.engine.pipeline import BuildResult, build
+from autostream_compiler.engine.pipeline import BuildResult, build, first_inputs
 from autostream_compiler.errors import AutostreamError, BuildError, message_lines
 from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.preview import Preview
@@ -47,11 +47,6 @@ def snapshot(files: set[Path]) -> Snapshot:
         except OSError:
             seen[path] = None
     return seen
-
-
-def first_files(spec: Path) -> set[Path]:
-    """What building a spec reads before it knows more: the spec, its lock and `.env`."""
-    return {spec, lock_path(spec), spec.parent / ".env"}
 
 
 def _watched_folder(path: Path) -> Path:
@@ -97,7 +92,7 @@ class Watcher:
         self.changed = threading.Event()
         self.observer = Observer()
         self.watches: dict[Path, ObservedWatch] = {}
-        self.files = first_files(self.spec)  # then what each build read (its declared inputs)
+        self.files = first_inputs(self.spec)  # then what each build read (its declared inputs)
         self.seen: Snapshot = {}  # what the last build read
 
     def run(self) -> None:
@@ -130,7 +125,7 @@ class Watcher:
             self.files = set(result.inputs)
         except AutostreamError as exc:
             result = exc.result if isinstance(exc, BuildError) else None
-            self.files = first_files(self.spec) | set(exc.inputs)
+            self.files = first_inputs(self.spec) | set(exc.inputs)
             lines = message_lines(exc)
             for line in lines:
                 self.say(line)

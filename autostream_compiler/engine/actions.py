@@ -223,27 +223,27 @@ def scene_cues(words: list[TimedWord], params: dict, scene_end: float) -> list[C
     return caption_cues(words, params["captions"], params["width"], params["height"], params["aspect"], scene_end)
 
 
-def _shot(ctx: StepContext, name: str, params: dict, first: str) -> tuple[ffmpeg.Shot, int]:
+def _shot(ctx: StepContext, name: str, params: dict, first: str) -> tuple[ffmpeg.Shot, int, list[TimedWord]]:
     """A scene's shot for ffmpeg (its picture and move), starting at its first frame (`first="start"`),
-    after the transition in (`"body"`) or at the transition out (`"tail"`); and the scene's length."""
-    duration, _ = read_words(ctx.inputs[f"align{name}"]["words"])
+    after the transition in (`"body"`) or at the transition out (`"tail"`); the scene's length; its words."""
+    duration, words = read_words(ctx.inputs[f"align{name}"]["words"])
     fps, head, tail = params["fps"], params["head"], params["tail"]
     frames = scene_length(duration, params["pause"], fps, head, tail)
     offset = {"start": 0, "body": head, "tail": frames - tail}[first]
     motion = params["motion"]
     size = (params["width"], params["height"]) if params.get("draft") else None
-    return ffmpeg.Shot(f"image{name}.png", None, frames, offset, motion["preset"], motion["strength"], size), frames
+    shot = ffmpeg.Shot(f"image{name}.png", None, frames, offset, motion["preset"], motion["strength"], size)
+    return shot, frames, words
 
 
 def segment(ctx: StepContext) -> Command:
     """A scene's body: the frames no transition covers, with its captions (they start after the
     transition in and end before the one out)."""
     p = ctx.params
-    shot, frames = _shot(ctx, "", p, "body")
+    shot, frames, words = _shot(ctx, "", p, "body")
     count = frames - p["head"] - p["tail"]
     writes = {}
     if p["captions"]["style"] != "none":
-        duration, words = read_words(ctx.inputs["align"]["words"])
         lead = p["head"] / p["fps"]
         words = [TimedWord(w.text, w.start + lead, w.end + lead) for w in words]
         scene_end = (frames - p["tail"]) / p["fps"]
@@ -258,8 +258,8 @@ def segment(ctx: StepContext) -> Command:
 def transition(ctx: StepContext) -> Command:
     """A join: the last frames of scene a giving way to the first of scene b (no captions)."""
     p = ctx.params
-    a, _ = _shot(ctx, "A", p["a"], "tail")
-    b, _ = _shot(ctx, "B", p["b"], "start")
+    a, _, _ = _shot(ctx, "A", p["a"], "tail")
+    b, _, _ = _shot(ctx, "B", p["b"], "start")
     argv = ffmpeg.transition_argv(a, b, p["frames"], p["a"]["fps"], XFADE[p["kind"]], "fonts", p["codec"], "join.mp4")
     links = {"imageA.png": ctx.inputs["imageA"]["image"], "imageB.png": ctx.inputs["imageB"]["image"]}
     return Command(argv, {"video": "join.mp4"}, links=links)

@@ -114,7 +114,7 @@ def build(
     ffmpeg.probe_version()  # answers while the spec is read
     spec_path = Path(spec_path)
     reporter = reporter or Silent()
-    inputs = {spec_path, lock_path(spec_path), spec_path.parent / ".env"}
+    inputs = first_inputs(spec_path)
     try:
         resolved = resolve(spec_path, refresh=refresh, log=reporter.note)
         inputs |= resolved.files
@@ -137,6 +137,11 @@ def build(
         message = f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}"
         raise BuildError(message, result=result, inputs=inputs)
     return result
+
+
+def first_inputs(spec_path: Path) -> set[Path]:
+    """What a build reads before it knows more: the spec, its lock and the `.env` beside it."""
+    return {spec_path, lock_path(spec_path), spec_path.parent / ".env"}
 
 
 def _finish(resolved: Resolved, store: Store, steps: list[Step], out: Path, notes: list[str], inputs: set[Path]):
