@@ -82,14 +82,24 @@ def _profile_opt(default: str):
 )
 @_profile_opt("final")
 @_verify_opt
+@click.option(
+    "--events",
+    type=click.File("w", lazy=False),
+    metavar="FILE",
+    help="Write the build's events (plan, steps starting and finishing, notes) as JSON lines to FILE "
+    "(- for stdout) instead of drawing the progress bar.",
+)
 @click.pass_context
-def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refresh, profile, verify) -> None:
+def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refresh, profile, verify, events) -> None:
     """Build SPEC into a video (plus .srt and .words.json beside it)."""
+    from contextlib import nullcontext
+
     from autostream_compiler.cli_progress import StepProgress
+    from autostream_compiler.engine.events import JsonEvents
     from autostream_compiler.engine.pipeline import build as run_build
 
     started = time.perf_counter()
-    with StepProgress(debug=ctx.obj["debug"]) as progress:
+    with nullcontext(JsonEvents(events)) if events else StepProgress(debug=ctx.obj["debug"]) as progress:
         result = run_build(
             spec,
             output=output,
@@ -103,7 +113,8 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
         )
     built = sum(s.status == "built" for s in result.steps)
     summary = f"{built} built, {len(result.steps) - built} cached" if built else "nothing to do"
-    click.echo(f"{result.output}  ({summary}, {time.perf_counter() - started:.1f}s)")
+    line = f"{result.output}  ({summary}, {time.perf_counter() - started:.1f}s)"
+    click.echo(line, err=events is not None and events.name == "<stdout>")
 
 
 @main.command()
@@ -289,6 +300,35 @@ def fonts() -> None:
 
     for name in shipped():
         click.echo(name)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=7860, show_default=True, help="Port; 0 picks a free one."
+)
+@click.option(
+    "--workspace",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("studio"),
+    show_default=True,
+    help="Folder of the studio's jobs: one folder per video with its spec, lock and out/.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Build cache shared by the jobs (default: .cache in the workspace).",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), default=1, show_default=True, help="Builds run at once; others wait."
+)
+def studio(host, port, workspace, cache_dir, concurrency) -> None:
+    """The web studio: draft, edit and build videos in a browser (Gradio; needs the `studio` extra).
+
+    Logins for a public deployment: AUTOSTREAM_STUDIO_AUTH=user:password (several comma-separated)."""
+    from autostream_compiler.studio import serve
+
+    serve(host, port, workspace, cache_dir, concurrency, lambda line: click.echo(line))
 
 
 # --- cache ---------------------------------------------------------------------------------------

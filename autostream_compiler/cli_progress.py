@@ -43,6 +43,9 @@ class StepProgress:
         """Start the bar for this many steps."""
         self.task = self.progress.add_task("build", total=len(steps))
 
+    def step_started(self, step: Step) -> None:
+        """Steps are shown when they finish."""
+
     def step_done(self, step: Step) -> None:
         """Record one finished step."""
         self.progress.advance(self.task)

@@ -44,7 +44,7 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
         return np.frombuffer(f.readframes(f.getnframes()), dtype=np.int16), f.getframerate()
 
 
-def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
@@ -57,7 +57,7 @@ def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
 
 
 def _speech(ctx: StepContext, speech: Speech) -> Result:
-    audio = _write_wav(ctx.workdir / "speech.wav", speech.samples, speech.sample_rate)
+    audio = write_wav(ctx.workdir / "speech.wav", speech.samples, speech.sample_rate)
     timings = None if speech.timings is None else [[round(s, 4), round(e, 4)] for s, e in speech.timings]
     info = {"sample_rate": speech.sample_rate, "samples": int(len(speech.samples)), "timings": timings}
     return Result({"audio": audio, "timings": _write_json(ctx.workdir / "timings.json", info)})
@@ -207,7 +207,7 @@ def audio(ctx: StepContext) -> Result:
         end = min(total, round((spot.start + spot.frames - spot.tail) * rate / fps))
         n = max(0, min(len(samples), end - at))  # a track keeps to its slot (resampling may add a sample)
         master[at : at + n] = samples[:n]
-    wav = _write_wav(ctx.workdir / "narration.wav", master, rate)
+    wav = write_wav(ctx.workdir / "narration.wav", master, rate)
     out = ctx.workdir / "narration.m4a"
     music = {**p["music"], "path": str(ctx.files["music"])} if p["music"] else None
     mixed = master_audio(wav, out, total / rate, music, p["loudness"], ctx.workdir, p["codec"])

@@ -104,9 +104,12 @@ class Step:
 
 
 class Reporter(Protocol):
-    """Who hears about a build: the plan, each step once it is final, and notes along the way."""
+    """Who hears about a build: the plan, each step as it starts running and once it is final, and
+    notes along the way."""
 
     def plan(self, steps: list[Step]) -> None: ...
+
+    def step_started(self, step: Step) -> None: ...
 
     def step_done(self, step: Step) -> None: ...
 
@@ -117,6 +120,9 @@ class Silent:
     """A reporter that tells no one."""
 
     def plan(self, steps: list[Step]) -> None:
+        pass
+
+    def step_started(self, step: Step) -> None:
         pass
 
     def step_done(self, step: Step) -> None:
@@ -194,6 +200,7 @@ def run_steps(steps: list[Step], store: Store, jobs: int, reporter: Reporter | N
                     elif not _from_cache(step, store):
                         running[pool.submit(_execute, step, store)] = step
                         pending.remove(step)
+                        reporter.step_started(step)
                         continue
                     settle(step)
                     progressed = True

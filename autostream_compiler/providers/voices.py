@@ -53,3 +53,20 @@ def resolve_voice(name: str) -> Voice:
         which = f"offered by {' and '.join(matches)}; write provider:{voice_id}" if matches else hint
         raise UserError(f"unknown voice {name!r}; {which}" if not matches else f"voice {name!r} is {which}")
     return Voice(matches[0], voice_id)
+
+
+def speak(name: str, text: str, words_per_minute: int = 150):
+    """Say `text` with a voice (a sample to listen to); returns the Speech."""
+    voice = resolve_voice(name)
+    words = text.split()
+    if voice.provider == "piper":
+        from autostream_compiler.providers import piper_tts
+
+        return piper_tts.synthesize(words, voice.id, piper_tts.length_scale(voice.id, words_per_minute))
+    if voice.provider == "edge":
+        from autostream_compiler.providers import edge_tts
+
+        return edge_tts.synthesize(words, voice.id, words_per_minute)
+    from autostream_compiler.providers import espeak_tts
+
+    return espeak_tts.synthesize(words, voice.id, words_per_minute)

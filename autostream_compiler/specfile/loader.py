@@ -12,10 +12,13 @@ from autostream_compiler.specfile.style import font_problem, style_path
 from autostream_compiler.specfile.yamlfile import problem, read_yaml, shorten, validate
 
 
-def load_spec(path: Path) -> Spec:
-    """Read and validate a spec; raise SpecError with every problem found, each with its place."""
+def load_spec(path: Path, text: str | None = None, folder: Path | None = None) -> Spec:
+    """Read and validate a spec; raise SpecError with every problem found, each with its place.
+
+    `text`: the spec's text when it is not in the file (yet): the studio checks an edit before it
+    saves it. `folder`: where its relative paths point, when `path` is only its name in messages."""
     path = Path(path)
-    data, positions = read_yaml(path)
+    data, positions = read_yaml(path, text)
     if not isinstance(data, dict):
         raise SpecError([f"{path}:1:1: a spec is a YAML mapping with `version: 1`, `title` and a `script` or `scenes`"])
     version = data.get("version")
@@ -31,11 +34,12 @@ def load_spec(path: Path) -> Spec:
             ]
         )
     spec = validate(Spec, data, positions, path)
-    found = _size_problems(spec) + _file_problems(spec, path.parent)
+    folder = path.parent if folder is None else folder
+    found = _size_problems(spec) + _file_problems(spec, folder)
     problems = [problem(path, positions, loc, msg) for loc, msg in found]
     if problems:
         error = SpecError(problems)
-        error.inputs = frozenset(named_files(spec, path.parent))  # watch them: the fix may be a new file
+        error.inputs = frozenset(named_files(spec, folder))  # watch them: the fix may be a new file
         raise error
     return spec
 

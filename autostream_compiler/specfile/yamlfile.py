@@ -24,14 +24,18 @@ _TAG = "tag:yaml.org,2002:"
 _NUMBERS = {_TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"}
 
 
-def read_yaml(path: Path) -> tuple[Any, dict[Loc, tuple[int, int]]]:
-    """Parse a YAML file into plain data plus a map from field path to (line, column), 1-based.
+def read_yaml(path: Path, text: str | None = None) -> tuple[Any, dict[Loc, tuple[int, int]]]:
+    """Parse a YAML file (or `text`, named `path` in messages) into plain data plus a map from field
+    path to (line, column), 1-based.
 
     Bounded: files over MAX_BYTES, more than MAX_NODES values after expanding aliases (an alias bomb)
     and nesting deeper than MAX_DEPTH are refused with one line each. Keys are text; dates are kept as
     the text written; tags other than YAML's plain types are refused.
     """
-    text = _read_text(path)
+    if text is None:
+        text = _read_text(path)
+    elif len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise SpecError([f"{path}: larger than {MAX_BYTES // 2**20} MB; autostream reads YAML files up to that size"])
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.reader.ReaderError as exc:

@@ -1,0 +1,326 @@
+"""The studio's page (Gradio Blocks): Create (form, draft, scene table and YAML kept in sync, build
+with live progress, cancel), and Jobs (the workspace's specs with their last state). Every event has
+an `api_name`, so `gradio_client` scripts can do what the page does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import gradio as gr
+
+from autostream_compiler.errors import AutostreamError, SpecError, message_lines
+from autostream_compiler.expand.lock import lock_path
+from autostream_compiler.studio import draft
+from autostream_compiler.studio.builds import Builds, Progress
+from autostream_compiler.studio.workspace import Workspace, slugify, title_of
+
+SAMPLE_TEXT = "Hello! This is how I sound when I tell your story."
+JOB_COLUMNS = ["job", "title", "state", "finished", "error"]
+
+
+def _fail(exc: AutostreamError) -> gr.Error:
+    """An autostream error as the page shows it: the CLI's lines, never a traceback."""
+    lines = [line.removeprefix("error: ") for line in message_lines(exc)]
+    return gr.Error("\n".join(lines), print_exception=False)
+
+
+class Studio:
+    """The handlers behind the page, over one workspace."""
+
+    def __init__(self, workspace: Workspace, concurrency: int = 1):
+        self.workspace = workspace
+        self.concurrency = concurrency
+        self.builds = Builds()
+
+    # --- drafting ----------------------------------------------------------------------------------
+
+    def draft(self, topic: str, script: str, style: str) -> str:
+        """API `/draft`: a topic (written into scenes by the model) or a script (split into scenes),
+        in a style; returns the spec's YAML with its scenes written out."""
+        try:
+            return draft.dump(
+                draft.expand_scenes(self.workspace, draft.form_spec(topic=topic, script=script, style=style))
+            )
+        except AutostreamError as exc:
+            raise _fail(exc) from None
+
+    def draft_form(self, job, title, topic, script, style, voice, aspect, resolution, length, captions, music):
+        """The Draft button: the whole form's spec with its scenes written out, and its music kept in
+        the job's folder. Returns (job, yaml, table, message)."""
+        try:
+            spec = draft.form_spec(title, topic, script, style, voice, aspect, resolution, length, captions)
+            spec = draft.expand_scenes(self.workspace, spec)
+            slug = slugify(job or spec["title"])
+            if music:
+                spec["music"] = {"path": self.workspace.add_music(slug, Path(music))}
+            text = draft.dump(spec)
+            self.workspace.check(text, slug)
+        except AutostreamError as exc:
+            raise _fail(exc) from None
+        return slug, text, draft.table(spec), f"{len(spec['scenes'])} scenes drafted; edit them, then Build"
+
+    def table_to_yaml(self, rows, text: str, job: str):
+        """A scene table edit written into the spec's YAML; (yaml, message)."""
+        try:
+            spec = draft.with_table(draft.parse(text, self._name(job, text)), rows or [])
+            new = draft.dump(spec)
+        except AutostreamError as exc:
+            return text, self._problem(exc)
+        return new, self._validate(new, job)
+
+    def yaml_to_table(self, text: str, job: str):
+        """A YAML edit shown in the scene table; (table, message). The table keeps its rows while the
+        YAML does not parse."""
+        try:
+            spec = draft.parse(text, self._name(job, text))
+        except AutostreamError as exc:
+            return gr.skip(), self._problem(exc)
+        return draft.table(spec), self._validate(text, job)
+
+    def add_picture(self, job: str, text: str, scene: float, upload):
+        """Use an uploaded picture for scene N (1-based); (job, yaml, table, message)."""
+        try:
+            slug = slugify(job or title_of(text) or "untitled")
+            if not upload:
+                raise SpecError(["choose a picture file first"])
+            spec = draft.parse(text, self._name(slug, text))
+            scenes = spec.get("scenes") or []
+            index = int(scene or 0) - 1
+            if not 0 <= index < len(scenes) or not isinstance(scenes[index], dict):
+                raise SpecError([f"there is no scene {int(scene or 0)}; scenes are numbered 1 to {len(scenes)}"])
+            scenes[index]["image"] = self.workspace.add_picture(slug, Path(upload))
+            new = draft.dump(spec)
+        except AutostreamError as exc:
+            raise _fail(exc) from None
+        return slug, new, draft.table(spec), self._validate(new, slug)
+
+    def voice_sample(self, voice: str) -> str:
+        """A short sample of a voice, as a WAV file (made once per voice)."""
+        from autostream_compiler.engine.actions import write_wav
+        from autostream_compiler.providers.voices import speak
+
+        path = self.workspace.scratch / "samples" / f"{slugify(voice)}.wav"
+        if not path.is_file():
+            try:
+                speech = speak(voice, SAMPLE_TEXT)
+            except AutostreamError as exc:
+                raise _fail(exc) from None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_wav(path, speech.samples, speech.sample_rate)
+        return str(path)
+
+    def _name(self, job: str, text: str) -> str:
+        slug = slugify(job or title_of(text) or "untitled")
+        return f"{slug}/{slug}.yaml"
+
+    def _validate(self, text: str, job: str) -> str:
+        slug = slugify(job or title_of(text) or "untitled")
+        try:
+            self.workspace.check(text, slug)
+        except AutostreamError as exc:
+            return self._problem(exc)
+        return "✓ the spec is valid"
+
+    def _problem(self, exc: AutostreamError) -> str:
+        return "\n".join(f"⚠ {line.removeprefix('error: ')}" for line in message_lines(exc))
+
+    # --- building ----------------------------------------------------------------------------------
+
+    def _run(self, text: str, job: str | None, profile: str, progress: gr.Progress) -> Iterator[tuple[str, Progress]]:
+        """Save the spec as its job's and build it, yielding (slug, progress) until the build ends."""
+        try:
+            slug = self.workspace.save(text, job or None)
+            build = self.builds.start(self.workspace, slug, profile)
+        except AutostreamError as exc:
+            raise _fail(exc) from None
+        try:
+            for state in build.follow():
+                progress((state.done, max(state.total, 1)), desc=state.line())
+                yield slug, state
+        finally:
+            self.builds.end(build)  # stops it when the request went away (cancelled)
+
+    def build_api(self, text: str, progress=gr.Progress()):  # noqa: B008 - Gradio's way to ask for progress
+        """API `/build`: build a spec's YAML text as its job (named after its title); returns the MP4, the
+        build report (JSON text) and the lock (YAML text). A bad spec or a failed build raises the CLI's
+        error line."""
+        runs = self._run(text, None, "final", progress)
+        slug, state = next(runs)
+        for slug, state in runs:  # noqa: B007 - the last one is the result
+            yield None, None, None
+        if state.state != "built":
+            raise gr.Error(state.error or state.state, print_exception=False)
+        report = self.workspace.folder(slug) / "out" / f"{slug}.report.json"
+        yield (
+            str(self.workspace.video(slug)),
+            report.read_text(encoding="utf-8"),
+            lock_path(self.workspace.spec(slug)).read_text(encoding="utf-8"),
+        )
+
+    def build_page(self, job: str, text: str, profile: str, progress=gr.Progress()):  # noqa: B008
+        """The Build button: (job, status, log, video, thumbnail, downloads) as the build goes."""
+        slug = job
+        for slug, state in self._run(text, job, profile, progress):
+            status = f"**{state.state}** · {state.line()}"
+            yield slug, status, "\n".join(state.log), gr.skip(), gr.skip(), gr.skip()
+        if state.state != "built":
+            yield slug, f"**{state.state}**: {state.error}", "\n".join(state.log), None, None, None
+            return
+        yield slug, f"**built** · {state.line()}", "\n".join(state.log), *self.outputs(slug, profile)
+
+    def outputs(self, slug: str, profile: str = "final") -> tuple:
+        """(video, thumbnail, downloads) of a job's last build; Nones when it has none."""
+        video = self.workspace.video(slug, profile)
+        if not video.is_file():
+            return None, None, None
+        stem = video.with_suffix("")
+        files = [video] + [stem.with_suffix(s) for s in (".srt", ".vtt", ".words.json")]
+        files += [self.workspace.spec(slug), lock_path(self.workspace.spec(slug))]
+        files.append(self.workspace.folder(slug) / "out" / f"{slug}.report.json")
+        thumb = stem.with_suffix(".thumb.png")
+        return str(video), str(thumb) if thumb.is_file() else None, [str(f) for f in files if f.is_file()]
+
+    def cancel(self, job: str) -> str:
+        """API `/cancel`: stop job's running build (the cache keeps its finished steps)."""
+        slug = slugify(job or "")
+        return f"{slug}: cancelled" if self.builds.cancel(slug) else f"{slug}: not building"
+
+    # --- jobs --------------------------------------------------------------------------------------
+
+    def jobs(self) -> list[list[str]]:
+        """API `/jobs`: every job with its state (building for live ones), last build's end and error."""
+        live = set(self.builds.running)
+        return [
+            [j.slug, j.title, "building" if j.slug in live else j.state, j.finished or "", (j.error or "")[:200]]
+            for j in self.workspace.jobs()
+        ]
+
+    def open_job(self, job: str):
+        """API `/open`: a job's spec for editing, and its last video; (job, yaml, table, message, video,
+        thumbnail, downloads)."""
+        slug = slugify(job or "")
+        spec = self.workspace.spec(slug)
+        if not spec.is_file():
+            raise gr.Error(f"no job {slug!r} in the workspace; pick one from the list", print_exception=False)
+        text = spec.read_text(encoding="utf-8")
+        try:
+            rows = draft.table(draft.parse(text, self._name(slug, text)))
+        except AutostreamError:
+            rows = []
+        state = self.workspace.state(slug)
+        profile = state.get("profile", "final")
+        note = f"{slug}: {state.get('state', 'new')}" + (f": {state['error']}" if state.get("error") else "")
+        return slug, text, rows, note, *self.outputs(slug, profile)
+
+
+def create_app(studio: Studio, voices: list[str]) -> gr.Blocks:
+    """The page."""
+    ws = studio.workspace
+    build_limit = {"concurrency_limit": studio.concurrency, "concurrency_id": "build"}
+    with gr.Blocks(title="autostream studio", analytics_enabled=False) as app:
+        gr.Markdown("# autostream studio\nType a topic or paste a script, draft the scenes, edit them, build.")
+        with gr.Tab("Create"):
+            with gr.Row():
+                job = gr.Textbox(label="Job", placeholder="named after the title", scale=1)
+                title = gr.Textbox(label="Title", scale=2)
+            topic = gr.Textbox(label="Topic (the model writes the scenes)", lines=2)
+            script = gr.Textbox(label="…or a script (split into scenes by sentences)", lines=6)
+            with gr.Row():
+                style = gr.Dropdown(ws.styles(), value="documentary", label="Style")
+                voice = gr.Dropdown([""] + voices, value="", label="Voice (empty: the style's)")
+                sample = gr.Button("Hear the voice", size="sm")
+                sample_audio = gr.Audio(label="Sample", type="filepath", interactive=False)
+            with gr.Row():
+                aspect = gr.Radio(draft.ASPECTS, value="16:9", label="Format")
+                resolution = gr.Dropdown(draft.RESOLUTIONS, value="720p", label="Resolution")
+                length = gr.Slider(15, 600, value=60, step=5, label="Target length, seconds (topic)")
+                captions = gr.Dropdown(draft.CAPTION_STYLES, value="karaoke", label="Captions")
+            music = gr.File(label="Music (optional)", file_types=["audio"], type="filepath")
+            draft_button = gr.Button("Draft", variant="primary")
+            message = gr.Markdown()
+            table = gr.Dataframe(
+                headers=draft.COLUMNS,
+                datatype=["str"] * 4,
+                type="array",
+                interactive=True,
+                wrap=True,
+                label="Scenes (picture: a file you add below; motion: zoom_in, pan_left… or empty for the style's)",
+            )
+            with gr.Row():
+                picture_scene = gr.Number(value=1, precision=0, label="Scene", minimum=1)
+                picture = gr.File(label="Picture for that scene", file_types=["image"], type="filepath")
+                picture_button = gr.Button("Use picture", size="sm")
+            spec_yaml = gr.Code(language="yaml", label="Spec (YAML)", interactive=True)
+            with gr.Row():
+                profile = gr.Radio(["draft", "final"], value="final", label="Profile")
+                build_button = gr.Button("Build", variant="primary")
+                cancel_button = gr.Button("Cancel", variant="stop")
+            status = gr.Markdown()
+            log = gr.Textbox(label="Log", lines=8, max_lines=16, autoscroll=True)
+            with gr.Row():
+                video = gr.Video(label="Video", interactive=False, elem_id="studio-video")
+                thumb = gr.Image(label="Thumbnail", type="filepath", interactive=False)
+            downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
+        with gr.Tab("Jobs"):
+            jobs = gr.Dataframe(headers=JOB_COLUMNS, type="array", interactive=False, label="Jobs")
+            with gr.Row():
+                refresh = gr.Button("Refresh", size="sm")
+                pick = gr.Textbox(label="Job to open", scale=2)
+                open_button = gr.Button("Open", size="sm")
+        with gr.Column(visible=False):  # the API's own inputs and outputs
+            api_spec = gr.Textbox()
+            api_video, api_report, api_lock = gr.File(), gr.Textbox(), gr.Textbox()
+            api_topic, api_script, api_style = gr.Textbox(), gr.Textbox(), gr.Textbox()
+            api_draft, api_job, api_note = gr.Code(language="yaml"), gr.Textbox(), gr.Textbox()
+            api_build, api_draft_button, api_cancel = gr.Button(), gr.Button(), gr.Button()
+
+        form = [job, title, topic, script, style, voice, aspect, resolution, length, captions, music]
+        draft_button.click(studio.draft_form, form, [job, spec_yaml, table, message], api_name="draft_form")
+        table.input(
+            studio.table_to_yaml,
+            [table, spec_yaml, job],
+            [spec_yaml, message],
+            api_name="scenes",
+            trigger_mode="always_last",
+        )
+        spec_yaml.input(
+            studio.yaml_to_table, [spec_yaml, job], [table, message], api_name="spec", trigger_mode="always_last"
+        )
+        picture_button.click(
+            studio.add_picture,
+            [job, spec_yaml, picture_scene, picture],
+            [job, spec_yaml, table, message],
+            api_name="picture",
+        )
+        sample.click(studio.voice_sample, voice, sample_audio, api_name="voice_sample")
+        page_build = build_button.click(
+            studio.build_page,
+            [job, spec_yaml, profile],
+            [job, status, log, video, thumb, downloads],
+            api_name="build_job",
+            **build_limit,
+        )
+        page_build.then(studio.jobs, None, jobs, api_name=False)
+        cancel_button.click(studio.cancel, job, status, api_name="cancel_job", cancels=[page_build])
+        api_build.click(studio.build_api, api_spec, [api_video, api_report, api_lock], api_name="build", **build_limit)
+        api_draft_button.click(studio.draft, [api_topic, api_script, api_style], api_draft, api_name="draft")
+        api_cancel.click(studio.cancel, api_job, api_note, api_name="cancel")
+        refresh.click(studio.jobs, None, jobs, api_name="jobs")
+        open_outputs = [job, spec_yaml, table, message, video, thumb, downloads]
+        open_button.click(studio.open_job, pick, open_outputs, api_name="open")
+        jobs.select(_picked, None, pick, api_name=False)
+        app.load(studio.jobs, None, jobs, api_name=False)
+    return app
+
+
+def _picked(event: gr.SelectData) -> str:
+    """A click on a row of the Jobs table picks that job."""
+    row = event.row_value if hasattr(event, "row_value") else None
+    return row[0] if row else gr.skip()
+
+
+def report_json(path: Path) -> str:
+    """A build report as compact JSON text."""
+    return json.dumps(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,148 @@
+"""From the studio's form to a spec: the form's choices as spec keys, the expansion (the model for a
+topic, the splitter for a script) written out as `scenes:`, and the scene table kept in step with the
+spec's YAML text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from autostream_compiler.errors import SpecError, UserError
+from autostream_compiler.expand import resolve
+from autostream_compiler.specfile.yamlfile import read_yaml
+from autostream_compiler.studio.workspace import Workspace
+
+COLUMNS = ["narration", "visual", "picture", "motion"]  # the scene table; `picture` is a scene's `image`
+ASPECTS = ["16:9", "9:16", "1:1", "4:5"]
+RESOLUTIONS = ["720p", "1080p", "1440p", "2160p"]
+CAPTION_STYLES = ["karaoke", "pop", "line", "none"]
+MOTIONS = ["", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "none"]
+
+
+def form_spec(
+    title: str = "",
+    topic: str = "",
+    script: str = "",
+    style: str = "",
+    voice: str = "",
+    aspect: str = "",
+    resolution: str = "",
+    length: float | None = None,
+    captions: str = "",
+) -> dict[str, Any]:
+    """The spec the form describes (before expansion): only what the user chose, the style decides the rest."""
+    topic, script = (topic or "").strip(), (script or "").strip()
+    if bool(topic) == bool(script):
+        raise UserError("write a topic or paste a script (one of the two)")
+    spec: dict[str, Any] = {"version": 1}
+    if title and title.strip():
+        spec["title"] = title.strip()
+    if style:
+        spec["style"] = style
+    if voice:
+        spec["voice"] = voice
+    fmt = {k: v for k, v in (("aspect", aspect), ("resolution", resolution)) if v}
+    if fmt:
+        spec["format"] = fmt
+    if captions:
+        spec["captions"] = {"style": captions}
+    if topic:
+        if length:
+            spec["pacing"] = {"target_duration": float(length)}
+        spec["topic"] = topic
+    else:
+        spec["script"] = script
+    return spec
+
+
+def expand_scenes(workspace: Workspace, spec: dict, log: Callable[[str], None] = lambda _: None) -> dict:
+    """The spec with its topic or script expanded into `scenes:` (narration and visual of each), as
+    `autostream expand` would write them; the title the model proposed when the form had none."""
+    folder = workspace.scratch_folder()
+    try:
+        path = folder / "draft.yaml"
+        path.write_text(dump(spec), encoding="utf-8")
+        try:
+            resolved = resolve(path, log=log)
+        except SpecError as exc:
+            raise SpecError([line.replace(str(path), "draft") for line in exc.problems]) from None
+        except UserError as exc:
+            raise UserError(str(exc).replace(str(path), "draft")) from None
+    finally:
+        workspace.remove_scratch(folder)
+    graph = resolved.graph
+    out = {k: v for k, v in spec.items() if k not in ("topic", "script", "pacing")}
+    out["title"] = spec.get("title") or graph.title
+    pacing = {k: v for k, v in spec.get("pacing", {}).items() if k != "target_duration"}
+    if pacing:
+        out["pacing"] = pacing
+    out["scenes"] = [_scene(s.narration, s.visual, s.speaker) for s in graph.scenes]
+    return {"version": 1, "title": out.pop("title"), **{k: v for k, v in out.items() if k != "version"}}
+
+
+def _scene(narration: str, visual: str, speaker: str | None) -> dict:
+    scene = {"narration": narration}
+    if visual != narration:
+        scene["visual"] = visual
+    if speaker:
+        scene["speaker"] = speaker
+    return scene
+
+
+def dump(spec: dict) -> str:
+    """A spec as YAML text, keys in the order written."""
+    return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100)
+
+
+def parse(text: str, name: str = "spec") -> dict:
+    """A spec's YAML text as data (bounded like any spec file); SpecError when it is not a mapping."""
+    data, _ = read_yaml(Path(name), text)
+    if not isinstance(data, dict):
+        raise SpecError([f"{name}:1:1: a spec is a YAML mapping with `version: 1`, `title` and a `script` or `scenes`"])
+    return data
+
+
+def table(spec: dict) -> list[list[str]]:
+    """The scene table's rows: narration, visual, picture, motion of each scene."""
+    rows = []
+    for scene in spec.get("scenes") or []:
+        if not isinstance(scene, dict):
+            continue
+        motion = scene.get("motion") if isinstance(scene.get("motion"), dict) else {}
+        rows.append(
+            [
+                str(scene.get("narration") or ""),
+                str(scene.get("visual") or ""),
+                str(scene.get("image") or ""),
+                str(motion.get("preset") or ""),
+            ]
+        )
+    return rows
+
+
+def with_table(spec: dict, rows: list[list[Any]]) -> dict:
+    """The spec with its scenes taken from the table; a scene's other keys (voice, transition...)
+    stay with it by position, empty rows are dropped."""
+    old = [s if isinstance(s, dict) else {} for s in spec.get("scenes") or []]
+    scenes = []
+    for i, row in enumerate(rows):
+        narration, visual, picture, motion = ([str(c or "").strip() for c in row] + [""] * 4)[:4]
+        if not (narration or visual or picture):
+            continue
+        scene = {k: v for k, v in (old[i] if i < len(old) else {}).items() if k not in COLUMNS + ["image"]}
+        scene = {"narration": narration, **scene}
+        for key, value in (("visual", visual), ("image", picture)):
+            if value:
+                scene[key] = value
+        moved = {k: v for k, v in (scene.pop("motion", None) or {}).items() if k != "preset"}
+        if motion:
+            moved["preset"] = motion
+        if moved:
+            scene["motion"] = moved
+        scenes.append(scene)
+    out = {k: v for k, v in spec.items() if k not in ("topic", "script")}
+    out["scenes"] = scenes
+    return out
