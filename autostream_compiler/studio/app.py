@@ -18,6 +18,14 @@ from autostream_compiler.studio.workspace import Workspace, slugify, title_of
 
 SAMPLE_TEXT = "Hello! This is how I sound when I tell your story."
 JOB_COLUMNS = ["job", "title", "state", "finished", "error"]
+SETTINGS = {  # the form's choices kept between visits, with their first values
+    "style": "documentary",
+    "voice": "",
+    "aspect": "16:9",
+    "resolution": "720p",
+    "length": 60,
+    "captions": "karaoke",
+}
 
 
 def _fail(exc: AutostreamError) -> gr.Error:
@@ -49,6 +57,16 @@ class Studio:
     def draft_form(self, job, title, topic, script, style, voice, aspect, resolution, length, captions, music):
         """The Draft button: the whole form's spec with its scenes written out, and its music kept in
         the job's folder. Returns (job, yaml, table, message)."""
+        self.workspace.remember(
+            {
+                "style": style,
+                "voice": voice,
+                "aspect": aspect,
+                "resolution": resolution,
+                "length": length,
+                "captions": captions,
+            }
+        )
         try:
             spec = draft.form_spec(title, topic, script, style, voice, aspect, resolution, length, captions)
             spec = draft.expand_scenes(self.workspace, spec)
@@ -60,6 +78,11 @@ class Studio:
         except AutostreamError as exc:
             raise _fail(exc) from None
         return slug, text, draft.table(spec), f"{len(spec['scenes'])} scenes drafted; edit them, then Build"
+
+    def settings(self) -> tuple:
+        """The form's choices as last used in this workspace (they persist across visits and restarts)."""
+        saved = self.workspace.remembered()
+        return tuple(saved.get(key, default) for key, default in SETTINGS.items())
 
     def table_to_yaml(self, rows, text: str, job: str):
         """A scene table edit written into the spec's YAML; (yaml, message)."""
@@ -228,7 +251,7 @@ def create_app(studio: Studio, voices: list[str]) -> gr.Blocks:
             topic = gr.Textbox(label="Topic (the model writes the scenes)", lines=2)
             script = gr.Textbox(label="…or a script (split into scenes by sentences)", lines=6)
             with gr.Row():
-                style = gr.Dropdown(ws.styles(), value="documentary", label="Style")
+                style = gr.Dropdown(ws.styles(), value=SETTINGS["style"], label="Style")
                 voice = gr.Dropdown([""] + voices, value="", label="Voice (empty: the style's)")
                 sample = gr.Button("Hear the voice", size="sm")
                 sample_audio = gr.Audio(label="Sample", type="filepath", interactive=False)
@@ -237,7 +260,7 @@ def create_app(studio: Studio, voices: list[str]) -> gr.Blocks:
                 resolution = gr.Dropdown(draft.RESOLUTIONS, value="720p", label="Resolution")
                 length = gr.Slider(15, 600, value=60, step=5, label="Target length, seconds (topic)")
                 captions = gr.Dropdown(draft.CAPTION_STYLES, value="karaoke", label="Captions")
-            music = gr.File(label="Music (optional)", file_types=["audio"], type="filepath")
+            music = gr.File(label="Music (optional)", file_types=["audio"], type="filepath", height=90)
             draft_button = gr.Button("Draft", variant="primary")
             message = gr.Markdown()
             table = gr.Dataframe(
@@ -246,11 +269,12 @@ def create_app(studio: Studio, voices: list[str]) -> gr.Blocks:
                 type="array",
                 interactive=True,
                 wrap=True,
+                column_widths=["45%", "33%", "14%", "8%"],
                 label="Scenes (picture: a file you add below; motion: zoom_in, pan_left… or empty for the style's)",
             )
             with gr.Row():
                 picture_scene = gr.Number(value=1, precision=0, label="Scene", minimum=1)
-                picture = gr.File(label="Picture for that scene", file_types=["image"], type="filepath")
+                picture = gr.File(label="Picture for that scene", file_types=["image"], type="filepath", height=90)
                 picture_button = gr.Button("Use picture", size="sm")
             spec_yaml = gr.Code(language="yaml", label="Spec (YAML)", interactive=True)
             with gr.Row():
@@ -312,6 +336,7 @@ def create_app(studio: Studio, voices: list[str]) -> gr.Blocks:
         open_button.click(studio.open_job, pick, open_outputs, api_name="open")
         jobs.select(_picked, None, pick, api_name=False)
         app.load(studio.jobs, None, jobs, api_name=False)
+        app.load(studio.settings, None, [style, voice, aspect, resolution, length, captions], api_name=False)
     return app
 
 

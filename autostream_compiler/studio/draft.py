@@ -12,8 +12,10 @@ import yaml
 
 from autostream_compiler.errors import SpecError, UserError
 from autostream_compiler.expand import resolve
+from autostream_compiler.expand.lock import lock_path
+from autostream_compiler.expand.offline import sentences
 from autostream_compiler.specfile.yamlfile import read_yaml
-from autostream_compiler.studio.workspace import Workspace
+from autostream_compiler.studio.workspace import Workspace, slugify
 
 COLUMNS = ["narration", "visual", "picture", "motion"]  # the scene table; `picture` is a scene's `image`
 ASPECTS = ["16:9", "9:16", "1:1", "4:5"]
@@ -62,15 +64,16 @@ def expand_scenes(workspace: Workspace, spec: dict, log: Callable[[str], None] =
     """The spec with its topic or script expanded into `scenes:` (narration and visual of each), as
     `autostream expand` would write them; the title the model proposed when the form had none."""
     folder = workspace.scratch_folder()
-    try:
-        path = folder / "draft.yaml"
+    try:  # named after its first sentence: the title when neither the form nor the model gives one
+        first = (sentences(spec.get("topic") or spec.get("script") or "") or [""])[0]
+        path = folder / f"{slugify(' '.join(first.split()[:8]))}.yaml"
         path.write_text(dump(spec), encoding="utf-8")
         try:
             resolved = resolve(path, log=log)
         except SpecError as exc:
             raise SpecError([line.replace(str(path), "draft") for line in exc.problems]) from None
         except UserError as exc:
-            raise UserError(str(exc).replace(str(path), "draft")) from None
+            raise UserError(str(exc).replace(str(path), "draft").replace(str(lock_path(path)), "draft")) from None
     finally:
         workspace.remove_scratch(folder)
     graph = resolved.graph

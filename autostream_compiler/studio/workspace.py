@@ -224,6 +224,19 @@ class Workspace:
         out.mkdir(parents=True, exist_ok=True)
         write_text(out / STATE, json.dumps(entry, indent=2) + "\n")
 
+    def remember(self, settings: dict) -> None:
+        """Keep the form's choices for the next visit."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        write_text(self.scratch / "settings.json", json.dumps(settings, indent=2) + "\n")
+
+    def remembered(self) -> dict:
+        """The form's choices as last kept; {} before any."""
+        try:
+            saved = json.loads((self.scratch / "settings.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
     def scratch_folder(self) -> Path:
         """A fresh folder under the studio's scratch space (removed by the caller)."""
         folder = self.scratch / "drafts" / uuid.uuid4().hex
