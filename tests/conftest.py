@@ -7,17 +7,17 @@ import os
 import shutil
 
 import pytest
+from helpers import OUTSIDE
 
 from autostream_compiler.engine.recipe import forget
 
-_OUTSIDE = ("GROQ_", "OPENAI_", "HF_", "POLLINATIONS_", "AUTOSTREAM_", "HUGGING")
 _CHROMIUMS = ("chromium", "chromium-browser")
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch):
     for name in list(os.environ):
-        if name.startswith(_OUTSIDE):
+        if name.startswith(OUTSIDE):
             monkeypatch.delenv(name)
     yield
     forget()  # a test that patched a constant leaves no digest of the patched code behind

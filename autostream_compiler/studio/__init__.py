@@ -52,9 +52,9 @@ def serve(
     from autostream_compiler.env import load_env_file
     from autostream_compiler.studio.workspace import Workspace
 
+    auth = parse_auth(os.environ.get(AUTH_ENV))
     ws = Workspace(workspace, cache_dir)
     ws.create()
-    auth = parse_auth(os.environ.get(AUTH_ENV))
     load_env_file(Path.cwd())  # keys for the model and online providers, never shown on the page
     # Gradio keeps uploads and copies of what it serves in its temp folder: inside the workspace
     os.environ["GRADIO_TEMP_DIR"] = str(ws.scratch / "gradio")
