@@ -124,6 +124,8 @@ class Studio:
         from autostream_compiler.engine.actions import write_wav
         from autostream_compiler.providers.voices import speak
 
+        if not voice:
+            raise gr.Error("choose a voice first (the style's own is used when none is chosen)", print_exception=False)
         path = self.workspace.scratch / "samples" / f"{slugify(voice)}.wav"
         if not path.is_file():
             try:

@@ -82,6 +82,13 @@ def test_draft_edit_build_and_rebuild_one_scene(studio):
     jobs = client.predict(api_name="/jobs")
     row = next(r for r in jobs["data"] if r[0] == "krakatoa-erupted-in-1883")
     assert row[2] == "built" and row[3]
+    job, reopened, table, note, shown, thumb, files = client.predict("krakatoa-erupted-in-1883", api_name="/open")
+    assert job == "krakatoa-erupted-in-1883" and "five thousand" in reopened and note.endswith(": built")
+    assert len(table["data"]) == 3 and Path(shown).stat().st_size == Path(video).stat().st_size
+    assert sorted(Path(f).name for f in files) == sorted(
+        f"krakatoa-erupted-in-1883{s}"
+        for s in (".mp4", ".srt", ".vtt", ".words.json", ".yaml", ".lock.yaml", ".report.json")
+    )
 
 
 def test_bad_spec_is_the_cli_line_and_nothing_is_saved(studio):
@@ -106,6 +113,7 @@ def test_builds_wait_in_order_with_their_position_and_cancel_stops_one(studio):
     _wait(lambda: waiting.status().code == gradio_client.utils.Status.IN_QUEUE, "the second build to queue")
     status = waiting.status()
     assert status.rank == 0 and status.queue_size >= 1  # next in line, and told so
+    assert "One line." in studio.client().predict("", "One line.", "documentary", api_name="/draft")  # responsive
     build = _build_process(studio, "long-one")
     family = _descendants(build) | {build}
     running.cancel()
