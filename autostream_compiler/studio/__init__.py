@@ -78,7 +78,8 @@ def serve(
             prevent_thread_lock=True,
             quiet=True,
             show_error=False,
-            allowed_paths=[str(ws.root)],
+            allowed_paths=[str(ws.root)],  # the jobs' videos and downloads, served where they are
+            blocked_paths=[str(ws.cache)],
             max_file_size="100mb",
             ssr_mode=False,
             footer_links=["api"],
@@ -89,7 +90,8 @@ def serve(
     say(f"studio at http://{shown}:{port}/")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # started in the background (nohup, &): keep ignoring
+            signal.signal(sig, lambda *_: stop.set())
     try:
         stop.wait()
     finally:

@@ -17,7 +17,7 @@ from autostream_compiler.studio.builds import Builds, Progress
 from autostream_compiler.studio.workspace import Workspace, slugify, title_of
 
 SAMPLE_TEXT = "Hello! This is how I sound when I tell your story."
-JOB_COLUMNS = ["job", "title", "state", "finished", "error"]
+JOB_COLUMNS = ["job", "title", "state", "video", "finished", "error"]
 SETTINGS = {  # the form's choices kept between visits, with their first values
     "style": "documentary",
     "voice": "",
@@ -82,12 +82,16 @@ class Studio:
     def settings(self) -> tuple:
         """The form's choices as last used in this workspace (they persist across visits and restarts)."""
         saved = self.workspace.remembered()
-        return tuple(saved.get(key, default) for key, default in SETTINGS.items())
+        values = [saved.get(key, default) for key, default in SETTINGS.items()]
+        styles = self.workspace.styles()  # style files added to the workspace since the start show up
+        values[0] = gr.update(choices=styles, value=values[0] if values[0] in styles else SETTINGS["style"])
+        return tuple(values)
 
     def table_to_yaml(self, rows, text: str, job: str):
         """A scene table edit written into the spec's YAML; (yaml, message)."""
         try:
-            spec = draft.with_table(draft.parse(text, self._name(job, text)), rows or [])
+            base = draft.parse(text, self._name(job, text)) if text.strip() else {"version": 1}
+            spec = draft.with_table(base, rows or [])
             new = draft.dump(spec)
         except AutostreamError as exc:
             return text, self._problem(exc)
@@ -186,10 +190,11 @@ class Studio:
 
     def build_page(self, job: str, text: str, profile: str, progress=gr.Progress()):  # noqa: B008
         """The Build button: (job, status, log, video, thumbnail, downloads) as the build goes."""
-        slug = job
+        slug, shown = job, -1
         for slug, state in self._run(text, job, profile, progress):
-            status = f"**{state.state}** · {state.line()}"
-            yield slug, status, "\n".join(state.log), gr.skip(), gr.skip(), gr.skip()
+            log = "\n".join(state.log) if len(state.log) != shown else gr.skip()  # sent again only when it grew
+            shown = len(state.log)
+            yield slug, f"**{state.state}** · {state.line()}", log, gr.skip(), gr.skip(), gr.skip()
         if state.state != "built":
             yield slug, f"**{state.state}**: {state.error}", "\n".join(state.log), None, None, None
             return
@@ -215,10 +220,18 @@ class Studio:
     # --- jobs --------------------------------------------------------------------------------------
 
     def jobs(self) -> list[list[str]]:
-        """API `/jobs`: every job with its state (building for live ones), last build's end and error."""
+        """API `/jobs`: every job with its state (building for live ones), its video, its last build's end
+        and error."""
         live = set(self.builds.running)
         return [
-            [j.slug, j.title, "building" if j.slug in live else j.state, j.finished or "", (j.error or "")[:200]]
+            [
+                j.slug,
+                j.title,
+                "building" if j.slug in live else j.state,
+                j.video.name if j.video else "",
+                j.finished or "",
+                (j.error or "")[:200],
+            ]
             for j in self.workspace.jobs()
         ]
 
@@ -244,7 +257,8 @@ def create_app(studio: Studio, voices: list[str]) -> gr.Blocks:
     """The page."""
     ws = studio.workspace
     build_limit = {"concurrency_limit": studio.concurrency, "concurrency_id": "build"}
-    with gr.Blocks(title="autostream studio", analytics_enabled=False) as app:
+    # uploads and Gradio's copies live a day in the workspace's scratch folder
+    with gr.Blocks(title="autostream studio", analytics_enabled=False, delete_cache=(86400, 86400)) as app:
         gr.Markdown("# autostream studio\nType a topic or paste a script, draft the scenes, edit them, build.")
         with gr.Tab("Create"):
             with gr.Row():
@@ -326,6 +340,7 @@ def create_app(studio: Studio, voices: list[str]) -> gr.Blocks:
             [job, spec_yaml, profile],
             [job, status, log, video, thumb, downloads],
             api_name="build_job",
+            show_progress_on=[status],  # one progress bar: an overlay on every output costs the browser a core
             **build_limit,
         )
         page_build.then(studio.jobs, None, jobs, api_name=False)
