@@ -79,7 +79,7 @@ def serve(
             quiet=True,
             show_error=False,
             allowed_paths=[str(ws.root)],  # the jobs' videos and downloads, served where they are
-            blocked_paths=[str(ws.cache)],
+            blocked_paths=[str(ws.cache), str(ws.root / ".env"), str(Path.cwd() / ".env")],  # keys stay private
             max_file_size="100mb",
             ssr_mode=False,
             footer_links=["api"],

@@ -14,7 +14,7 @@ from autostream_compiler.errors import AutostreamError, SpecError, message_lines
 from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.studio import draft
 from autostream_compiler.studio.builds import Builds, Progress
-from autostream_compiler.studio.workspace import Workspace, slugify, title_of
+from autostream_compiler.studio.workspace import Workspace, job_slug, slugify
 
 SAMPLE_TEXT = "Hello! This is how I sound when I tell your story."
 JOB_COLUMNS = ["job", "title", "state", "video", "finished", "error"]
@@ -70,7 +70,7 @@ class Studio:
         try:
             spec = draft.form_spec(title, topic, script, style, voice, aspect, resolution, length, captions)
             spec = draft.expand_scenes(self.workspace, spec)
-            slug = slugify(job or spec["title"])
+            slug = job_slug(job or spec["title"])
             if music:
                 spec["music"] = {"path": self.workspace.add_music(slug, Path(music))}
             text = draft.dump(spec)
@@ -109,7 +109,7 @@ class Studio:
     def add_picture(self, job: str, text: str, scene: float, upload):
         """Use an uploaded picture for scene N (1-based); (job, yaml, table, message)."""
         try:
-            slug = slugify(job or title_of(text) or "untitled")
+            slug = job_slug(job, text)
             if not upload:
                 raise SpecError(["choose a picture file first"])
             spec = draft.parse(text, self._name(slug, text))
@@ -141,11 +141,11 @@ class Studio:
         return str(path)
 
     def _name(self, job: str, text: str) -> str:
-        slug = slugify(job or title_of(text) or "untitled")
+        slug = job_slug(job, text)
         return f"{slug}/{slug}.yaml"
 
     def _validate(self, text: str, job: str) -> str:
-        slug = slugify(job or title_of(text) or "untitled")
+        slug = job_slug(job, text)
         try:
             self.workspace.check(text, slug)
         except AutostreamError as exc:
@@ -160,10 +160,10 @@ class Studio:
     def _run(self, text: str, job: str | None, profile: str, progress: gr.Progress) -> Iterator[tuple[str, Progress]]:
         """Save the spec as its job's and build it, yielding (slug, progress) until the build ends."""
         try:
-            slug = self.workspace.save(text, job or None)
-            build = self.builds.start(self.workspace, slug, profile)
+            build = self.builds.start(self.workspace, text, job or None, profile)
         except AutostreamError as exc:
             raise _fail(exc) from None
+        slug = build.slug
         try:
             for state in build.follow():
                 progress((state.done, max(state.total, 1)), desc=state.line())
@@ -192,8 +192,8 @@ class Studio:
         """The Build button: (job, status, log, video, thumbnail, downloads) as the build goes."""
         slug, shown = job, -1
         for slug, state in self._run(text, job, profile, progress):
-            log = "\n".join(state.log) if len(state.log) != shown else gr.skip()  # sent again only when it grew
-            shown = len(state.log)
+            log = "\n".join(state.log) if state.lines != shown else gr.skip()  # sent again only when it grew
+            shown = state.lines
             yield slug, f"**{state.state}** · {state.line()}", log, gr.skip(), gr.skip(), gr.skip()
         if state.state != "built":
             yield slug, f"**{state.state}**: {state.error}", "\n".join(state.log), None, None, None
@@ -214,7 +214,7 @@ class Studio:
 
     def cancel(self, job: str) -> str:
         """API `/cancel`: stop job's running build (the cache keeps its finished steps)."""
-        slug = slugify(job or "")
+        slug = job_slug(job)
         return f"{slug}: cancelled" if self.builds.cancel(slug) else f"{slug}: not building"
 
     # --- jobs --------------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ class Studio:
     def open_job(self, job: str):
         """API `/open`: a job's spec for editing, and its last video; (job, yaml, table, message, video,
         thumbnail, downloads)."""
-        slug = slugify(job or "")
+        slug = job_slug(job)
         spec = self.workspace.spec(slug)
         if not spec.is_file():
             raise gr.Error(f"no job {slug!r} in the workspace; pick one from the list", print_exception=False)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from autostream_compiler.errors import UserError
-from autostream_compiler.studio.workspace import Workspace
+from autostream_compiler.studio.workspace import Workspace, job_slug
 
 POLL = 0.5  # seconds between progress updates while nothing happens (a cancel lands within this)
 LOG_LINES = 400  # the log keeps this many last lines
@@ -39,6 +39,7 @@ class Progress:
     seconds: float = 0.0
     state: str = "starting"  # starting | building | built | failed | cancelled
     error: str | None = None
+    lines: int = 0  # lines ever added to the log (it keeps only the last LOG_LINES)
 
     @property
     def done(self) -> int:
@@ -50,6 +51,12 @@ class Progress:
             return f"reading the spec… {self.seconds:.0f}s"
         current = f" · {', '.join(self.running[:3])}" if self.running else ""
         return f"{self.built} built, {self.cached} cached of {self.total}{current} · {self.seconds:.1f}s"
+
+    def add(self, *lines: str) -> None:
+        """Append lines to the log."""
+        self.log += lines
+        self.lines += len(lines)
+        del self.log[:-LOG_LINES]
 
     def take(self, event: dict) -> None:
         """Apply one build event."""
@@ -65,11 +72,10 @@ class Progress:
             setattr(self, status, getattr(self, status) + 1)
             if status != "cached":
                 line = f"{status:<7} {label:<18} {event.get('seconds', 0):6.2f}s"
-                self.log.append(line + (f"  {event['error']}" if event.get("error") else ""))
-            self.log += [f"warning {label}: {w}" for w in event.get("warnings", [])]
+                self.add(line + (f"  {event['error']}" if event.get("error") else ""))
+            self.add(*(f"warning {label}: {w}" for w in event.get("warnings", [])))
         elif kind == "note":
-            self.log.append(event["message"])
-        del self.log[:-LOG_LINES]
+            self.add(event["message"])
 
 
 class Build:
@@ -79,6 +85,8 @@ class Build:
         self.workspace, self.slug, self.profile = workspace, slug, profile
         self.progress = Progress()
         self.cancelled = threading.Event()
+        self.finished = False
+        self.finishing = threading.Lock()
         self.started = time.monotonic()
         out = workspace.video(slug, profile)
         argv = [
@@ -148,6 +156,11 @@ class Build:
         yield self.progress
 
     def _finish(self) -> None:
+        """Record how the build ended, once (the follower and a stop may both get here)."""
+        with self.finishing:
+            if self.finished:
+                return
+            self.finished = True
         progress = self.progress
         progress.seconds = time.monotonic() - self.started
         progress.running = []
@@ -156,25 +169,39 @@ class Build:
         elif self.cancelled.is_set():
             progress.state, progress.error = "cancelled", "cancelled; the finished steps are kept in the cache"
         else:
-            progress.state = "failed"
-            lines = [line.rstrip("\n") for line in self.stderr if line.strip()]
-            errors = [line.removeprefix("error: ") for line in lines if not line.startswith("warning")]
-            progress.error = "\n".join(errors[-20:]) or f"the build ended with exit code {self.process.returncode}"
+            progress.state, progress.error = "failed", self._error()
         if progress.error:
-            progress.log.append(progress.error)
+            progress.add(progress.error)
         self.workspace.record(self.slug, progress.state, progress.error, progress.seconds, self.profile)
 
+    def _error(self) -> str:
+        """The CLI's own error lines (`error: …`, or a spec's `file:line:col: …` problems); never a
+        traceback or a library's warning."""
+        spec = f"{self.slug}/{self.slug}.yaml:"
+        lines = [line.rstrip("\n") for line in self.stderr]
+        errors = [line.removeprefix("error: ") for line in lines if line.startswith(("error: ", spec))]
+        if errors:
+            return "\n".join(errors[-20:])
+        return (
+            f"the build stopped unexpectedly (exit code {self.process.returncode}); run "
+            f"`autostream --debug build {self.slug}/{self.slug}.yaml` in the workspace to see why"
+        )
+
     def stop(self) -> None:
-        """Cancel the build if it still runs, and record it as cancelled (its follower was closed)."""
-        if self.process.poll() is None:
-            self.cancel()
-            self.process.wait()
-            self._stderr_reader.join()
-            self._finish()
+        """End the build if it still runs (its follower went away: a cancelled request) and record
+        how it ended, unless its follower already did."""
+        self.cancel()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass  # SIGKILL was sent; the reader threads finish when it is gone
+        self._stderr_reader.join(timeout=5)
+        self._finish()
 
     def cancel(self) -> None:
         """Stop the build now: the child and its ffmpeg processes are killed; steps that finished stay
-        in the cache, outputs are never left half-written (they are renamed into place)."""
+        in the cache, outputs are never left half-written (they are renamed into place). A no-op once
+        it has ended."""
         if self.process.poll() is None:
             self.cancelled.set()
             try:
@@ -190,10 +217,14 @@ class Builds:
         self.lock = threading.Lock()
         self.running: dict[str, Build] = {}
 
-    def start(self, workspace: Workspace, slug: str, profile: str) -> Build:
+    def start(self, workspace: Workspace, text: str, job: str | None, profile: str) -> Build:
+        """Save a spec's text as its job's spec and start building it; refused (nothing saved) while
+        that job builds."""
+        slug = job_slug(job, text)
         with self.lock:
             if slug in self.running:
                 raise UserError(f"{slug} is already building; wait for it or cancel it")
+            workspace.save(text, slug)
             build = self.running[slug] = Build(workspace, slug, profile)
             return build
 

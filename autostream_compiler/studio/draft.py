@@ -63,6 +63,7 @@ def form_spec(
 def expand_scenes(workspace: Workspace, spec: dict, log: Callable[[str], None] = lambda _: None) -> dict:
     """The spec with its topic or script expanded into `scenes:` (narration and visual of each), as
     `autostream expand` would write them; the title the model proposed when the form had none."""
+    workspace.check_style(spec.get("style", ""))
     folder = workspace.scratch_folder()
     try:  # named after its first sentence: the title when neither the form nor the model gives one
         first = (sentences(spec.get("topic") or spec.get("script") or "") or [""])[0]

@@ -36,6 +36,15 @@ def slugify(name: str) -> str:
     return slug or "untitled"
 
 
+RESERVED = {"styles"}  # workspace folders that are not jobs
+
+
+def job_slug(name: str | None, text: str = "") -> str:
+    """A job's name: the one given, else the spec's title, as a slug that is not a reserved folder."""
+    slug = slugify(name or title_of(text) or "untitled")
+    return f"{slug}-job" if slug in RESERVED else slug
+
+
 def safe_filename(name: str, allowed: tuple[str, ...]) -> str:
     """An uploaded file's name, kept to letters, digits, `-`, `_` and one known extension."""
     base = Path(name.replace("\\", "/")).name
@@ -66,7 +75,7 @@ class Job:
 
     slug: str
     title: str
-    state: str  # new | built | failed | cancelled (the studio adds queued / building for live ones)
+    state: str  # new | built | failed | cancelled (the studio shows `building` for a live one)
     video: Path | None
     finished: str | None  # ISO time of the last build's end
     error: str | None
@@ -92,7 +101,7 @@ class Workspace:
 
     def folder(self, slug: str) -> Path:
         """A job's folder; the slug is checked again so a crafted name never leaves the workspace."""
-        if slug != slugify(slug):
+        if slug != job_slug(slug):
             raise UserError(f"{shown_name(slug)} is not a job name; use letters, digits and dashes")
         return self.root / slug
 
@@ -135,7 +144,7 @@ class Workspace:
     def save(self, text: str, slug: str | None = None) -> str:
         """Check a spec's text and save it as its job's spec (atomically); returns the job's slug.
         The job is `slug`, else named after the spec's title. Nothing is written when it is invalid."""
-        slug = slugify(slug or title_of(text) or "untitled")
+        slug = job_slug(slug, text)
         folder = self.folder(slug)
         self.check(text, slug)
         try:
@@ -190,7 +199,7 @@ class Workspace:
         found = []
         for folder in self.root.iterdir():
             spec = folder / f"{folder.name}.yaml"
-            if folder.name.startswith(".") or not spec.is_file():
+            if folder.name.startswith(".") or folder.name in RESERVED or not spec.is_file():
                 continue
             state = self.state(folder.name)
             video = self.video(folder.name)
@@ -238,14 +247,23 @@ class Workspace:
         return saved if isinstance(saved, dict) else {}
 
     def scratch_folder(self) -> Path:
-        """A fresh folder under the studio's scratch space (removed by the caller)."""
-        folder = self.scratch / "drafts" / uuid.uuid4().hex
+        """A fresh folder for a draft, beside the job folders so that a workspace style
+        (`../styles/x.yaml`) is found from it as from a job (removed by the caller)."""
+        folder = self.root / f".draft-{uuid.uuid4().hex}"
         folder.mkdir(parents=True)
         return folder
 
     def remove_scratch(self, folder: Path) -> None:
-        if _inside(folder, self.scratch):
+        if folder.parent == self.root and folder.name.startswith(".draft-"):
             shutil.rmtree(folder, ignore_errors=True)
+
+    def check_style(self, style: str) -> None:
+        """Only the built-in styles and the workspace's own are offered; anything else (a path to any
+        file on the server) is refused before it is read."""
+        if style and style not in self.styles():
+            raise UserError(
+                f"style {shown_name(style)} is not a built-in or workspace style; use one of {', '.join(self.styles())}"
+            )
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -102,6 +102,35 @@ def test_bad_spec_is_the_cli_line_and_nothing_is_saved(studio):
     assert not (studio.workspace / "broken-job").exists()
     with pytest.raises(gradio_client.exceptions.AppError, match="write a topic or paste a script"):
         client.predict("", "", "documentary", api_name="/draft")
+    with pytest.raises(gradio_client.exceptions.AppError) as caught:  # a path to any file is never read
+        client.predict("", "One line.", "/etc/passwd", api_name="/draft")
+    assert "'/etc/passwd' is not a built-in or workspace style" in str(caught.value)
+    assert "root:" not in str(caught.value)
+
+
+def test_workspace_styles_draft_and_keys_are_never_served(studio):
+    import httpx
+
+    client = studio.client()
+    styles = studio.workspace / "styles"
+    styles.mkdir(exist_ok=True)
+    (styles / "mine.yaml").write_text(
+        subprocess.run(
+            [sys.executable, "-m", "autostream_compiler", "styles", "explainer"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    text = client.predict("", "Tides follow the moon.", "../styles/mine.yaml", api_name="/draft")
+    assert "style: ../styles/mine.yaml" in text
+    (studio.workspace / ".env").write_text("GROQ_API_KEY=gsk_never_served\n")
+    served = httpx.get(f"{studio.url}gradio_api/file={studio.workspace / 'styles' / 'mine.yaml'}")
+    assert served.status_code == 200  # the workspace's files are served where they are...
+    secret = httpx.get(f"{studio.url}gradio_api/file={studio.workspace / '.env'}")
+    assert secret.status_code != 200 and "gsk_never_served" not in secret.text  # ...but never the keys
+    cache = httpx.get(f"{studio.url}gradio_api/file={studio.workspace / '.cache'}")
+    assert cache.status_code != 200
 
 
 def test_builds_wait_in_order_with_their_position_and_cancel_stops_one(studio):
@@ -231,8 +260,9 @@ def test_logins_and_keys_stay_out_of_the_page(tmp_path):
         tmp_path / "ws", env={"AUTOSTREAM_STUDIO_AUTH": "ana:pw-one,ben:pw-two", "GROQ_API_KEY": secret}
     )
     try:
-        with pytest.raises(Exception):  # noqa: B017 - gradio_client's refusal differs by version
+        with pytest.raises(Exception) as refused:  # noqa: B017 - gradio_client's refusal differs by version
             running.client().predict("", "One line.", "documentary", api_name="/draft")
+        assert "401" in str(refused.value) or "login" in str(refused.value).lower(), refused.value
         client = running.client(auth=("ben", "pw-two"))
         assert "One line." in client.predict("", "One line.", "documentary", api_name="/draft")
         assert secret not in json.dumps(client.config)

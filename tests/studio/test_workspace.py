@@ -13,7 +13,8 @@ from helpers import run_cli
 from PIL import Image
 
 from autostream_compiler.errors import SpecError, UserError
-from autostream_compiler.studio.workspace import Workspace, safe_filename, slugify
+from autostream_compiler.studio.builds import Builds
+from autostream_compiler.studio.workspace import Workspace, job_slug, safe_filename, slugify
 
 SPEC = "version: 1\ntitle: Harbour at dawn\nscenes:\n  - narration: Boats leave the harbour.\n"
 
@@ -29,6 +30,8 @@ def test_names_are_sanitised():
     assert slugify("../../etc/passwd") == "etc-passwd"
     assert slugify("Ünïcode Title: Part 2!") == "unicode-title-part-2"
     assert slugify("   ") == slugify("///") == "untitled"
+    assert job_slug("Styles") == "styles-job"  # the workspace's styles folder is not a job
+    assert job_slug(None, "version: 1\ntitle: 'Night: Part 1'\n") == "night-part-1"
     assert len(slugify("word " * 50)) <= 60
     assert safe_filename("../../My Photo (1).PNG", (".png",)) == "my-photo-1.png"
     with pytest.raises(UserError, match=r"'run\.exe': not a \.jpg / \.png file"):
@@ -109,3 +112,30 @@ def test_a_bad_login_variable_is_one_line(tmp_path, monkeypatch):
         "error: AUTOSTREAM_STUDIO_AUTH: each login is user:password (several separated by commas); fix the variable"
     )
     assert "secret" not in result.stderr and not Path(tmp_path / "ws" / ".studio" / "gradio").exists()
+
+
+def test_only_offered_styles_are_read(workspace):
+    with pytest.raises(UserError, match=r"style '/etc/passwd' is not a built-in or workspace style"):
+        workspace.check_style("/etc/passwd")
+    (workspace.root / "styles" / "mine.yaml").write_text("name: mine\n")
+    workspace.check_style("../styles/mine.yaml")
+    workspace.check_style("documentary")
+
+
+def test_a_build_killed_before_its_follower_closes_is_recorded_cancelled(workspace):
+    builds = Builds()
+    build = builds.start(workspace, SPEC, None, "final")
+    follower = build.follow()
+    next(follower)
+    assert builds.cancel("harbour-at-dawn")
+    build.process.wait(timeout=30)
+    follower.close()  # the request went away after the kill (the page's Cancel does both)
+    builds.end(build)
+    assert workspace.state("harbour-at-dawn")["state"] == "cancelled" and not builds.running
+    again = builds.start(workspace, SPEC, None, "final")
+    try:
+        with pytest.raises(UserError, match="harbour-at-dawn is already building; wait for it or cancel it"):
+            builds.start(workspace, SPEC.replace("Boats", "Ships"), None, "final")
+        assert workspace.spec("harbour-at-dawn").read_text() == SPEC  # the running build's spec stays
+    finally:
+        builds.end(again)
