@@ -69,9 +69,13 @@ def _profile_opt(default: str):
 
 
 @main.command()
-@_spec_arg
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Output MP4 path.")
-@click.option("--report", type=click.Path(path_type=Path, dir_okay=False), help="Write a JSON build report here.")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Output MP4 path (one spec).")
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help='Write a JSON build report here (several specs: {"specs": [{"spec", "output", "status", "steps"}]}).',
+)
 @_cache_opt
 @_jobs_opt
 @click.option(
@@ -89,10 +93,27 @@ def _profile_opt(default: str):
     help="Write the build's events (plan, steps starting and finishing, notes) as JSON lines to FILE "
     "(- for stdout) instead of drawing the progress bar.",
 )
+@click.option(
+    "--changed-since",
+    metavar="GIT_REF",
+    help="Build only the specs whose spec, lock, style or named files changed since this git commit "
+    "(uncommitted and untracked changes count); for CI.",
+)
 @click.pass_context
-def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refresh, profile, verify, events) -> None:
-    """Build SPEC into a video (plus .srt and .words.json beside it)."""
+def build(
+    ctx: click.Context, specs, output, report, cache_dir, jobs, refresh, profile, verify, events, changed_since
+) -> None:
+    """Build SPEC into a video (plus .srt and .words.json beside it).
+
+    Several specs, or a folder (every spec in it), build in one run over one cache: steps they share
+    run once, each spec gets a line when it is done, and a table ends the run (exit 1 if one failed)."""
     from contextlib import nullcontext
+
+    if len(specs) > 1 or changed_since is not None or specs[0].is_dir():
+        options = {"output": output, "cache_dir": cache_dir, "jobs": jobs, "refresh": refresh}
+        _build_batch(ctx, list(specs), report, events, changed_since, options | {"profile": profile, "verify": verify})
+        return
+    spec = specs[0]
 
     from autostream_compiler.cli_progress import StepProgress
     from autostream_compiler.engine.events import JsonEvents
@@ -115,6 +136,35 @@ def build(ctx: click.Context, spec: Path, output, report, cache_dir, jobs, refre
     summary = f"{built} built, {len(result.steps) - built} cached" if built else "nothing to do"
     line = f"{result.output}  ({summary}, {time.perf_counter() - started:.1f}s)"
     click.echo(line, err=events is not None and events.name == "<stdout>")
+
+
+def _build_batch(ctx: click.Context, specs: list[Path], report, events, changed_since, options: dict) -> None:
+    """`build` of several specs (or a folder): a line per spec as it ends, a table, exit 1 if one failed."""
+    from contextlib import nullcontext
+
+    from autostream_compiler.cli_progress import StepProgress
+    from autostream_compiler.engine.batch import build_specs, select_specs, summary_lines, write_report
+    from autostream_compiler.engine.events import JsonEvents
+    from autostream_compiler.errors import BuildError
+
+    to_stderr = events is not None and events.name == "<stdout>"
+    todo, skipped = select_specs(specs, changed_since, options["output"])
+    for spec in skipped:
+        click.echo(f"{spec}: unchanged since {changed_since}, skipped", err=True)
+    results = []
+    if todo:
+        with nullcontext(JsonEvents(events)) if events else StepProgress(debug=ctx.obj["debug"]) as progress:
+            results = build_specs(todo, reporter=progress, on_done=lambda done: progress.note(done.line()), **options)
+    if report:
+        write_report(report, results, skipped)
+    if not results:
+        click.echo(f"nothing changed since {changed_since}: {len(skipped)} specs skipped", err=to_stderr)
+        return
+    for line in summary_lines(results, skipped, changed_since):
+        click.echo(line, err=to_stderr)
+    failed = [str(r.spec) for r in results if r.status == "failed"]
+    if failed:
+        raise BuildError(f"{len(failed)} of {len(results)} specs failed: {', '.join(failed)}")
 
 
 @main.command()

@@ -37,7 +37,7 @@ class StepProgress:
 
     def note(self, message: str) -> None:
         """Print a line above the bar (expansion progress, warnings)."""
-        self.progress.console.print(message, markup=False)
+        self.progress.console.print(message, markup=False, soft_wrap=True)
 
     def plan(self, steps: list[Step]) -> None:
         """Start the bar for this many steps."""
