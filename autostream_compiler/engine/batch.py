@@ -22,26 +22,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from autostream_compiler.atomic import write_if_changed
 from autostream_compiler.engine.cache import Store, cache_root
 from autostream_compiler.engine.pipeline import (
-    _finish,
-    _report,
-    _save_state,
+    build_report,
     choose_render,
+    finish,
     first_inputs,
     output_path,
+    save_state,
 )
 from autostream_compiler.engine.plan import plan
 from autostream_compiler.engine.runner import Reporter, Silent, Step, run_steps
-from autostream_compiler.errors import AutostreamError, UserError
+from autostream_compiler.errors import AutostreamError, SpecError, UserError
 from autostream_compiler.expand import Resolved, resolve
 from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.render import ffmpeg
 from autostream_compiler.specfile import load_spec
 from autostream_compiler.specfile.loader import named_files
+from autostream_compiler.specfile.yamlfile import read_yaml
 
 SPEC_CONTENT = ("topic", "script", "scenes")
 SKIPPED_FOLDERS = ("out",)  # besides every dot-folder (.git, .autostream)
@@ -59,11 +58,9 @@ def _looks_like_spec(path: Path) -> bool:
     """A YAML file in a searched folder is a spec when its data is one, or when it does not parse
     (a broken spec is reported as that spec's failure rather than silently left out)."""
     try:
-        return is_spec_data(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return True
-    except OSError:
-        return False
+        return is_spec_data(read_yaml(path)[0])  # bounded: an alias bomb in a folder is refused, not expanded
+    except SpecError:
+        return path.is_file()
 
 
 def _yaml_files(folder: Path) -> list[Path]:
@@ -181,7 +178,7 @@ class SpecBuild:
     def report(self) -> dict:
         """Its entry in the batch report: spec, output, status, steps (as in a single build's report)."""
         entry = {"spec": str(self.spec), "output": str(self.output) if self.output else None, "status": self.status}
-        entry |= {k: v for k, v in _report(self.output or Path(), self.steps, self.notes).items() if k != "output"}
+        entry |= {k: v for k, v in build_report(self.output or Path(), self.steps, self.notes).items() if k != "output"}
         if self.error:
             entry["error"] = self.error
         return entry
@@ -205,8 +202,8 @@ class _Batch:
     """A reporter over the batch's graph: forwards to the user's reporter, and finishes each spec as
     its last step becomes final (on the coordinating thread)."""
 
-    def __init__(self, inner: Reporter, finish: Callable[[_Planned], None]):
-        self.inner, self.finish = inner, finish
+    def __init__(self, inner: Reporter, place: Callable[[_Planned], None]):
+        self.inner, self.place = inner, place
         self.owner: dict[int, _Planned] = {}
 
     def plan(self, steps: list[Step]) -> None:
@@ -220,7 +217,7 @@ class _Batch:
         planned = self.owner[id(step)]
         planned.left -= 1
         if planned.left == 0:
-            self.finish(planned)
+            self.place(planned)
 
     def note(self, message: str) -> None:
         self.inner.note(message)
@@ -256,11 +253,11 @@ def build_specs(
         result.seconds = time.perf_counter() - started
         on_done(result)
 
-    def finish(planned: _Planned) -> None:
+    def place(planned: _Planned) -> None:
         result = planned.build
         try:
-            _finish(planned.resolved, store, result.steps, result.output, result.notes, planned.inputs)
-            _save_state(store, planned.resolved.spec_path, profile, result.steps)
+            finish(planned.resolved, store, result.steps, result.output, result.notes, planned.inputs)
+            save_state(store, planned.resolved.spec_path, profile, result.steps)
         except AutostreamError as exc:
             result.error = _one_line(exc)
         failed = [s for s in result.steps if s.status == "failed"]
@@ -270,7 +267,7 @@ def build_specs(
         result.status = "failed" if result.error else "built"
         done(result)
 
-    batch = _Batch(reporter, finish)
+    batch = _Batch(reporter, place)
     planned: list[_Planned] = []
     outputs: dict[Path, Path] = {}
     for result in results:

@@ -67,7 +67,7 @@ class BuildResult:
 
     def report(self) -> dict:
         """The JSON build report: the output, notes and every step's status."""
-        return _report(self.output, self.steps, self.notes)
+        return build_report(self.output, self.steps, self.notes)
 
 
 def output_path(resolved: Resolved, output: Path | None, profile: str = "final") -> Path:
@@ -124,8 +124,8 @@ def build(
         inputs |= {path for step in steps for path in step.files.values()}
         reporter.plan(steps)
         run_steps(steps, store, jobs or os.cpu_count() or 1, reporter)
-        result = _finish(resolved, store, steps, output_path(resolved, output, profile), notes, inputs)
-        _save_state(store, resolved.spec_path, profile, steps)
+        result = finish(resolved, store, steps, output_path(resolved, output, profile), notes, inputs)
+        save_state(store, resolved.spec_path, profile, steps)
         if report:
             write_if_changed(Path(report), json.dumps(result.report(), indent=2) + "\n")
     except AutostreamError as exc:
@@ -144,7 +144,7 @@ def first_inputs(spec_path: Path) -> set[Path]:
     return {spec_path, lock_path(spec_path), spec_path.parent / ".env"}
 
 
-def _finish(resolved: Resolved, store: Store, steps: list[Step], out: Path, notes: list[str], inputs: set[Path]):
+def finish(resolved: Resolved, store: Store, steps: list[Step], out: Path, notes: list[str], inputs: set[Path]):
     """Place the video, thumbnail and sidecars beside the spec when every step succeeded."""
     result = BuildResult(out, steps, resolved.lock, notes, [], None, frozenset(inputs))
     for path in (lock_path(resolved.spec_path), *_outputs(out)):
@@ -165,7 +165,7 @@ def _outputs(out: Path) -> list[Path]:
     return [out, *(out.with_suffix(suffix) for suffix in (".thumb.png", ".srt", ".vtt", ".words.json"))]
 
 
-def _report(out: Path, steps: list[Step], notes: list[str]) -> dict:
+def build_report(out: Path, steps: list[Step], notes: list[str]) -> dict:
     rows = []
     for s in steps:
         row = {
@@ -224,7 +224,7 @@ def _state_path(store: Store, spec_path: Path, profile: str) -> Path:
     return store.root / "state" / f"{digest([str(spec_path.resolve()), profile])[:16]}.json"
 
 
-def _save_state(store: Store, spec_path: Path, profile: str, steps: list[Step]) -> None:
+def save_state(store: Store, spec_path: Path, profile: str, steps: list[Step]) -> None:
     """What the latest build of a spec (per profile) ran: `status` explains changes against it and
     `cache gc` keeps what it needs."""
     state = {
