@@ -149,15 +149,25 @@ class RemoteCache:
     # --- reading -----------------------------------------------------------------------------------
 
     def get_action(self, key: str) -> dict | None:
-        """The remote record of a step key, or None (missing, damaged, or the cache unreachable)."""
-        try:
-            record = json.loads(self.fs.cat_file(self._action(key)))
-            outputs = record["outputs"]
-            if not all(isinstance(o["digest"], str) and isinstance(o["size"], int) for o in outputs.values()):
-                return None
-            return record
-        except Exception:  # noqa: BLE001 - any failure to read is a miss: the step runs here
+        """The remote record of a step key, or None (missing, damaged, or the cache unreachable: then
+        the rest of the build stays local, with a note)."""
+        if self.failed:
             return None
+        try:
+            data = self.fs.cat_file(self._action(key))
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - any failure to read is a miss: the step runs here
+            self._warn(exc, "reading")
+            return None
+        try:
+            record = json.loads(data)
+            outputs = record["outputs"]
+            if all(isinstance(o["digest"], str) and isinstance(o["size"], int) for o in outputs.values()):
+                return record
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass
+        return None
 
     def download(self, digest: str, size: int, dest: str) -> bool:
         """Download a blob into the file `dest`, hashing it as it comes; False when it is missing,
@@ -179,13 +189,14 @@ class RemoteCache:
 
     # --- writing -----------------------------------------------------------------------------------
 
-    def _warn(self, exc: BaseException) -> None:
+    def _warn(self, exc: BaseException, doing: str = "upload") -> None:
+        """Note the first failure (a report note) and use the remote cache no more in this build."""
         with self._lock:
             if not self.failed:
                 self.failed = True
                 why = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 self.warnings.append(
-                    f"remote cache {self.shown}: upload failed ({why}); this build's later steps stay in the "
+                    f"remote cache {self.shown}: {doing} failed ({why}); the rest of this build used the "
                     "local cache only"
                 )
 
