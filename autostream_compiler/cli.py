@@ -49,6 +49,22 @@ _jobs_opt = click.option(
 )
 
 
+def _remote_opts(command):
+    """`--cache URL` and `--cache-endpoint URL`: the shared cache the local one reads through."""
+    command = click.option(
+        "--cache-endpoint",
+        metavar="URL",
+        help="S3 endpoint of an s3:// cache (default: $AWS_ENDPOINT_URL, else AWS).",
+    )(command)
+    return click.option(
+        "--cache",
+        "cache_url",
+        metavar="URL",
+        help="Shared cache: a folder, file://PATH or s3://BUCKET/PREFIX (default: $AUTOSTREAM_CACHE); "
+        "--cache-dir stays its local copy. Needs the `distributed` extra.",
+    )(command)
+
+
 _verify_opt = click.option(
     "--verify",
     is_flag=True,
@@ -86,6 +102,7 @@ def _profile_opt(default: str):
 )
 @_profile_opt("final")
 @_verify_opt
+@_remote_opts
 @click.option(
     "--events",
     type=click.File("w", lazy=False),
@@ -101,7 +118,19 @@ def _profile_opt(default: str):
 )
 @click.pass_context
 def build(
-    ctx: click.Context, specs, output, report, cache_dir, jobs, refresh, profile, verify, events, changed_since
+    ctx: click.Context,
+    specs,
+    output,
+    report,
+    cache_dir,
+    jobs,
+    refresh,
+    profile,
+    verify,
+    cache_url,
+    cache_endpoint,
+    events,
+    changed_since,
 ) -> None:
     """Build SPEC into a video (plus .srt and .words.json beside it).
 
@@ -111,7 +140,8 @@ def build(
 
     if len(specs) > 1 or changed_since is not None or specs[0].is_dir():
         options = {"output": output, "cache_dir": cache_dir, "jobs": jobs, "refresh": refresh}
-        _build_batch(ctx, list(specs), report, events, changed_since, options | {"profile": profile, "verify": verify})
+        options |= {"profile": profile, "verify": verify, "cache": cache_url, "cache_endpoint": cache_endpoint}
+        _build_batch(ctx, list(specs), report, events, changed_since, options)
         return
     spec = specs[0]
 
@@ -131,9 +161,15 @@ def build(
             reporter=progress,
             profile=profile,
             verify=verify,
+            cache=cache_url,
+            cache_endpoint=cache_endpoint,
         )
     built = sum(s.status == "built" for s in result.steps)
-    summary = f"{built} built, {len(result.steps) - built} cached" if built else "nothing to do"
+    remote = sum(s.status == "cached" and s.source == "remote" for s in result.steps)
+    from_remote = f" ({remote} from the shared cache)" if remote else ""
+    summary = (
+        f"{built} built, {len(result.steps) - built} cached{from_remote}" if built else "nothing to do" + from_remote
+    )
     line = f"{result.output}  ({summary}, {time.perf_counter() - started:.1f}s)"
     click.echo(line, err=events is not None and events.name == "<stdout>")
 
@@ -193,8 +229,21 @@ def _build_batch(ctx: click.Context, specs: list[Path], report, events, changed_
     help="After each build, trim the cache to SIZE, least recently used first (default 1GB: the last few builds).",
 )
 @_verify_opt
+@_remote_opts
 @click.pass_context
-def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debounce, cache_max_size, verify) -> None:
+def watch(
+    ctx: click.Context,
+    spec: Path,
+    serve,
+    profile,
+    cache_dir,
+    jobs,
+    debounce,
+    cache_max_size,
+    verify,
+    cache_url,
+    cache_endpoint,
+) -> None:
     """Build SPEC, then rebuild it whenever it or a file it uses changes (Ctrl-C stops)."""
     from autostream_compiler.cli_progress import StepProgress
     from autostream_compiler.engine.cache_gc import WATCH_MAX_SIZE, parse_size
@@ -205,6 +254,7 @@ def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debou
     if not spec.is_file():
         raise UserError(f"{spec}: no such spec file; give the path of a .yaml spec")
     options = {"cache_dir": cache_dir, "jobs": jobs, "profile": profile, "verify": verify}
+    options |= {"cache": cache_url, "cache_endpoint": cache_endpoint}
     run_watch(
         spec,
         options,
@@ -220,11 +270,12 @@ def watch(ctx: click.Context, spec: Path, serve, profile, cache_dir, jobs, debou
 @_spec_arg
 @_cache_opt
 @_profile_opt("final")
-def status(spec: Path, cache_dir, profile) -> None:
+@_remote_opts
+def status(spec: Path, cache_dir, profile, cache_url, cache_endpoint) -> None:
     """List the steps a build of SPEC would run, and why."""
     from autostream_compiler.engine.pipeline import status as get_status
 
-    rows = get_status(spec, cache_dir=cache_dir, profile=profile)
+    rows = get_status(spec, cache_dir=cache_dir, profile=profile, cache=cache_url, cache_endpoint=cache_endpoint)
     pending = [(s, why) for s, why in rows if why != "up to date"]
     for step, why in rows:
         mark = "  " if why == "up to date" else "* "

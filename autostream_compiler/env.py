@@ -6,7 +6,14 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-SECRET_ENV = ("GROQ_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "POLLINATIONS_API_TOKEN")
+SECRET_ENV = (
+    "GROQ_API_KEY",
+    "OPENAI_API_KEY",
+    "HF_TOKEN",
+    "POLLINATIONS_API_TOKEN",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
 
 
 _from_file: dict[str, str] = {}  # variables a `.env` set, so a later load (watch) can update them

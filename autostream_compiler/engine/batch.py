@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autostream_compiler.atomic import write_if_changed
-from autostream_compiler.engine.cache import Store, cache_root
 from autostream_compiler.engine.pipeline import (
     build_report,
     choose_render,
     finish,
     first_inputs,
+    open_store,
     output_path,
     save_state,
 )
@@ -238,15 +238,18 @@ def build_specs(
     profile: str = "final",
     verify: bool = False,
     on_done: Callable[[SpecBuild], None] = lambda _: None,
+    cache: str | None = None,
+    cache_endpoint: str | None = None,
 ) -> list[SpecBuild]:
     """Build several specs as one graph over one cache (`cache_dir`, else $AUTOSTREAM_CACHE_DIR, else
-    `.autostream/cache` in the folder holding them all); `on_done` hears of each spec once it is final.
+    `.autostream/cache` in the folder holding them all; reading through the shared `cache` URL when
+    given); `on_done` hears of each spec once it is final.
     Never raises for one spec's failure: it is that spec's `SpecBuild`."""
     ffmpeg.probe_version()
     ffmpeg.ffmpeg_version()  # no ffmpeg is the command's error (exit 2), not each spec's
     reporter = reporter or Silent()
     started = time.perf_counter()
-    store = Store(cache_root(cache_dir, common_folder(specs)), verify=verify)
+    store = open_store(cache_dir, common_folder(specs), verify, cache, cache_endpoint)
     results = [SpecBuild(spec) for spec in specs]
 
     def done(result: SpecBuild) -> None:

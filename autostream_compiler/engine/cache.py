@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autostream_compiler.atomic import replace_with
 from autostream_compiler.digests import file_digest
@@ -43,6 +44,9 @@ from autostream_compiler.errors import AutostreamError, BuildError, UserError, w
 
 OWNER_LOCK = "owner.lock"
 OWNER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}-[0-9]+-[0-9a-f]{8}")
+if TYPE_CHECKING:
+    from autostream_compiler.engine.remote import RemoteCache
+
 REGISTERING = 60.0  # seconds a new owner folder may lack its lock file (between mkdir and open)
 
 
@@ -368,9 +372,11 @@ class Store:
     """A local cache directory: `objects/ab/<digest>`, `actions/ab/<key>.json`, `tmp/<owner>/`.
 
     With `verify`, every blob read is checked against its digest (a corrupt one is removed and its
-    step runs again), as for a cache that is not local."""
+    step runs again), as for a cache that is not local. With a `remote` cache, the store is its
+    read-through copy: a local miss is looked up there, and what is stored here is uploaded."""
 
-    def __init__(self, root: Path, verify: bool = False):
+    def __init__(self, root: Path, verify: bool = False, remote: RemoteCache | None = None):
+        self.remote = remote
         self.root = Path(root).absolute()  # steps link to blobs from their own folders
         self.objects = self.root / "objects"
         self.actions = self.root / "actions"
@@ -427,6 +433,7 @@ class Store:
         try:
             if dest.stat().st_size == size:
                 _touch(dest)  # a running build uses it now: gc keeps it until the action is recorded
+                self._upload(digest, dest)
                 return {"digest": digest, "size": size}
         except FileNotFoundError:
             pass
@@ -435,7 +442,13 @@ class Store:
             self._publish(dest, lambda tmp: _move_or_copy(Path(src), tmp, move))
         except OSError as exc:
             raise write_error(self.root, exc) from None
+        self._upload(digest, dest)
         return {"digest": digest, "size": size}
+
+    def _upload(self, digest: str, blob: Path) -> None:
+        """Send a stored blob to the remote cache (if any, and unless it has it)."""
+        if self.remote is not None:
+            self.remote.put_blob(digest, blob)
 
     def _good(self, digest: str, path: Path, st: os.stat_result) -> bool:
         """Whether the blob's bytes match its digest (hashed once per file version per store)."""
@@ -461,9 +474,47 @@ class Store:
             raise BuildError(f"cache object {digest[:12]} was corrupt and has been removed; run the build again")
         return path
 
+    def lookup(self, key: str) -> tuple[dict, str] | None:
+        """A step key's record and where it came from (`local`, or `remote` when the remote cache had
+        it and its blobs were downloaded here), or None."""
+        record = self.get_action(key)
+        if record is not None:
+            return record, "local"
+        if self.remote is not None and (record := self._fetch(key)) is not None:
+            return record, "remote"
+        return None
+
+    def _fetch(self, key: str) -> dict | None:
+        """Copy a record and its blobs from the remote cache into this one: blobs first (each verified
+        while downloading), the record last; None when any blob is missing or bad there."""
+        record = self.remote.get_action(key)
+        if record is None:
+            return None
+        try:
+            for out in record["outputs"].values():
+                blob, size = self.object_path(out["digest"]), out["size"]
+                try:
+                    st = blob.stat()
+                    if st.st_size == size and (not self.verify or self._good(out["digest"], blob, st)):
+                        continue
+                except FileNotFoundError:
+                    pass
+
+                def fill(tmp: str, digest: str = out["digest"], size: int = size) -> None:
+                    if not self.remote.download(digest, size, tmp):
+                        raise FileNotFoundError(digest)
+
+                self._publish(blob, fill)
+            self.put_action(key, record, upload=False)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise write_error(self.root, exc) from None
+        return record
+
     def get_action(self, key: str) -> dict | None:
-        """The recorded outputs of a step key if they are all still stored (and, with verify, intact);
-        else None. A hit marks the record as used now."""
+        """The recorded outputs of a step key if they are all still stored here (and, with verify,
+        intact); else None. A hit marks the record as used now."""
         path = self.action_path(key)
         try:
             record = json.loads(path.read_bytes())
@@ -486,8 +537,8 @@ class Store:
         _touch(path)
         return record
 
-    def put_action(self, key: str, record: dict) -> None:
-        """Record a step's outputs (after they are stored)."""
+    def put_action(self, key: str, record: dict, upload: bool = True) -> None:
+        """Record a step's outputs (after they are stored), here and in the remote cache."""
         data = json.dumps(record, sort_keys=True).encode()
 
         def fill(tmp: str) -> None:
@@ -498,3 +549,5 @@ class Store:
             self._publish(self.action_path(key), fill)
         except OSError as exc:
             raise write_error(self.root, exc) from None
+        if upload and self.remote is not None:
+            self.remote.put_action(key, record)

@@ -104,10 +104,13 @@ def build(
     reporter: Reporter | None = None,
     profile: str = "final",
     verify: bool = False,
+    cache: str | None = None,
+    cache_endpoint: str | None = None,
 ) -> BuildResult:
     """Build a spec into its MP4 and sidecars (`.srt`, `.vtt`, `.words.json`, `.thumb.png`),
     rebuilding only steps whose inputs changed. `verify` checks every blob taken from the cache
-    against its digest (a damaged one is dropped and its step runs again).
+    against its digest (a damaged one is dropped and its step runs again). `cache` (else
+    $AUTOSTREAM_CACHE) is a shared cache URL the local cache reads through and uploads to.
 
     The files the build read or tried to read are its result's `inputs`, or the error's when it
     fails, so a watcher knows what to watch."""
@@ -118,12 +121,14 @@ def build(
     try:
         resolved = resolve(spec_path, refresh=refresh, log=reporter.note)
         inputs |= resolved.files
-        store = Store(cache_root(cache_dir, resolved.spec_path.resolve().parent), verify=verify)
+        store = open_store(cache_dir, resolved.spec_path.resolve().parent, verify, cache, cache_endpoint)
         render, notes = choose_render(resolved, profile)  # notes go to the report
         steps = plan(resolved.graph, resolved.spec_path.parent, render)
         inputs |= {path for step in steps for path in step.files.values()}
         reporter.plan(steps)
         run_steps(steps, store, jobs or os.cpu_count() or 1, reporter)
+        if store.remote is not None:
+            notes += store.remote.warnings
         result = finish(resolved, store, steps, output_path(resolved, output, profile), notes, inputs)
         save_state(store, resolved.spec_path, profile, steps)
         if report:
@@ -137,6 +142,19 @@ def build(
         message = f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}"
         raise BuildError(message, result=result, inputs=inputs)
     return result
+
+
+def open_store(
+    cache_dir: Path | None, near: Path, verify: bool = False, cache: str | None = None, endpoint: str | None = None
+) -> Store:
+    """The local cache, reading through the shared one of `cache` or $AUTOSTREAM_CACHE when given
+    (fsspec is imported only then); an unreachable shared cache is an error before any step runs."""
+    remote = None
+    if cache or os.environ.get("AUTOSTREAM_CACHE"):
+        from autostream_compiler.engine.remote import open_remote
+
+        remote = open_remote(cache, endpoint)
+    return Store(cache_root(cache_dir, near), verify=verify, remote=remote)
 
 
 def first_inputs(spec_path: Path) -> set[Path]:
@@ -179,6 +197,8 @@ def build_report(out: Path, steps: list[Step], notes: list[str]) -> dict:
         details = {k: v for k, v in s.record.items() if k != "provider"}
         if details:
             row["details"] = details
+        if s.status == "cached":
+            row["from"] = s.source or "local"
         if s.warnings:
             row["warnings"] = s.warnings
         if s.error:
@@ -245,11 +265,18 @@ def save_state(store: Store, spec_path: Path, profile: str, steps: list[Step]) -
     write_if_changed(_state_path(store, spec_path, profile), json.dumps(state, sort_keys=True) + "\n")
 
 
-def status(spec_path: Path, cache_dir: Path | None = None, profile: str = "final") -> list[tuple[Step, str]]:
+def status(
+    spec_path: Path,
+    cache_dir: Path | None = None,
+    profile: str = "final",
+    cache: str | None = None,
+    cache_endpoint: str | None = None,
+) -> list[tuple[Step, str]]:
     """Each step with why it would run, or "up to date"; writes nothing beside the spec (opening the
-    cache registers this process in it and clears what dead processes left)."""
+    cache registers this process in it and clears what dead processes left; with a shared cache,
+    what it holds is downloaded into the local one, as a build would)."""
     resolved = resolve(Path(spec_path), write=False)
-    store = Store(cache_root(cache_dir, resolved.spec_path.resolve().parent))
+    store = open_store(cache_dir, resolved.spec_path.resolve().parent, cache=cache, endpoint=cache_endpoint)
     steps = plan(resolved.graph, resolved.spec_path.parent, choose_render(resolved, profile)[0])
     resolve_cached(steps, store)
     try:

@@ -69,6 +69,7 @@ class Step:
     runs: str | None = None  # digest of what it runs (its command, or its code and engines)
     outputs: dict[str, dict] = field(default_factory=dict)
     status: str | None = None  # built | cached | failed
+    source: str | None = None  # of a cached step: local | remote (the shared cache)
     seconds: float = 0.0
     error: str | None = None
     traceback: str | None = None
@@ -147,9 +148,10 @@ def _key(step: Step, store: Store) -> bool:
 
 def _from_cache(step: Step, store: Store) -> bool:
     """Take a keyed step's outputs from the cache when it holds them."""
-    record = store.get_action(step.key)
-    if record is None:
+    found = store.lookup(step.key)
+    if found is None:
         return False
+    record, step.source = found
     step.outputs, step.record, step.status = record["outputs"], record.get("meta", {}), "cached"
     return True
 
@@ -226,6 +228,7 @@ def _priority(step: Step) -> bool:
 def _share(step: Step, twin: Step) -> None:
     """A step identical to one this build already ran takes its outputs."""
     step.outputs, step.record, step.warnings, step.status = twin.outputs, twin.record, twin.warnings, "cached"
+    step.source = "local"
 
 
 @dataclass
