@@ -136,8 +136,6 @@ def build(
 
     Several specs, or a folder (every spec in it), build in one run over one cache: steps they share
     run once, each spec gets a line when it is done, and a table ends the run (exit 1 if one failed)."""
-    from contextlib import nullcontext
-
     if len(specs) > 1 or changed_since is not None or specs[0].is_dir():
         options = {"output": output, "cache_dir": cache_dir, "jobs": jobs, "refresh": refresh}
         options |= {"profile": profile, "verify": verify, "cache": cache_url, "cache_endpoint": cache_endpoint}
@@ -145,12 +143,10 @@ def build(
         return
     spec = specs[0]
 
-    from autostream_compiler.cli_progress import StepProgress
-    from autostream_compiler.engine.events import JsonEvents
     from autostream_compiler.engine.pipeline import build as run_build
 
     started = time.perf_counter()
-    with nullcontext(JsonEvents(events)) if events else StepProgress(debug=ctx.obj["debug"]) as progress:
+    with _progress(ctx, events) as progress:
         result = run_build(
             spec,
             output=output,
@@ -171,25 +167,36 @@ def build(
         f"{built} built, {len(result.steps) - built} cached{from_remote}" if built else "nothing to do" + from_remote
     )
     line = f"{result.output}  ({summary}, {time.perf_counter() - started:.1f}s)"
-    click.echo(line, err=events is not None and events.name == "<stdout>")
+    click.echo(line, err=_events_on_stdout(events))
+
+
+def _progress(ctx: click.Context, events):
+    """What hears about a build: `--events` as JSON lines, else the terminal's progress bar."""
+    from contextlib import nullcontext
+
+    from autostream_compiler.cli_progress import StepProgress
+    from autostream_compiler.engine.events import JsonEvents
+
+    return nullcontext(JsonEvents(events)) if events else StepProgress(debug=ctx.obj["debug"])
+
+
+def _events_on_stdout(events) -> bool:
+    """With `--events -` stdout carries the events, so the command's own lines go to stderr."""
+    return events is not None and events.name == "<stdout>"
 
 
 def _build_batch(ctx: click.Context, specs: list[Path], report, events, changed_since, options: dict) -> None:
     """`build` of several specs (or a folder): a line per spec as it ends, a table, exit 1 if one failed."""
-    from contextlib import nullcontext
-
-    from autostream_compiler.cli_progress import StepProgress
     from autostream_compiler.engine.batch import build_specs, select_specs, summary_lines, write_report
-    from autostream_compiler.engine.events import JsonEvents
     from autostream_compiler.errors import BuildError
 
-    to_stderr = events is not None and events.name == "<stdout>"
+    to_stderr = _events_on_stdout(events)
     todo, skipped = select_specs(specs, changed_since, options["output"])
     for spec in skipped:
         click.echo(f"{spec}: unchanged since {changed_since}, skipped", err=True)
     results = []
     if todo:
-        with nullcontext(JsonEvents(events)) if events else StepProgress(debug=ctx.obj["debug"]) as progress:
+        with _progress(ctx, events) as progress:
             results = build_specs(todo, reporter=progress, on_done=lambda done: progress.note(done.line()), **options)
     if report:
         write_report(report, results, skipped)

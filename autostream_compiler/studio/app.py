@@ -4,7 +4,6 @@ an `api_name`, so `gradio_client` scripts can do what the page does."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,10 +27,14 @@ SETTINGS = {  # the form's choices kept between visits, with their first values
 }
 
 
+def _lines(exc: AutostreamError) -> list[str]:
+    """An autostream error as the page shows it: the CLI's lines (secrets redacted), never a traceback."""
+    return [line.removeprefix("error: ") for line in message_lines(exc)]
+
+
 def _fail(exc: AutostreamError) -> gr.Error:
-    """An autostream error as the page shows it: the CLI's lines, never a traceback."""
-    lines = [line.removeprefix("error: ") for line in message_lines(exc)]
-    return gr.Error("\n".join(lines), print_exception=False)
+    """An autostream error raised to the page or an API client."""
+    return gr.Error("\n".join(_lines(exc)), print_exception=False)
 
 
 class Studio:
@@ -153,7 +156,7 @@ class Studio:
         return "✓ the spec is valid"
 
     def _problem(self, exc: AutostreamError) -> str:
-        return "\n".join(f"⚠ {line.removeprefix('error: ')}" for line in message_lines(exc))
+        return "\n".join(f"⚠ {line}" for line in _lines(exc))
 
     # --- building ----------------------------------------------------------------------------------
 
@@ -361,8 +364,3 @@ def _picked(event: gr.SelectData) -> str:
     """A click on a row of the Jobs table picks that job."""
     row = event.row_value if hasattr(event, "row_value") else None
     return row[0] if row else gr.skip()
-
-
-def report_json(path: Path) -> str:
-    """A build report as compact JSON text."""
-    return json.dumps(json.loads(path.read_text(encoding="utf-8")))

@@ -78,13 +78,13 @@ def expand_scenes(workspace: Workspace, spec: dict, log: Callable[[str], None] =
     finally:
         workspace.remove_scratch(folder)
     graph = resolved.graph
-    out = {k: v for k, v in spec.items() if k not in ("topic", "script", "pacing")}
-    out["title"] = spec.get("title") or graph.title
+    out = {"version": 1, "title": spec.get("title") or graph.title}
+    out |= {k: v for k, v in spec.items() if k not in ("version", "title", "topic", "script", "pacing")}
     pacing = {k: v for k, v in spec.get("pacing", {}).items() if k != "target_duration"}
     if pacing:
         out["pacing"] = pacing
     out["scenes"] = [_scene(s.narration, s.visual, s.speaker) for s in graph.scenes]
-    return {"version": 1, "title": out.pop("title"), **{k: v for k, v in out.items() if k != "version"}}
+    return out
 
 
 def _scene(narration: str, visual: str, speaker: str | None) -> dict:
