@@ -65,6 +65,24 @@ def _remote_opts(command):
     )(command)
 
 
+def _executor_opts(command):
+    """`--executor local|celery` and `--broker URL`: where the steps run."""
+    command = click.option(
+        "--broker",
+        metavar="URL",
+        help="Redis of the Celery workers, redis://HOST:PORT/N (default: $AUTOSTREAM_BROKER).",
+    )(command)
+    return click.option(
+        "--executor",
+        type=click.Choice(["local", "celery"]),
+        default="local",
+        show_default=True,
+        envvar="AUTOSTREAM_EXECUTOR",
+        help="Where steps run: here, or on `autostream worker`s through --broker (needs --cache, the "
+        "workers' shared cache, and the `distributed` extra).",
+    )(command)
+
+
 _verify_opt = click.option(
     "--verify",
     is_flag=True,
@@ -103,6 +121,7 @@ def _profile_opt(default: str):
 @_profile_opt("final")
 @_verify_opt
 @_remote_opts
+@_executor_opts
 @click.option(
     "--events",
     type=click.File("w", lazy=False),
@@ -129,6 +148,8 @@ def build(
     verify,
     cache_url,
     cache_endpoint,
+    executor,
+    broker,
     events,
     changed_since,
 ) -> None:
@@ -139,6 +160,7 @@ def build(
     if len(specs) > 1 or changed_since is not None or specs[0].is_dir():
         options = {"output": output, "cache_dir": cache_dir, "jobs": jobs, "refresh": refresh}
         options |= {"profile": profile, "verify": verify, "cache": cache_url, "cache_endpoint": cache_endpoint}
+        options |= {"executor": executor, "broker": broker}
         _build_batch(ctx, list(specs), report, events, changed_since, options)
         return
     spec = specs[0]
@@ -159,6 +181,8 @@ def build(
             verify=verify,
             cache=cache_url,
             cache_endpoint=cache_endpoint,
+            executor=executor,
+            broker=broker,
         )
     built = sum(s.status == "built" for s in result.steps)
     remote = sum(s.status == "cached" and s.source == "remote" for s in result.steps)
@@ -437,6 +461,53 @@ def studio(host, port, workspace, cache_dir, concurrency) -> None:
     from autostream_compiler.studio import serve
 
     serve(host, port, workspace, cache_dir, concurrency, lambda line: click.echo(line))
+
+
+@main.command()
+@click.option(
+    "--broker", metavar="URL", help="Redis to take steps from, redis://HOST:PORT/N (default: $AUTOSTREAM_BROKER)."
+)
+@click.option(
+    "--cache",
+    "cache_url",
+    metavar="URL",
+    help="The shared cache of the builds: a folder, file://PATH or s3://BUCKET/PREFIX (default: $AUTOSTREAM_CACHE).",
+)
+@click.option("--cache-endpoint", metavar="URL", help="S3 endpoint of an s3:// cache (default: $AWS_ENDPOINT_URL).")
+@_cache_opt
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    help="Steps run at once (default: the number of cores; 16 for a worker of the network queue only).",
+)
+@click.option(
+    "-Q",
+    "--queues",
+    default="cpu,network",
+    show_default=True,
+    metavar="LIST",
+    help="Queues to take steps from: cpu (pictures, renders, the mix), network (online voices and pictures).",
+)
+def worker(broker, cache_url, cache_endpoint, cache_dir, concurrency, queues) -> None:
+    """Run build steps for `autostream build --executor celery` (a Celery worker; needs the `distributed`
+    extra). Keys for online providers come from this machine's environment, never from the build."""
+    import os
+
+    from autostream_compiler.engine.celery_exec import QUEUES, broker_url, start_worker
+    from autostream_compiler.engine.pipeline import open_store
+
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = [q for q in names if q not in QUEUES]
+    if unknown or not names:
+        raise UserError(
+            f"--queues {queues}: unknown queue {unknown[0] if unknown else '(none)'}; use cpu, network or both"
+        )
+    url = broker_url(broker)
+    if not (cache_url or os.environ.get("AUTOSTREAM_CACHE")):
+        raise UserError("a worker needs the builds' shared cache: give --cache URL (or set AUTOSTREAM_CACHE)")
+    store = open_store(cache_dir, Path.cwd(), cache=cache_url, endpoint=cache_endpoint)
+    start_worker(url, store, concurrency or (16 if names == ["network"] else os.cpu_count() or 1), names)
 
 
 # --- cache ---------------------------------------------------------------------------------------

@@ -267,3 +267,73 @@ def stop_studio(running: Running) -> None:
     except subprocess.TimeoutExpired:
         running.process.kill()
         running.process.wait()
+
+
+# --- Redis and workers ---
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
+    """Debian's redis-server on a free 127.0.0.1 port, nothing saved; returns it and its URL."""
+    import redis
+
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen([*argv, "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            return process, url
+        except redis.ConnectionError:
+            threading.Event().wait(0.05)
+    process.kill()
+    raise AssertionError("redis-server did not start")
+
+
+@dataclass
+class Worker:
+    """An `autostream worker` process (its own process group) and its name (host:pid)."""
+
+    process: subprocess.Popen
+    name: str
+
+
+def start_worker(folder: Path, broker: str, cache: str, *args: str, env: dict | None = None) -> Worker:
+    """`autostream worker` in its own folder (its local cache there); returns once it said its name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autostream_compiler", "worker", "--broker", broker, "--cache", cache, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**clean, **(env or {})},
+        cwd=folder,
+        start_new_session=True,
+    )
+    first = process.stderr.readline()
+    if not first.startswith("worker "):
+        process.kill()
+        raise AssertionError(f"worker did not start: {first!r}")
+    threading.Thread(target=process.stderr.read, daemon=True).start()  # its step lines: never a full pipe
+    return Worker(process, first.split()[1].rstrip(":"))
+
+
+def stop_worker(worker: Worker) -> None:
+    if worker.process.poll() is None:
+        os.killpg(worker.process.pid, 15)
+        try:
+            worker.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.process.pid, 9)
+            worker.process.wait()

@@ -28,6 +28,7 @@ from autostream_compiler.engine.pipeline import (
     choose_render,
     finish,
     first_inputs,
+    open_executor,
     open_store,
     output_path,
     save_state,
@@ -240,10 +241,12 @@ def build_specs(
     on_done: Callable[[SpecBuild], None] = lambda _: None,
     cache: str | None = None,
     cache_endpoint: str | None = None,
+    executor: str = "local",
+    broker: str | None = None,
 ) -> list[SpecBuild]:
     """Build several specs as one graph over one cache (`cache_dir`, else $AUTOSTREAM_CACHE_DIR, else
     `.autostream/cache` in the folder holding them all; reading through the shared `cache` URL when
-    given); `on_done` hears of each spec once it is final.
+    given; on the Celery workers of `broker` with `executor="celery"`); `on_done` hears of each spec once it is final.
     Never raises for one spec's failure: it is that spec's `SpecBuild`."""
     ffmpeg.probe_version()
     ffmpeg.ffmpeg_version()  # no ffmpeg is the command's error (exit 2), not each spec's
@@ -293,7 +296,8 @@ def build_specs(
     steps = [step for p in planned for step in p.build.steps]
     if steps:
         reporter.plan(steps)
-        run_steps(steps, store, jobs or os.cpu_count() or 1, batch)
+        jobs = jobs or os.cpu_count() or 1
+        run_steps(steps, store, jobs, batch, open_executor(executor, broker, jobs, store))
     return results
 
 

@@ -490,27 +490,43 @@ class Store:
         record = self.remote.get_action(key)
         if record is None:
             return None
-        try:
-            for out in record["outputs"].values():
-                blob, size = self.object_path(out["digest"]), out["size"]
-                try:
-                    st = blob.stat()
-                    if st.st_size == size and (not self.verify or self._good(out["digest"], blob, st)):
-                        continue
-                except FileNotFoundError:
-                    pass
-
-                def fill(tmp: str, digest: str = out["digest"], size: int = size) -> None:
-                    if not self.remote.download(digest, size, tmp):
-                        raise FileNotFoundError(digest)
-
-                self._publish(blob, fill)
-            self.put_action(key, record, upload=False)
-        except FileNotFoundError:
+        if not all(self._download(out["digest"], out["size"]) for out in record["outputs"].values()):
             return None
+        self.put_action(key, record, upload=False)
+        return record
+
+    def ensure(self, digest: str, size: int) -> Path:
+        """The stored blob, downloaded from the remote cache first when it is not here (a worker's
+        inputs, a coordinator's outputs from a worker); BuildError when neither has it."""
+        if self.remote is not None and not self._download(digest, size):
+            raise BuildError(
+                f"cache object {digest[:12]} is in neither {self.objects} nor the remote cache "
+                f"{self.remote.shown}; run the build again"
+            )
+        return self.path(digest)
+
+    def _download(self, digest: str, size: int) -> bool:
+        """Make sure a blob is here: already stored (and intact), else downloaded and verified; False
+        when the remote cache lacks it or holds other bytes."""
+        blob = self.object_path(digest)
+        try:
+            st = blob.stat()
+            if st.st_size == size and (not self.verify or self._good(digest, blob, st)):
+                return True
+        except FileNotFoundError:
+            pass
+
+        def fill(tmp: str) -> None:
+            if not self.remote.download(digest, size, tmp):
+                raise FileNotFoundError(digest)
+
+        try:
+            self._publish(blob, fill)
+        except FileNotFoundError:
+            return False
         except OSError as exc:
             raise write_error(self.root, exc) from None
-        return record
+        return True
 
     def get_action(self, key: str) -> dict | None:
         """The recorded outputs of a step key if they are all still stored here (and, with verify,

@@ -3,7 +3,7 @@
 One object per line, flushed at once, each with an `event` field:
 - `{"event": "plan", "total": N, "steps": [{"label", "kind", "scene"}]}` once the steps are known;
 - `{"event": "started", "label", "kind", "scene"}` when a step starts running (cached ones never do);
-- `{"event": "done", "label", "kind", "scene", "status", "seconds", "from"?, "error"?, "warnings"?}`
+- `{"event": "done", "label", "kind", "scene", "status", "seconds", "from"?, "worker"?, "error"?, "warnings"?}`
   when a step is final (`built`, `cached` or `failed`; a cached one says `from`: `local` or `remote`);
 - `{"event": "note", "message"}` for expansion progress and warnings.
 `scene` is 0-based, or null for a whole-video step. Secrets are redacted from every text.
@@ -45,6 +45,8 @@ class JsonEvents:
         event = {"event": "done", **_step(step), "status": step.status, "seconds": round(step.seconds, 3)}
         if step.status == "cached":
             event["from"] = step.source or "local"
+        if step.worker:
+            event["worker"] = step.worker
         if step.error:
             event["error"] = redact(step.error)
         if step.warnings:

@@ -12,8 +12,16 @@ from autostream_compiler.digests import digest, file_digest
 from autostream_compiler.engine.actions import read_timeline, read_words, scene_cues
 from autostream_compiler.engine.cache import Store, cache_root
 from autostream_compiler.engine.plan import Render, plan
-from autostream_compiler.engine.runner import Reporter, Silent, Step, resolve_cached, run_steps
-from autostream_compiler.errors import AutostreamError, BuildError
+from autostream_compiler.engine.runner import (
+    Executor,
+    LocalExecutor,
+    Reporter,
+    Silent,
+    Step,
+    resolve_cached,
+    run_steps,
+)
+from autostream_compiler.errors import AutostreamError, BuildError, UserError
 from autostream_compiler.expand import Resolved, resolve
 from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.render import ffmpeg
@@ -106,11 +114,14 @@ def build(
     verify: bool = False,
     cache: str | None = None,
     cache_endpoint: str | None = None,
+    executor: str = "local",
+    broker: str | None = None,
 ) -> BuildResult:
     """Build a spec into its MP4 and sidecars (`.srt`, `.vtt`, `.words.json`, `.thumb.png`),
     rebuilding only steps whose inputs changed. `verify` checks every blob taken from the cache
     against its digest (a damaged one is dropped and its step runs again). `cache` (else
-    $AUTOSTREAM_CACHE) is a shared cache URL the local cache reads through and uploads to.
+    $AUTOSTREAM_CACHE) is a shared cache URL the local cache reads through and uploads to; with
+    `executor="celery"` the steps run on the workers of `broker` (else $AUTOSTREAM_BROKER) through it.
 
     The files the build read or tried to read are its result's `inputs`, or the error's when it
     fails, so a watcher knows what to watch."""
@@ -126,7 +137,8 @@ def build(
         steps = plan(resolved.graph, resolved.spec_path.parent, render)
         inputs |= {path for step in steps for path in step.files.values()}
         reporter.plan(steps)
-        run_steps(steps, store, jobs or os.cpu_count() or 1, reporter)
+        jobs = jobs or os.cpu_count() or 1
+        run_steps(steps, store, jobs, reporter, open_executor(executor, broker, jobs, store))
         if store.remote is not None:
             notes += store.remote.warnings
         result = finish(resolved, store, steps, output_path(resolved, output, profile), notes, inputs)
@@ -155,6 +167,21 @@ def open_store(
 
         remote = open_remote(cache, endpoint)
     return Store(cache_root(cache_dir, near), verify=verify, remote=remote)
+
+
+def open_executor(kind: str, broker: str | None, jobs: int, store: Store) -> Executor:
+    """Where steps run: `local` threads (`jobs` at once), or `celery` workers on `broker` (else
+    $AUTOSTREAM_BROKER), which need the shared cache to hand over inputs and outputs."""
+    if kind == "local":
+        return LocalExecutor(jobs)
+    from autostream_compiler.engine.celery_exec import CeleryExecutor, broker_url
+
+    url = broker_url(broker)
+    if store.remote is None:
+        raise UserError(
+            "--executor celery needs a shared cache the workers use too: give --cache URL (or set AUTOSTREAM_CACHE)"
+        )
+    return CeleryExecutor(url, jobs)
 
 
 def first_inputs(spec_path: Path) -> set[Path]:
@@ -199,6 +226,8 @@ def build_report(out: Path, steps: list[Step], notes: list[str]) -> dict:
             row["details"] = details
         if s.status == "cached":
             row["from"] = s.source or "local"
+        if s.worker:
+            row["worker"] = s.worker
         if s.warnings:
             row["warnings"] = s.warnings
         if s.error:

@@ -226,7 +226,9 @@ def _align_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, tts: St
         "model": graph.align_model or _packaged_whisper(),
         "language": language,
     }
-    return Step("align", i, aligner, params, action, deps={"tts": tts}, files=files, file_digests=_digests(files))
+    step = Step("align", i, aligner, params, action, deps={"tts": tts}, files=files, file_digests=_digests(files))
+    step.local_only = model is not None  # the model folder is read from this machine
+    return step
 
 
 def _digests(files: dict[str, Path]) -> dict[str, str]:

@@ -11,6 +11,7 @@ fsspec and s3fs are imported only when a remote cache is used (the `distributed`
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -85,6 +86,12 @@ class RemoteCache:
         self.bad: set[str] = set()  # digests found corrupt remotely: uploaded again when rebuilt
         self._lock = threading.Lock()
         self._probe()
+
+    def session(self) -> RemoteCache:
+        """The same cache with its own failure state (a worker's task: one failed upload is that task's)."""
+        mine = copy.copy(self)
+        mine.warnings, mine.failed, mine.bad, mine._lock = [], False, set(), threading.Lock()
+        return mine
 
     @property
     def shown(self) -> str:

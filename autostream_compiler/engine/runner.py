@@ -70,6 +70,8 @@ class Step:
     outputs: dict[str, dict] = field(default_factory=dict)
     status: str | None = None  # built | cached | failed
     source: str | None = None  # of a cached step: local | remote (the shared cache)
+    worker: str | None = None  # the worker (host:pid) that ran it, when a worker did
+    local_only: bool = False  # reads files only this machine has (a model folder): never sent to a worker
     seconds: float = 0.0
     error: str | None = None
     traceback: str | None = None
@@ -167,14 +169,39 @@ def resolve_cached(steps: list[Step], store: Store) -> None:
             _from_cache(step, store)
 
 
-def run_steps(steps: list[Step], store: Store, jobs: int, reporter: Reporter | None = None) -> None:
-    """Run steps in dependency order, `jobs` at a time; a failure fails only its dependants.
-    Steps with the same key run once: the others wait for it and share its outputs."""
+class Executor(Protocol):
+    """Where steps run: `submit` starts one (its future gives an `Outcome`); `shutdown` ends the executor
+    (with `cancel`, steps not started yet never start)."""
+
+    def submit(self, step: Step, store: Store) -> Future: ...
+
+    def shutdown(self, cancel: bool = False) -> None: ...
+
+
+class LocalExecutor:
+    """Steps run on this machine's threads, `jobs` at a time."""
+
+    def __init__(self, jobs: int):
+        self.pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+
+    def submit(self, step: Step, store: Store) -> Future:
+        return self.pool.submit(execute, step, store)
+
+    def shutdown(self, cancel: bool = False) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def run_steps(
+    steps: list[Step], store: Store, jobs: int, reporter: Reporter | None = None, executor: Executor | None = None
+) -> None:
+    """Run steps in dependency order on `executor` (else `jobs` threads here); a failure fails only its
+    dependants. Steps with the same key run once: the others wait for it and share its outputs.
+    The executor is shut down when the steps are done."""
     reporter = reporter or Silent()
+    executor = executor or LocalExecutor(jobs)
     pending = list(steps)
     running: dict[Future, Step] = {}
     finished: dict[str, Step] = {}  # key -> the step of this build that ran it
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
 
     def settle(step: Step) -> None:
         pending.remove(step)
@@ -200,7 +227,7 @@ def run_steps(steps: list[Step], store: Store, jobs: int, reporter: Reporter | N
                     elif step.key in finished:
                         _share(step, finished[step.key])
                     elif not _from_cache(step, store):
-                        running[pool.submit(_execute, step, store)] = step
+                        running[executor.submit(step, store)] = step
                         pending.remove(step)
                         reporter.step_started(step)
                         continue
@@ -214,9 +241,9 @@ def run_steps(steps: list[Step], store: Store, jobs: int, reporter: Reporter | N
                     pending.append(step)
                     settle(step)
     except BaseException:  # Ctrl-C, or a watcher stopping: steps not started yet never start
-        pool.shutdown(wait=False, cancel_futures=True)
+        executor.shutdown(cancel=True)
         raise
-    pool.shutdown(wait=True)
+    executor.shutdown()
 
 
 def _priority(step: Step) -> bool:
@@ -232,7 +259,9 @@ def _share(step: Step, twin: Step) -> None:
 
 
 @dataclass
-class _Outcome:
+class Outcome:
+    """What running a step gave, as plain data (a worker sends it back as JSON)."""
+
     status: str
     seconds: float
     outputs: dict[str, dict] = field(default_factory=dict)
@@ -240,28 +269,37 @@ class _Outcome:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     traceback: str | None = None
+    worker: str | None = None
+    source: str | None = None  # a step a worker found already cached: where from
 
 
-def _apply(step: Step, outcome: _Outcome) -> None:
+def _apply(step: Step, outcome: Outcome) -> None:
     step.status, step.seconds, step.outputs = outcome.status, outcome.seconds, outcome.outputs
     step.record, step.warnings = outcome.record, outcome.warnings
     step.error, step.traceback = outcome.error, outcome.traceback
+    step.worker, step.source = outcome.worker, outcome.source
 
 
-def _execute(step: Step, store: Store) -> _Outcome:
-    """Run one step in a scratch folder and store its outputs (then its action record); never raises."""
+def execute(step: Step, store: Store) -> Outcome:
+    """Run one step here (its prepared ffmpeg command, or its action) and store its outputs; never raises."""
+    if step.prepared is not None:
+        return perform(
+            step.key, step.kind, step.label, lambda workdir: run_command(step.prepared, workdir, step.label), store
+        )
+    return perform(step.key, step.kind, step.label, lambda workdir: step.action(step.context(store, workdir)), store)
+
+
+def perform(key: str, kind: str, label: str, work: Callable[[Path], Result], store: Store) -> Outcome:
+    """Run `work` in a scratch folder and store its outputs (then the key's action record); never raises."""
     start = time.perf_counter()
     workdir = store.workdir()
     try:
-        if step.prepared is not None:
-            result = run_command(step.prepared, workdir, step.label)
-        else:
-            result = step.action(step.context(store, workdir))
+        result = work(workdir)
         outputs = {name: store.put_file(path) for name, path in result.outputs.items()}
         warnings = [redact(w) for w in result.warnings]  # a provider may echo a key back
         if result.cacheable:
-            store.put_action(step.key, {"kind": step.kind, "outputs": outputs, "meta": result.record})
-        return _Outcome("built", time.perf_counter() - start, outputs, result.record, warnings)
+            store.put_action(key, {"kind": kind, "outputs": outputs, "meta": result.record})
+        return Outcome("built", time.perf_counter() - start, outputs, result.record, warnings)
     except AutostreamError as exc:
         error, trace = str(exc), traceback.format_exc()
     except OSError as exc:
@@ -272,7 +310,7 @@ def _execute(step: Step, store: Store) -> _Outcome:
         error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return _Outcome("failed", time.perf_counter() - start, error=redact(error), traceback=trace)
+    return Outcome("failed", time.perf_counter() - start, error=redact(error), traceback=trace)
 
 
 def run_command(command: Command, workdir: Path, label: str) -> Result:
