@@ -1,4 +1,5 @@
-# autostream: the studio on port 7860 by default, the CLI on specs mounted at /work.
+# autostream: the studio on port 7860 by default, the CLI on specs mounted at /work, and workers
+# (`autostream worker`: the `distributed` extra is installed too; compose.yaml runs them all).
 #   docker build -t autostream .
 #   docker run --rm -p 7860:7860 --env-file .env -v autostream-studio:/home/user/studio autostream
 #   docker run --rm -v "$PWD:/work" autostream build specs/examples/volcano-script.yaml
@@ -12,8 +13,8 @@ RUN apt-get update \
 
 # Hugging Face Spaces run the container as uid 1000 with HOME=/home/user
 RUN useradd --create-home --uid 1000 user \
- && mkdir -p /home/user/studio /work \
- && chown user:user /home/user/studio /work
+ && mkdir -p /home/user/studio /home/user/cache /work \
+ && chown user:user /home/user/studio /home/user/cache /work
 ENV HOME=/home/user \
     PYTHONUNBUFFERED=1 \
     GRADIO_ANALYTICS_ENABLED=False
@@ -21,7 +22,7 @@ ENV HOME=/home/user \
 # Dependencies first, from pyproject.toml alone: editing the code does not reinstall them
 WORKDIR /opt/autostream
 COPY pyproject.toml ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['studio']))" > requirements.txt \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['studio'] + p['optional-dependencies']['distributed']))" > requirements.txt \
  && pip install --no-cache-dir -r requirements.txt
 COPY README.md ./
 COPY templates ./templates

@@ -454,13 +454,22 @@ def fonts() -> None:
 @click.option(
     "--concurrency", type=click.IntRange(1, 64), default=1, show_default=True, help="Builds run at once; others wait."
 )
-def studio(host, port, workspace, cache_dir, concurrency) -> None:
+@_executor_opts
+@click.option(
+    "--cache",
+    "cache_url",
+    metavar="URL",
+    help="With --executor celery: the workers' shared cache (default: $AUTOSTREAM_CACHE).",
+)
+def studio(host, port, workspace, cache_dir, concurrency, executor, broker, cache_url) -> None:
     """The web studio: draft, edit and build videos in a browser (Gradio; needs the `studio` extra).
 
-    Logins for a public deployment: AUTOSTREAM_STUDIO_AUTH=user:password (several comma-separated)."""
+    Logins for a public deployment: AUTOSTREAM_STUDIO_AUTH=user:password (several comma-separated).
+    With --executor celery the builds run on `autostream worker`s, shared by every studio user."""
     from autostream_compiler.studio import serve
 
-    serve(host, port, workspace, cache_dir, concurrency, lambda line: click.echo(line))
+    workers = (broker, cache_url) if executor == "celery" else None
+    serve(host, port, workspace, cache_dir, concurrency, lambda line: click.echo(line), workers)
 
 
 @main.command()
@@ -503,6 +512,9 @@ def worker(broker, cache_url, cache_endpoint, cache_dir, concurrency, queues) ->
         raise UserError(
             f"--queues {queues}: unknown queue {unknown[0] if unknown else '(none)'}; use cpu, network or both"
         )
+    from autostream_compiler.env import load_env_file
+
+    load_env_file(Path.cwd())  # keys for online providers, as a build reads them
     url = broker_url(broker)
     if not (cache_url or os.environ.get("AUTOSTREAM_CACHE")):
         raise UserError("a worker needs the builds' shared cache: give --cache URL (or set AUTOSTREAM_CACHE)")

@@ -40,6 +40,23 @@ def free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
+def use_workers(broker: str | None, cache: str | None) -> None:
+    """Send the studio's builds to the Celery workers of `broker` through the shared `cache` (else
+    $AUTOSTREAM_BROKER and $AUTOSTREAM_CACHE): both are checked now, and the builds (child processes)
+    take them from the environment, so no URL with a password shows in a process list."""
+    from autostream_compiler.engine.celery_exec import broker_url, connect
+    from autostream_compiler.engine.remote import open_remote
+
+    url = broker_url(broker)
+    connect(url).close()
+    remote = open_remote(cache)
+    if remote is None:
+        raise UserError("studio --executor celery needs the workers' shared cache: give --cache URL")
+    os.environ.update(
+        AUTOSTREAM_EXECUTOR="celery", AUTOSTREAM_BROKER=url, AUTOSTREAM_CACHE=cache or os.environ["AUTOSTREAM_CACHE"]
+    )
+
+
 def serve(
     host: str,
     port: int,
@@ -47,8 +64,10 @@ def serve(
     cache_dir: Path | None,
     concurrency: int,
     say: Callable[[str], None],
+    workers: tuple[str, str] | None = None,
 ) -> None:
-    """Run the studio until interrupted; `say` gets the address line first."""
+    """Run the studio until interrupted; `say` gets the address line first. With `workers` (a broker
+    URL and a shared cache URL, both checked to answer first), builds run on Celery workers."""
     from autostream_compiler.env import load_env_file
     from autostream_compiler.studio.workspace import Workspace
 
@@ -56,6 +75,8 @@ def serve(
     ws = Workspace(workspace, cache_dir)
     ws.create()
     load_env_file(Path.cwd())  # keys for the model and online providers, never shown on the page
+    if workers is not None:
+        use_workers(*workers)
     # Gradio keeps uploads and copies of what it serves in its temp folder: inside the workspace
     os.environ["GRADIO_TEMP_DIR"] = str(ws.scratch / "gradio")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"

@@ -72,6 +72,7 @@ class Progress:
             setattr(self, status, getattr(self, status) + 1)
             if status != "cached":
                 line = f"{status:<7} {label:<18} {event.get('seconds', 0):6.2f}s"
+                line += f"  on {event['worker']}" if event.get("worker") else ""
                 self.add(line + (f"  {event['error']}" if event.get("error") else ""))
             self.add(*(f"warning {label}: {w}" for w in event.get("warnings", [])))
         elif kind == "note":

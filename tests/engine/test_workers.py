@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import (
     OUTSIDE,
     frame_hashes,
@@ -284,3 +285,31 @@ def test_a_queue_without_workers_fails_its_steps_after_the_wait(tmp_path, monkey
         redis_server.wait()
     assert result.exit_code == 1
     assert "no worker takes autostream.cpu" in result.output and "autostream worker --broker" in result.output
+
+
+def test_the_studio_sends_its_builds_to_the_workers(tmp_path, cluster):
+    pytest.importorskip("gradio_client", reason="needs the studio extra (pip install -e '.[test]')")
+    from helpers import start_studio, stop_studio
+
+    workspace = tmp_path / "ws"
+    studio = start_studio(
+        workspace, "--executor", "celery", "--broker", cluster["broker"], "--cache", str(cluster["shared"])
+    )
+    try:
+        spec = {"version": 1, "title": "Studio on workers", "format": {"resolution": "720p"}}
+        spec["scenes"] = [{"narration": "A studio build runs on the workers."}, {"narration": "Every step of it."}]
+        video, report, _ = studio.client().predict(yaml.safe_dump(spec, sort_keys=False), api_name="/build")
+    finally:
+        stop_studio(studio)
+    steps = json.loads(report)["steps"]
+    assert {s["status"] for s in steps} == {"built"}
+    assert {s["worker"] for s in steps} <= {w.name for w in cluster["workers"]}
+    assert Path(video).is_file()
+
+
+def test_a_studio_whose_broker_is_down_says_so_and_stops(tmp_path):
+    port = free_port()
+    result = run_cli("studio", "--workspace", tmp_path / "ws", "--executor", "celery", "--broker",
+                     f"redis://127.0.0.1:{port}/0", "--cache", tmp_path / "shared")  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: broker redis://127.0.0.1:{port}/0: ")
