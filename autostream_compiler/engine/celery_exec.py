@@ -194,6 +194,8 @@ class CeleryExecutor:
                     self._fail_all(_broker_error(self.url, exc))
                     failing = None
                 self.stopped.wait(0.5)
+            except Exception as exc:  # noqa: BLE001 - e.g. a garbled reply: fail the steps, never hang the build
+                self._fail_all(BuildError(redact(f"celery executor: {type(exc).__name__}: {exc}")))
 
     def _received(self, data: dict) -> None:
         with self.lock:
