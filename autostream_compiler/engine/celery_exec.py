@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from autostream_compiler.engine.cache import Store
 from autostream_compiler.engine.runner import LocalExecutor, Outcome, Step
-from autostream_compiler.engine.tasks import QUEUES, describe, outcome_of, queue_of, run_task
+from autostream_compiler.engine.tasks import QUEUES, describe, outcome_of, queue_of, run_task, task_inputs
 from autostream_compiler.env import public_url, redact
 from autostream_compiler.errors import AutostreamError, BuildError, UserError
 
@@ -133,6 +133,7 @@ class CeleryExecutor:
         self.local = LocalExecutor(jobs)
         self.fetching = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fetch")
         self.sent: dict[str, _Sent] = {}  # task id -> the sent step (several ids when sent again)
+        self.shared: set[str] = set()  # digests known to be in the shared cache
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.broken: BuildError | None = None
@@ -148,11 +149,21 @@ class CeleryExecutor:
             return future
         try:
             task = describe(step, store)
+            self._share_inputs(task, store)
         except AutostreamError as exc:
             future.set_result(Outcome("failed", 0.0, error=str(exc)))
             return future
         self._send(_Sent(step, store, future, queue_of(step)), task)
         return future
+
+    def _share_inputs(self, task: dict, store: Store) -> None:
+        """Upload the step's inputs the shared cache may lack: outputs this machine had cached before it
+        used the shared cache (those of workers, and files stored for a task, are there already)."""
+        for blob in task_inputs(task):
+            if blob not in self.shared:
+                if not store.remote.put_blob(blob, store.path(blob)):
+                    raise BuildError(store.remote.warnings[0] if store.remote.warnings else "upload failed")
+                self.shared.add(blob)
 
     def _send(self, sent: _Sent, task: dict) -> None:
         """Publish a task for the step (again, after a lost worker); a dead broker fails the step."""
@@ -214,6 +225,7 @@ class CeleryExecutor:
             if outcome.status != "failed":
                 for blob in outcome.outputs.values():
                     sent.store.ensure(blob["digest"], blob["size"])
+                    self.shared.add(blob["digest"])
                 if data.get("recorded"):
                     record = {"kind": sent.step.kind, "outputs": outcome.outputs, "meta": outcome.record}
                     sent.store.put_action(sent.step.key, record, upload=False)

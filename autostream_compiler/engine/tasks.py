@@ -71,6 +71,16 @@ def _link(path: Path, store: Store) -> dict:
     return {"blob": (stored := store.put_file(path))["digest"], "size": stored["size"]}
 
 
+def task_inputs(task: dict) -> list[str]:
+    """The digests of the blobs a described step reads."""
+    if "command" in task:
+        return [link["blob"] for link in task["command"]["links"].values() if "blob" in link]
+    action = task["action"]
+    return [blob["digest"] for outputs in action["inputs"].values() for blob in outputs.values()] + [
+        blob["digest"] for blob in action["files"].values()
+    ]
+
+
 def run_task(task: dict, store: Store, worker: str) -> dict:
     """Run a described step on this worker against the shared cache; the outcome as JSON-ready data
     (with `recorded`: whether the cache holds it under the step's key). Never raises."""

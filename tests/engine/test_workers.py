@@ -313,3 +313,15 @@ def test_a_studio_whose_broker_is_down_says_so_and_stops(tmp_path):
                      f"redis://127.0.0.1:{port}/0", "--cache", tmp_path / "shared")  # fmt: skip
     assert result.exit_code == 1
     assert result.output.startswith(f"error: broker redis://127.0.0.1:{port}/0: ")
+
+
+def test_steps_cached_here_before_the_shared_cache_was_used_reach_the_workers(tmp_path, cluster):
+    spec = write_spec(tmp_path, _unique_spec("Before"))
+    assert run_cli("build", spec).exit_code == 0  # local only: the shared cache has none of it
+    text = spec.read_text().replace("title: Test video", "title: Retitled")
+    spec.write_text(text)
+    result = _remote_build(spec, cluster)
+    assert result.exit_code == 0, result.output
+    built = {s["kind"]: s for s in _steps(spec) if s["status"] == "built"}
+    assert set(built) == {"mux", "thumbnail"}  # the title is in the video's metadata and on the card
+    assert built["mux"]["worker"] in {w.name for w in cluster["workers"]}
