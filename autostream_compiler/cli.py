@@ -123,6 +123,11 @@ def _profile_opt(default: str):
 @_remote_opts
 @_executor_opts
 @click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) when a scene of a spec with `sources` cites no passage of them.",
+)
+@click.option(
     "--events",
     type=click.File("w", lazy=False),
     metavar="FILE",
@@ -150,6 +155,7 @@ def build(
     cache_endpoint,
     executor,
     broker,
+    strict,
     events,
     changed_since,
 ) -> None:
@@ -160,7 +166,7 @@ def build(
     if len(specs) > 1 or changed_since is not None or specs[0].is_dir():
         options = {"output": output, "cache_dir": cache_dir, "jobs": jobs, "refresh": refresh}
         options |= {"profile": profile, "verify": verify, "cache": cache_url, "cache_endpoint": cache_endpoint}
-        options |= {"executor": executor, "broker": broker}
+        options |= {"executor": executor, "broker": broker, "strict": strict}
         _build_batch(ctx, list(specs), report, events, changed_since, options)
         return
     spec = specs[0]
@@ -183,6 +189,7 @@ def build(
             cache_endpoint=cache_endpoint,
             executor=executor,
             broker=broker,
+            strict=strict,
         )
     built = sum(s.status == "built" for s in result.steps)
     remote = sum(s.status == "cached" and s.source == "remote" for s in result.steps)

@@ -158,6 +158,15 @@ def image_chain(
     raise BuildError("no image provider delivered: " + " | ".join(warnings))
 
 
+def image_page(ctx: StepContext) -> Result:
+    """A page of a source document at the frame's size, its cited passage highlighted."""
+    from autostream_compiler.sources.pages import render_page
+
+    p = ctx.params
+    picture = render_page(ctx.files["source"], p["page"], p["highlight"], p["width"], p["height"], p["palette"])
+    return _picture(ctx, picture, {"page": p["page"]})
+
+
 def _picture(ctx: StepContext, picture, record: dict, warnings: list[str] = ()) -> Result:
     out = ctx.workdir / "image.png"
     picture.save(out, compress_level=1)

@@ -25,6 +25,7 @@ from pathlib import Path
 from autostream_compiler.atomic import write_if_changed
 from autostream_compiler.engine.pipeline import (
     build_report,
+    check_cited,
     choose_render,
     finish,
     first_inputs,
@@ -243,6 +244,7 @@ def build_specs(
     cache_endpoint: str | None = None,
     executor: str = "local",
     broker: str | None = None,
+    strict: bool = False,
 ) -> list[SpecBuild]:
     """Build several specs as one graph over one cache (`cache_dir`, else $AUTOSTREAM_CACHE_DIR, else
     `.autostream/cache` in the folder holding them all; reading through the shared `cache` URL when
@@ -278,7 +280,9 @@ def build_specs(
     outputs: dict[Path, Path] = {}
     for result in results:
         try:
-            resolved = resolve(result.spec, refresh=refresh, log=reporter.note)
+            resolved = resolve(result.spec, refresh=refresh, log=reporter.note, sources_root=store.root / "sources")
+            if strict:
+                check_cited(resolved)
             render, result.notes = choose_render(resolved, profile)
             result.output = output_path(resolved, output, profile)
             other = outputs.setdefault(result.output.resolve(), result.spec)

@@ -116,6 +116,7 @@ def build(
     cache_endpoint: str | None = None,
     executor: str = "local",
     broker: str | None = None,
+    strict: bool = False,
 ) -> BuildResult:
     """Build a spec into its MP4 and sidecars (`.srt`, `.vtt`, `.words.json`, `.thumb.png`),
     rebuilding only steps whose inputs changed. `verify` checks every blob taken from the cache
@@ -130,8 +131,11 @@ def build(
     reporter = reporter or Silent()
     inputs = first_inputs(spec_path)
     try:
-        resolved = resolve(spec_path, refresh=refresh, log=reporter.note)
+        sources = cache_root(cache_dir, spec_path.resolve().parent) / "sources"
+        resolved = resolve(spec_path, refresh=refresh, log=reporter.note, sources_root=sources)
         inputs |= resolved.files
+        if strict:
+            check_cited(resolved)
         store = open_store(cache_dir, resolved.spec_path.resolve().parent, verify, cache, cache_endpoint)
         render, notes = choose_render(resolved, profile)  # notes go to the report
         steps = plan(resolved.graph, resolved.spec_path.parent, render)
@@ -167,6 +171,18 @@ def open_store(
 
         remote = open_remote(cache, endpoint)
     return Store(cache_root(cache_dir, near), verify=verify, remote=remote)
+
+
+def check_cited(resolved: Resolved) -> None:
+    """`--strict`: every scene of a spec with `sources` cites at least one passage (BuildError otherwise)."""
+    if not resolved.spec.sources:
+        return
+    bare = [str(n) for n, scene in enumerate(resolved.graph.scenes, 1) if not scene.sources]
+    if bare:
+        raise BuildError(
+            f"{resolved.spec_path}: scene{'s' if len(bare) > 1 else ''} {', '.join(bare)} cite no passage of the "
+            "sources (--strict); rewrite them from the documents or add the document that backs them"
+        )
 
 
 def open_executor(kind: str, broker: str | None, jobs: int, store: Store) -> Executor:
@@ -207,7 +223,8 @@ def finish(resolved: Resolved, store: Store, steps: list[Step], out: Path, notes
 
 def _outputs(out: Path) -> list[Path]:
     """The files a build places: the video and its sidecars."""
-    return [out, *(out.with_suffix(suffix) for suffix in (".thumb.png", ".srt", ".vtt", ".words.json"))]
+    suffixes = (".thumb.png", ".srt", ".vtt", ".words.json", ".sources.md")
+    return [out, *(out.with_suffix(suffix) for suffix in suffixes)]
 
 
 def build_report(out: Path, steps: list[Step], notes: list[str]) -> dict:
@@ -264,6 +281,12 @@ def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, placed:
     write_if_changed(out.with_suffix(".srt"), srt_document(cues))
     write_if_changed(out.with_suffix(".vtt"), vtt_document(cues))
     write_if_changed(out.with_suffix(".words.json"), json.dumps(words_out, indent=1) + "\n")
+    scenes = resolved.graph.scenes
+    if any(scene.sources for scene in scenes):
+        from autostream_compiler.sources.pages import sources_markdown
+
+        cited = [(s.narration, [c.model_dump() for c in s.sources or []]) for s in scenes]
+        write_if_changed(out.with_suffix(".sources.md"), sources_markdown(resolved.graph.title, cited))
 
 
 # --- status --------------------------------------------------------------------------------------
@@ -304,7 +327,8 @@ def status(
     """Each step with why it would run, or "up to date"; writes nothing beside the spec (opening the
     cache registers this process in it and clears what dead processes left; with a shared cache,
     what it holds is downloaded into the local one, as a build would)."""
-    resolved = resolve(Path(spec_path), write=False)
+    sources = cache_root(cache_dir, Path(spec_path).resolve().parent) / "sources"
+    resolved = resolve(Path(spec_path), write=False, sources_root=sources)
     store = open_store(cache_dir, resolved.spec_path.resolve().parent, cache=cache, endpoint=cache_endpoint)
     steps = plan(resolved.graph, resolved.spec_path.parent, choose_render(resolved, profile)[0])
     resolve_cached(steps, store)

@@ -160,6 +160,8 @@ def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, render
             align,
             Step("image", i, "file", size, actions.image_file, files={"source": source}, file_digests=digests),
         )
+    if scene.image.provider == "page":
+        return tts, align, _page_step(i, scene, graph, spec_dir)
     chain = image_chain(graph.images)
     params = {**size, "prompt": scene.image.prompt, "seed": scene.image.seed}
     if chain[0] == procedural.NAME:
@@ -176,6 +178,20 @@ def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, render
         retries=graph.images.retries,
     )
     return tts, align, Step("image", i, chain[0], params, action)
+
+
+def _page_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> Step:
+    """A page of a source document as the scene's picture, its cited passage marked."""
+    image = scene.image
+    if "://" in (image.path or ""):
+        raise UserError(
+            f"scene {i + 1} image: pages of {image.path} cannot be shown (a URL); download the document "
+            "next to the spec and name the file in `sources`"
+        )
+    files = {"source": _local_file(spec_dir, image.path or "", i, "image")}
+    size = {"width": graph.format.width, "height": graph.format.height}
+    params = {**size, "page": image.page, "highlight": image.highlight, "palette": graph.palette, "file": image.path}
+    return Step("image", i, "page", params, actions.image_page, files=files, file_digests=_digests(files))
 
 
 def image_chain(images) -> list[str]:

@@ -81,6 +81,7 @@ _ENGINES = {  # provider -> the distributions (besides ffmpeg, found in the code
     "hf": ("huggingface_hub", "pillow"),
     "pollinations": ("httpx", "pillow"),
     "card": ("pillow",),
+    "page": ("pypdfium2", "pillow"),
     "ffmpeg": (),
     "autostream": (),
 }

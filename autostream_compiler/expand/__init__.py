@@ -14,19 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autostream_compiler.atomic import write_if_changed
 from autostream_compiler.digests import digest
 from autostream_compiler.env import load_env_file
 from autostream_compiler.errors import UserError
 from autostream_compiler.expand import llm as topic
-from autostream_compiler.expand.graph import build_graph, drafts_of, resolve_pacing
+from autostream_compiler.expand.graph import Draft, build_graph, drafts_of, resolve_pacing
 from autostream_compiler.expand.lock import lock_path, read_lock, render_lock
 from autostream_compiler.expand.offline import offline_drafts, offline_inputs
 from autostream_compiler.expand.scenegraph import Expansion, LockFile, SceneGraph
 from autostream_compiler.providers.llm import KEY_ENV, missing_key, model_id, open_llm
 from autostream_compiler.specfile import Spec, load_spec
 from autostream_compiler.specfile.style import Style, load_style, style_path
+
+if TYPE_CHECKING:
+    from autostream_compiler.sources.ground import Grounding
 
 RESOLVER_VERSION = 2  # bump when resolving the same scenes gives a different graph
 
@@ -52,10 +56,14 @@ class Inputs:
     expansion: dict
     expansion_digest: str
     inputs_digest: str
+    grounding: Grounding | None = None
 
 
-def load_inputs(spec_path: Path) -> Inputs:
-    """Load a spec (and the `.env` beside it) and its style; work out the digests its lock depends on."""
+def load_inputs(
+    spec_path: Path, sources_root: Path | None = None, log: Callable[[str], None] = lambda _: None
+) -> Inputs:
+    """Load a spec (and the `.env` beside it) and its style; read and index its `sources` (under
+    `sources_root`, default the spec's cache); work out the digests its lock depends on."""
     load_env_file(Path(spec_path).parent)
     spec = load_spec(spec_path)
     style_file = style_path(spec.style, spec_path.parent)
@@ -64,20 +72,33 @@ def load_inputs(spec_path: Path) -> Inputs:
     except UserError as exc:
         exc.inputs = frozenset({style_file})  # watch it: the fix is an edit there
         raise
-    if spec.topic is not None:
-        expansion = topic.llm_inputs(spec, style)
+    grounding = None
+    if spec.sources:
+        from autostream_compiler.engine.cache import cache_root
+        from autostream_compiler.sources.ground import ground
+
+        root = sources_root or cache_root(None, Path(spec_path).parent) / "sources"
+        grounding = ground(spec, Path(spec_path).parent, root, log)
+    if spec.topic is not None and grounding is not None and spec.llm.provider == "offline":
+        from autostream_compiler.sources.ground import extractive_inputs
+
+        expansion = extractive_inputs(spec, grounding, topic.targets(spec, style))
+    elif spec.topic is not None:
+        expansion = topic.llm_inputs(spec, style, grounding.search(spec.topic) if grounding else ())
     else:
         expansion = offline_inputs(spec, resolve_pacing(spec, style).words_per_minute, style.pacing.scene_seconds)
     exp_digest = digest(expansion)
-    everything = digest(
-        {
-            "expansion": exp_digest,
-            "spec": spec.model_dump(mode="json", exclude={"output"}),
-            "style": style_digest,
-            "resolver": RESOLVER_VERSION,
-        }
-    )
-    return Inputs(spec_path, spec, style, expansion, exp_digest, everything)
+    everything = {
+        "expansion": exp_digest,
+        "spec": spec.model_dump(
+            mode="json", exclude={"output"} if spec.sources else {"output", "sources", "retrieval"}
+        ),
+        "style": style_digest,
+        "resolver": RESOLVER_VERSION,
+    }
+    if grounding is not None:  # citations of written scenes follow the documents
+        everything["sources"] = grounding.fingerprint()
+    return Inputs(spec_path, spec, style, expansion, exp_digest, digest(everything), grounding)
 
 
 def lock_status(inputs: Inputs) -> tuple[str, LockFile | None]:
@@ -98,23 +119,25 @@ def resolve(
     write: bool = True,
     answer: Path | None = None,
     log: Callable[[str], None] = lambda _: None,
+    sources_root: Path | None = None,
 ) -> Resolved:
     """Load the spec and return its scene graph: from the lock when current, else expanded (and locked).
 
     `refresh` writes the scenes anew even when the lock is current; `answer` takes them from a file
     holding a model's answer instead of asking one. With write=False nothing is saved and no model is
-    called: a topic whose scenes are stale raises UserError.
+    called: a topic whose scenes are stale raises UserError. `sources_root` holds the index of the
+    spec's `sources` (default: `sources/` in the spec's cache).
     """
     spec_path = Path(spec_path)
-    inputs = load_inputs(spec_path)
+    inputs = load_inputs(spec_path, sources_root, log)
     state, lock = ("missing", None) if refresh or answer else lock_status(inputs)
     spec, style = inputs.spec, inputs.style
     if state == "current":
         return Resolved(spec_path, spec, lock.graph, "current", _files(inputs))
-    if state == "scenes-current" and spec.topic is not None:  # a script or scenes is simply split again
+    if state == "scenes-current" and spec.topic is not None:  # a script or scenes is split (and cited) again
         expansion, drafts, status = lock.expansion, drafts_of(lock.graph), "updated"
     else:
-        if not write and spec.topic is not None:
+        if not write and spec.topic is not None and inputs.expansion.get("extractive") is None:
             raise UserError(
                 f"{lock_path(spec_path)}: the scenes are out of date for the spec's topic; "
                 f"run `autostream expand {spec_path}` to ask the model again"
@@ -128,21 +151,39 @@ def resolve(
 
 def _files(inputs: Inputs) -> frozenset[Path]:
     spec_path = inputs.spec_path
-    return frozenset({spec_path, lock_path(spec_path), spec_path.parent / ".env", inputs.style._path})
+    documents = {d.path for d in inputs.grounding.documents} if inputs.grounding else set()
+    return frozenset({spec_path, lock_path(spec_path), spec_path.parent / ".env", inputs.style._path, *documents})
 
 
 def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
-    spec, style = inputs.spec, inputs.style
+    spec, style, grounding = inputs.spec, inputs.style, inputs.grounding
+    embedder = grounding.embedder if grounding else None
     if spec.topic is None:
         if answer is not None:
             raise UserError(f"{inputs.spec_path}: --answer needs a spec with a `topic`; this one has its scenes")
         pacing = resolve_pacing(spec, style)
         drafts = offline_drafts(spec, pacing.words_per_minute, style.pacing.scene_seconds)
-        return Expansion(digest=inputs.expansion_digest, provider="offline"), drafts
+        if grounding is not None:
+            from autostream_compiler.sources.ground import cite
+
+            for draft in drafts:
+                draft.sources = cite(grounding, draft.narration) or None
+        return Expansion(digest=inputs.expansion_digest, provider="offline", embedder=embedder), drafts
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    goal, convo = topic.Targets(**inputs.expansion["targets"]), inputs.expansion["messages"]  # what the lock records
+    goal = (
+        topic.Targets(**inputs.expansion["targets"]) if "messages" in inputs.expansion else topic.targets(spec, style)
+    )
+    cfg = spec.llm
+    if cfg.provider == "offline" and grounding is not None and answer is None:
+        from autostream_compiler.sources.ground import extractive_scenes
+
+        log(f"writing scenes from {len(grounding.documents)} document(s), offline")
+        written = extractive_scenes(spec.topic, grounding, goal.target_words, goal.scene_words)
+        drafts = [Draft(narration, visual, sources=cited or None) for narration, visual, cited in written]
+        return Expansion(digest=inputs.expansion_digest, provider="offline", embedder=embedder), drafts
+    convo, passages = inputs.expansion.get("messages"), inputs.expansion.get("passages")
     if answer is not None:
-        title, drafts = topic.answer_file(spec, goal, answer)
+        title, drafts = topic.answer_file(spec, goal, answer, passages)
         return (
             Expansion(
                 digest=inputs.expansion_digest,
@@ -151,14 +192,14 @@ def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
                 source=answer.name,
                 title=title,
                 messages=convo,
+                embedder=embedder,
             ),
             drafts,
         )
-    cfg = spec.llm
     if cfg.provider == "offline":
         raise UserError(
-            f"{inputs.spec_path}: llm.provider: offline cannot write scenes from a `topic`; "
-            "write a `script` or `scenes`, or use provider groq or openai"
+            f"{inputs.spec_path}: llm.provider: offline cannot write scenes from a `topic` alone; "
+            "add `sources` (documents to write them from), write a `script` or `scenes`, or use provider groq or openai"
         )
     why = missing_key(cfg)
     if why:
@@ -169,7 +210,7 @@ def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
             "or write a `script` or `scenes` instead"
         )
     log(f"writing scenes with {cfg.provider} {model_id(cfg)}")
-    title, drafts = topic.expand_topic(spec, goal, convo, open_llm(cfg, spec.seed), log)
+    title, drafts = topic.expand_topic(spec, goal, convo, open_llm(cfg, spec.seed), log, passages)
     return (
         Expansion(
             digest=inputs.expansion_digest,
@@ -178,6 +219,7 @@ def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
             time=now,
             title=title,
             messages=convo,
+            embedder=embedder,
         ),
         drafts,
     )

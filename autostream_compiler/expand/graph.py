@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from autostream_compiler.errors import UserError
 from autostream_compiler.expand.scenegraph import (
+    Citation,
     FrameFormat,
     ImageSource,
     Pacing,
@@ -20,7 +22,7 @@ from autostream_compiler.expand.scenegraph import (
 )
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers.voices import resolve_voice
-from autostream_compiler.specfile.models import MotionSpec, Spec, TransitionSpec
+from autostream_compiler.specfile.models import MotionSpec, PageImage, SourceSpec, Spec, TransitionSpec
 from autostream_compiler.specfile.style import Style
 
 _SHORT_SIDE = {"720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
@@ -33,13 +35,14 @@ class Draft:
 
     narration: str
     visual: str
-    image: str | None = None
+    image: str | PageImage | None = None
     spoken: list[str] | None = None
     speaker: str | None = None
     audio: str | None = None
     voice: str | None = None
     motion: MotionSpec | None = None
     transition: TransitionSpec | None = None
+    sources: list[Citation] | None = None
 
 
 def frame_format(aspect: str, resolution: str, fps: int) -> FrameFormat:
@@ -86,7 +89,7 @@ def build_graph(spec: Spec, style: Style, title: str, drafts: list[Draft]) -> Sc
         music=spec.music,
         loudness=style.loudness if spec.loudness is None else spec.loudness,
         thumbnail=spec.thumbnail,
-        scenes=[_scene(d, spec, style, title) for d in drafts],
+        scenes=[_scene(i, d, spec, style, title) for i, d in enumerate(drafts)],
     )
 
 
@@ -96,13 +99,22 @@ def drafts_of(graph: SceneGraph) -> list[Draft]:
         Draft(
             s.narration,
             s.visual,
-            s.image.path if s.image.provider == "file" else None,
+            _locked_image(s.image),
             list(s.spoken),
             s.speaker,
             s.audio,
+            sources=s.sources,
         )
         for s in graph.scenes
     ]
+
+
+def _locked_image(image: ImageSource) -> str | PageImage | None:
+    if image.provider == "file":
+        return image.path
+    if image.provider == "page":
+        return PageImage(page=image.page, file=image.path)
+    return None
 
 
 def _layered(*models) -> dict:
@@ -110,12 +122,11 @@ def _layered(*models) -> dict:
     return {k: v for m in models if m for k, v in m.model_dump(exclude_none=True).items()}
 
 
-def _scene(draft: Draft, spec: Spec, style: Style, title: str) -> Scene:
+def _scene(index: int, draft: Draft, spec: Spec, style: Style, title: str) -> Scene:
     narration = " ".join(draft.narration.split())
     visual = " ".join(draft.visual.split())
     seed = scene_seed(spec.seed, visual)
     prompt = style.render("image_prompt", visual=visual, narration=narration, title=title)
-    provider = "file" if draft.image else "generated"
     speaker = (spec.speakers or {}).get(draft.speaker or "")
     voice = resolve_voice(draft.voice or (speaker.voice if speaker else None) or spec.voice or style.voice)
     presets = style.motion.presets
@@ -127,10 +138,42 @@ def _scene(draft: Draft, spec: Spec, style: Style, title: str) -> Scene:
         voice=f"{voice.provider}:{voice.id}",
         speaker=draft.speaker,
         audio=draft.audio,
-        image=ImageSource(provider=provider, prompt=prompt, seed=seed, path=draft.image),
+        image=_image(index, draft, spec, prompt, seed),
         motion=SceneMotion(
             preset=move.get("preset", presets[seed % len(presets)]),
             strength=move.get("strength", style.motion.strength),
         ),
         transition=style.transition.model_copy(update=join),
+        sources=draft.sources or None,
     )
+
+
+def _image(index: int, draft: Draft, spec: Spec, prompt: str, seed: int) -> ImageSource:
+    """A scene's picture: generated, a file, or a page of a source (the cited one for `page: auto`, and
+    for every cited scene with `retrieval.show_pages`)."""
+    wanted = draft.image
+    if isinstance(wanted, str):
+        return ImageSource(provider="file", prompt=prompt, seed=seed, path=wanted)
+    if wanted is None and not (spec.retrieval.show_pages and draft.sources):
+        return ImageSource(provider="generated", prompt=prompt, seed=seed)
+    wanted = wanted or PageImage(page="auto")
+    named = [entry.path if isinstance(entry, SourceSpec) else entry for entry in spec.sources or []]
+    if not named:
+        raise UserError(f"scenes[{index}].image: a page needs the spec's `sources`; add the document under `sources:`")
+    cited = [c for c in draft.sources or [] if wanted.file in (None, c.file)]
+    if wanted.page == "auto":
+        if not cited:
+            raise UserError(
+                f"scenes[{index}].image: page: auto, but the scene cites no passage; give a page number "
+                "(page: 3) or narration that the sources back"
+            )
+        return ImageSource(
+            provider="page", prompt=prompt, seed=seed, path=cited[0].file, page=cited[0].page, highlight=cited[0].text
+        )
+    file = wanted.file or (cited[0].file if cited else named[0])
+    if file not in named:
+        raise UserError(
+            f"scenes[{index}].image.file: {file} is not one of the spec's sources; use one of {', '.join(named)}"
+        )
+    marked = next((c.text for c in cited if c.file == file and c.page == wanted.page), None)
+    return ImageSource(provider="page", prompt=prompt, seed=seed, path=file, page=wanted.page, highlight=marked)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from autostream_compiler.errors import BuildError, UserError
 from autostream_compiler.expand.graph import Draft, resolve_pacing
 from autostream_compiler.expand.offline import sentences
+from autostream_compiler.expand.scenegraph import Citation
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers.llm import LLM, model_id
 from autostream_compiler.specfile.models import Spec
@@ -33,6 +34,7 @@ class AnswerScene(BaseModel):
     narration: str = Field(min_length=1)
     visual: str = Field(min_length=1)
     speaker: str | None = None
+    sources: list[str] | None = None
 
     @field_validator("narration")
     @classmethod
@@ -56,11 +58,14 @@ class Answer(BaseModel):
         return value or None
 
 
-def answer_schema(speakers: list[str]) -> dict:
-    """The JSON schema of an answer; with speakers, every scene names one of them."""
+def answer_schema(speakers: list[str], passages: list[str] = ()) -> dict:
+    """The JSON schema of an answer; with speakers, every scene names one of them; with passages
+    (their ids), every scene cites at least one."""
     scene: dict = {"narration": {"type": "string"}, "visual": {"type": "string"}}
     if speakers:
         scene["speaker"] = {"type": "string", "enum": speakers}
+    if passages:
+        scene["sources"] = {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(passages)}}
     return {
         "type": "object",
         "properties": {
@@ -81,10 +86,10 @@ def answer_schema(speakers: list[str]) -> dict:
     }
 
 
-def _answer_format(speakers: list[str]) -> str:
+def _answer_format(speakers: list[str], passages: list[str] = ()) -> str:
     text = (
         "Answer with only a JSON object, no prose around it, following this JSON schema:\n"
-        + json.dumps(answer_schema(speakers), separators=(",", ":"))
+        + json.dumps(answer_schema(speakers, passages), separators=(",", ":"))
         + "\n`scenes` are in order. `narration` is exactly what is said in the scene: plain sentences, "
         "no headings, no stage directions. `visual` describes one still picture for the scene (subject, "
         "setting, light), with no words or captions in it. `title` is a short title for the video."
@@ -135,8 +140,9 @@ def targets(spec: Spec, style: Style) -> Targets:
     )
 
 
-def messages(spec: Spec, style: Style, goal: Targets) -> list[dict[str, str]]:
-    """The system and user messages for a spec's topic."""
+def messages(spec: Spec, style: Style, goal: Targets, grounded: str = "", ids: list[str] = ()) -> list[dict[str, str]]:
+    """The system and user messages for a spec's topic (with `grounded`, the retrieved passages the
+    scenes must cite by `ids`)."""
     variables = dict(
         topic=" ".join((spec.topic or "").split()),
         title=spec.title or "",
@@ -148,28 +154,40 @@ def messages(spec: Spec, style: Style, goal: Targets) -> list[dict[str, str]]:
         words_per_minute=goal.words_per_minute,
     )
     system = style.render("prompts.system", **variables)
+    user = style.render("prompts.user", **variables)
     return [
-        {"role": "system", "content": f"{system}\n\n{_answer_format(list(spec.speakers or {}))}"},
-        {"role": "user", "content": style.render("prompts.user", **variables)},
+        {"role": "system", "content": f"{system}\n\n{_answer_format(list(spec.speakers or {}), ids)}"},
+        {"role": "user", "content": f"{user}\n\n{grounded}" if grounded else user},
     ]
 
 
-def llm_inputs(spec: Spec, style: Style) -> dict:
-    """Everything a topic's expansion reads: provider, model, sampling, prompts and targets."""
+def llm_inputs(spec: Spec, style: Style, passages: list = ()) -> dict:
+    """Everything a topic's expansion reads: provider, model, sampling, prompts and targets (and the
+    passages retrieved from the spec's sources, which are in the prompt)."""
     goal = targets(spec, style)
-    return {
+    grounded = ""
+    if passages:
+        from autostream_compiler.sources.ground import passages_prompt
+
+        grounded = passages_prompt(list(passages))
+    ids = [p.id for p in passages]
+    inputs = {
         "provider": spec.llm.provider,
         "model": model_id(spec.llm),
         "temperature": spec.llm.temperature,
         "seed": spec.seed,
         "version": VERSION,
         "targets": asdict(goal),
-        "messages": messages(spec, style, goal),
+        "messages": messages(spec, style, goal, grounded, ids),
     }
+    if passages:
+        inputs["passages"] = {p.id: {"file": p.file, "page": p.page, "text": p.text} for p in passages}
+    return inputs
 
 
-def parse_answer(text: str, speakers: list[str]) -> Answer:
-    """The answer in a model's reply; ValueError says what is wrong, for the model to repair."""
+def parse_answer(text: str, speakers: list[str], passages: list[str] = ()) -> Answer:
+    """The answer in a model's reply; ValueError says what is wrong, for the model to repair (an
+    uncited scene or an unknown passage id too, when the scenes must cite `passages`)."""
     body = re.sub(r"^\s*```(?:json)?\s*|\s*```\s*$", "", text)
     try:
         data = json.loads(body)
@@ -190,16 +208,26 @@ def parse_answer(text: str, speakers: list[str]) -> Answer:
         ]
         if wrong:
             raise ValueError(f"it does not follow the schema ({'; '.join(wrong[:5])})")
+    if passages:
+        known, wrong = set(passages), []
+        for i, scene in enumerate(answer.scenes):
+            if not scene.sources:
+                wrong.append(f"scenes.{i}.sources: cite at least one passage id")
+            wrong += [f"scenes.{i}.sources: {c!r} is not a passage id" for c in scene.sources or [] if c not in known]
+        if wrong:
+            raise ValueError(f"the citations are wrong ({'; '.join(wrong[:5])}); cite only the given ids")
     return answer
 
 
-def ask(llm: LLM, convo: list[dict[str, str]], repairs: int, speakers: list[str]) -> tuple[Answer, str]:
+def ask(
+    llm: LLM, convo: list[dict[str, str]], repairs: int, speakers: list[str], passages: list[str] = ()
+) -> tuple[Answer, str]:
     """Ask until the answer is valid, sending each invalid one back with its problems, `repairs` times."""
     convo = list(convo)
     for _attempt in range(repairs + 1):
-        text = llm.chat(convo, answer_schema(speakers))
+        text = llm.chat(convo, answer_schema(speakers, passages))
         try:
-            return parse_answer(text, speakers), text
+            return parse_answer(text, speakers, passages), text
         except ValueError as exc:
             problem = str(exc)
         convo += [
@@ -216,12 +244,17 @@ def ask(llm: LLM, convo: list[dict[str, str]], repairs: int, speakers: list[str]
 
 
 def expand_topic(
-    spec: Spec, goal: Targets, convo: list[dict[str, str]], llm: LLM, log: Callable[[str], None]
+    spec: Spec,
+    goal: Targets,
+    convo: list[dict[str, str]],
+    llm: LLM,
+    log: Callable[[str], None],
+    passages: dict[str, dict] | None = None,
 ) -> tuple[str | None, list[Draft]]:
     """Ask the model for scenes (`convo`: the messages of `llm_inputs`); re-ask once when far off the
-    target length; split overlong scenes."""
-    speakers = list(spec.speakers or {})
-    answer, text = ask(llm, convo, spec.llm.repairs, speakers)
+    target length; split overlong scenes. With `passages` (id -> file, page, text) every scene cites them."""
+    speakers, ids = list(spec.speakers or {}), list(passages or {})
+    answer, text = ask(llm, convo, spec.llm.repairs, speakers, ids)
     seconds = goal.seconds(answer)
     if abs(seconds - goal.target_duration) > TOLERANCE * goal.target_duration:
         words = sum(len(to_words(s.narration)) for s in answer.scenes)
@@ -238,7 +271,7 @@ def expand_topic(
             },
         ]
         try:
-            second, _ = ask(llm, again, spec.llm.repairs, speakers)
+            second, _ = ask(llm, again, spec.llm.repairs, speakers, ids)
         except BuildError as exc:
             log(f"warning: asking again failed ({exc}); keeping the first answer")
             second = answer
@@ -249,17 +282,19 @@ def expand_topic(
                 f"warning: the narration runs {seconds:.0f} s, not about {goal.target_duration:g} s; "
                 "edit the lock's scenes or run `autostream expand --refresh`"
             )
-    return answer.title, pace(answer, goal)
+    return answer.title, pace(answer, goal, passages)
 
 
-def pace(answer: Answer, goal: Targets) -> list[Draft]:
-    """Drafts from an answer, with scenes longer than `max_scene_seconds` split."""
+def pace(answer: Answer, goal: Targets, passages: dict[str, dict] | None = None) -> list[Draft]:
+    """Drafts from an answer, with scenes longer than `max_scene_seconds` split (each part keeps the
+    scene's citations)."""
     max_words = max(1, int(goal.max_scene_seconds * goal.words_per_minute / 60))
     drafts = []
     for scene in answer.scenes:
+        cited = [Citation(**passages[c]) for c in dict.fromkeys(scene.sources or []) if c in (passages or {})]
         for i, piece in enumerate(split_long(scene.narration, max_words)):
             visual = scene.visual if i == 0 else f"{scene.visual}, {_PART_VIEWS[(i - 1) % len(_PART_VIEWS)]}"
-            drafts.append(Draft(piece, visual, speaker=scene.speaker))
+            drafts.append(Draft(piece, visual, speaker=scene.speaker, sources=cited or None))
     return drafts
 
 
@@ -292,12 +327,14 @@ def split_long(text: str, max_words: int) -> list[str]:
     return [" ".join(piece) for piece in pieces]
 
 
-def answer_file(spec: Spec, goal: Targets, path) -> tuple[str | None, list[Draft]]:
+def answer_file(
+    spec: Spec, goal: Targets, path, passages: dict[str, dict] | None = None
+) -> tuple[str | None, list[Draft]]:
     """Scenes from a file holding an answer in the model's JSON form (written elsewhere or by hand)."""
     try:
-        answer = parse_answer(path.read_text(encoding="utf-8"), list(spec.speakers or {}))
+        answer = parse_answer(path.read_text(encoding="utf-8"), list(spec.speakers or {}), list(passages or {}))
     except OSError as exc:
         raise UserError(f"{path}: cannot read the answer file ({exc.strerror}); fix the path") from None
     except ValueError as exc:
         raise UserError(f"{path}: {exc}; give a JSON object with `scenes` of `narration` and `visual`") from None
-    return answer.title, pace(answer, goal)
+    return answer.title, pace(answer, goal, passages)

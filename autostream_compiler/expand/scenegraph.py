@@ -32,14 +32,30 @@ class FrameFormat(_Strict):
 class ImageSource(_Strict):
     """Where a scene's picture comes from."""
 
-    provider: Literal["generated", "file"]
-    """`generated` by the graph's image providers from the prompt and seed; `file` uses `path`."""
+    provider: Literal["generated", "file", "page"]
+    """`generated` by the graph's image providers from the prompt and seed; `file` uses `path`; `page`
+    shows `page` of the source document `path` with `highlight` marked."""
     prompt: str
     """The rendered image prompt."""
     seed: int = Field(ge=0, lt=2**32)
     """Seed of the generated picture."""
     path: FilePath | None = None
-    """Local file, relative to the spec, when provider is `file`."""
+    """Local file, relative to the spec, when provider is `file`; the source as the spec names it for `page`."""
+    page: int | None = Field(default=None, ge=1)
+    """The 1-based page shown, for `page`."""
+    highlight: str | None = None
+    """The passage marked on the page, for `page`."""
+
+
+class Citation(_Strict):
+    """A passage of a source document that backs a scene."""
+
+    file: str
+    """The source as the spec names it."""
+    page: int = Field(ge=1)
+    """1-based page."""
+    text: str
+    """The passage."""
 
 
 class SceneMotion(_Strict):
@@ -73,6 +89,8 @@ class Scene(_Strict):
     """The camera move."""
     transition: Transition = Field(default_factory=Transition)
     """The transition into the next scene (unused after the last)."""
+    sources: list[Citation] | None = None
+    """The passages of the spec's `sources` this scene is grounded in."""
 
     @model_validator(mode="after")
     def _spoken_matches(self) -> Scene:
@@ -159,6 +177,8 @@ class Expansion(_Strict):
     """The title the model proposed (used when the spec gives none)."""
     messages: list[dict[str, str]] | None = None
     """The messages the model was asked with (role and content)."""
+    embedder: str | None = None
+    """The embedder that indexed and searched the spec's `sources` (name, version, size)."""
 
 
 class LockFile(_Strict):

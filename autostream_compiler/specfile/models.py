@@ -174,6 +174,43 @@ class Music(_Strict):
     """Seconds of fade-out at the end."""
 
 
+PAGES_PATTERN = r"^\s*[1-9][0-9]*(\s*-\s*[1-9][0-9]*)?(\s*,\s*[1-9][0-9]*(\s*-\s*[1-9][0-9]*)?)*\s*$"
+
+
+class SourceSpec(_Strict):
+    """A document the video is grounded in, with the pages to read."""
+
+    path: FilePath
+    """The document (PDF, Markdown, HTML or text) relative to the spec, or an http(s) URL."""
+    pages: str | None = Field(default=None, pattern=PAGES_PATTERN)
+    """Pages to read, 1-based and inclusive: "3-12", "5" or "1-3, 7" (default: all)."""
+
+
+class Retrieval(_Strict):
+    """How passages of the `sources` are found for the scenes."""
+
+    top_k: int = Field(default=8, ge=1, le=50)
+    """Passages given to the model (or cited per scene) for each query."""
+    embedder: Name = "wordllama"
+    """`wordllama` (offline, inside its wheel), a local model folder relative to the spec
+    (sentence-transformers or fastembed), or `openai:MODEL` (an OpenAI-compatible /v1/embeddings)."""
+    base_url: str | None = Field(default=None, pattern=r"^https?://", max_length=PATH_LENGTH)
+    """The embeddings server of `openai:MODEL` (default: $OPENAI_BASE_URL, else OpenAI)."""
+    show_pages: bool = False
+    """Show each cited scene's page (the passage highlighted) instead of a generated picture."""
+    chip: bool = False
+    """Draw a citation chip ("report.pdf, p. 12") on cited scenes."""
+
+
+class PageImage(_Strict):
+    """A page of a source document as a scene's picture."""
+
+    page: Annotated[int, Field(ge=1)] | Literal["auto"]
+    """The 1-based page, or `auto`: the page of the passage the scene cites."""
+    file: FilePath | None = None
+    """Which source (as written in `sources`; default: the cited one, else the first)."""
+
+
 class SceneSpec(_Strict):
     """One scene written out by the user."""
 
@@ -181,8 +218,9 @@ class SceneSpec(_Strict):
     """What the narrator says in this scene, as it should appear in the subtitles."""
     visual: str | None = Field(default=None, max_length=TEXT_LENGTH)
     """Image prompt for this scene's picture; defaults to the narration."""
-    image: FilePath | None = None
-    """A local image file used instead of a generated one; relative to the spec, inside its folder."""
+    image: FilePath | PageImage | None = None
+    """A local image file used instead of a generated one (relative to the spec, inside its folder),
+    or a page of a source document: {page: auto} (the cited page) or {page: 12, file: report.pdf}."""
     audio: FilePath | None = None
     """A recorded narration of this scene (WAV, MP3, FLAC...) used instead of TTS and aligned to the
     narration text; relative to the spec, inside its folder."""
@@ -254,6 +292,10 @@ class Spec(_Strict):
     Give one of `topic`, `script` or `scenes`."""
     llm: Llm = Field(default_factory=Llm)
     """The model that writes scenes from a `topic`."""
+    sources: list[FilePath | SourceSpec] | None = Field(default=None, min_length=1, max_length=200)
+    """Documents the video is grounded in: paths (or {path, pages}); each scene cites passages of them."""
+    retrieval: Retrieval = Field(default_factory=Retrieval)
+    """How passages of the sources are found."""
     script: str | None = Field(default=None, max_length=NARRATION_LENGTH)
     """Free narration text, split into scenes by sentences and pacing. Give one of `topic`, `script` or `scenes`."""
     scenes: list[SceneSpec] | None = Field(default=None, min_length=1, max_length=1000)
