@@ -134,8 +134,7 @@ def _passage_boxes(pdf_page, passage: str, size: tuple[int, int]) -> list[tuple[
             xs, ys = [c[0] for c in corners], [c[1] for c in corners]
             box = [min(xs), min(ys), max(xs), max(ys)]
             line = lines[-1] if lines else None
-            mid = (box[1] + box[3]) / 2
-            if line and line[1] <= mid <= line[3] and box[0] >= line[0] - (line[3] - line[1]):
+            if line and _same_line(line, box):
                 line[0], line[1] = min(line[0], box[0]), min(line[1], box[1])
                 line[2], line[3] = max(line[2], box[2]), max(line[3], box[3])
             else:
@@ -144,6 +143,13 @@ def _passage_boxes(pdf_page, passage: str, size: tuple[int, int]) -> list[tuple[
         return [(round(a) - pad, round(b), round(c) + pad, round(d)) for a, b, c, d in lines]
     finally:
         text_page.close()
+
+
+def _same_line(line: list[float], box: list[float]) -> bool:
+    """Whether a char's box continues the line: level with it, across (or down, on a turned page)."""
+    across = line[1] <= (box[1] + box[3]) / 2 <= line[3] and box[0] >= line[0] - (line[3] - line[1])
+    down = line[0] <= (box[0] + box[2]) / 2 <= line[2] and box[1] >= line[1] - (line[2] - line[0])
+    return across or down
 
 
 def _to_device(pdfium_c, ctypes, pdf_page, size: tuple[int, int], x: float, y: float) -> tuple[int, int]:
@@ -213,7 +219,9 @@ def sources_card(
     while True:
         head_face = ImageFont.truetype(str(font), round(size * 1.4))
         face = ImageFont.truetype(str(font), size)
-        head = _wrap(title, head_face, inner)[:2] if title else []
+        head = _wrap(title, head_face, inner) if title else []
+        if len(head) > 2:  # the rest of a long title goes after the second line, cut with "…"
+            head = [head[0], _fit(" ".join(head[1:]), head_face, inner)]
         total = len(head) * round(size * 1.4 * 1.2) + round(size * 2.0) + len(rows) * round(size * 1.35)
         if total <= height - 2 * margin or size <= 12:
             break
@@ -221,7 +229,7 @@ def sources_card(
     accent = palette[3] if len(palette) > 3 else color
     y = (height - total) // 2
     for line in head:
-        draw.text((margin, y), _fit(line, head_face, inner), font=head_face, fill=color)
+        draw.text((margin, y), line, font=head_face, fill=color)
         y += round(size * 1.4 * 1.2)
     bar = max(3, round(size * 0.1))
     draw.rectangle(

@@ -102,6 +102,20 @@ def test_highlight_marks_the_passage_in_yellow(pdf, plain):
     assert rows.min() > 1080 * 0.1  # below the heading
 
 
+def test_highlight_follows_a_turned_page(pdf, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    reader, writer = pypdf.PdfReader(pdf), pypdf.PdfWriter()
+    writer.add_page(reader.pages[0].rotate(90))
+    turned = tmp_path / "turned.pdf"
+    writer.write(turned)
+    plain = render_page(turned, 1, None, 1920, 1080, PALETTE)
+    marked = render_page(turned, 1, PASSAGE, 1920, 1080, PALETTE)
+    changed = (_yellowness(_pixels(marked)) - _yellowness(_pixels(plain))) > 30
+    rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+    assert changed.sum() > 2000
+    assert rows.max() - rows.min() > 3 * (cols.max() - cols.min())  # the marked lines run down the frame
+
+
 def test_highlight_tolerates_line_breaks_case_and_hyphenation():
     page = "The north-\r\nern harbour. Crane opera-\r\ntors worked in three\r\nshifts and more."
     start, end = find_passage(page, "crane operators worked in THREE shifts")
