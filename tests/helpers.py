@@ -337,3 +337,32 @@ def stop_worker(worker: Worker) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(worker.process.pid, 9)
             worker.process.wait()
+
+
+# --- documents ---
+
+
+def print_pdf(html: str, out: Path) -> Path:
+    """A PDF of an HTML text printed by Debian's headless Chromium (CSS page breaks make pages);
+    skips the test where there is no Chromium."""
+    import pytest
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("needs Chromium (apt-get install chromium; .ci/run installs it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page = out.with_suffix(".html")
+    page.write_text(html, encoding="utf-8")
+    argv = [chromium, "--headless", "--no-sandbox", f"--print-to-pdf={out}", "--no-pdf-header-footer", page.name]
+    subprocess.run(argv, cwd=out.parent, capture_output=True, timeout=60, check=True)
+    page.unlink()
+    return out
+
+
+def pages_html(pages: list[tuple[str, list[str]]]) -> str:
+    """An HTML document of pages (heading, paragraphs), one printed page each."""
+    body = "".join(
+        f'<div style="page-break-after:always"><h1>{title}</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</div>'
+        for title, paragraphs in pages
+    )
+    return f"<html><head><style>body{{font-family:sans-serif;font-size:13pt}}</style></head><body>{body}</body></html>"

@@ -1,0 +1,193 @@
+"""Videos grounded in documents, end to end through the CLI: a PDF printed by Chromium, indexed with
+the offline embedder; a topic written from it offline (extractive) or by a model (fake server, the
+real SDK) that must cite passage ids; scenes citing their pages, shown on screen; `--strict`; an
+edited page rebuilding only what it changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from fake_llm import FakeLLM
+from helpers import pages_html, print_pdf, report_statuses, run_cli, write_spec
+
+pytest.importorskip("lancedb", reason="needs the docs extra (pip install -e '.[docs]')")
+pytest.importorskip("pypdfium2", reason="needs the docs extra (pip install -e '.[docs]')")
+
+PAGES = [
+    (
+        "Krakatoa",
+        [
+            "Krakatoa erupted in August 1883 in the strait between Java and Sumatra. The explosion was heard "
+            "nearly five thousand kilometres away on the island of Rodrigues.",
+            "Tsunamis up to thirty metres high struck the coasts of the strait and destroyed many towns.",
+        ],
+    ),
+    (
+        "Tambora",
+        [
+            "Mount Tambora on Sumbawa erupted in April 1815, the largest eruption in recorded history. Its ash "
+            "cooled the whole planet for more than a year.",
+            "Europe and North America had a year without a summer in 1816, with snow in June and failed harvests.",
+        ],
+    ),
+    (
+        "Monitoring",
+        [
+            "Volcanologists watch volcanoes with seismometers that record small earthquakes under the mountain. "
+            "Gas sensors measure sulfur dioxide rising from the crater.",
+            "Satellites detect the ground swelling by a few centimetres before magma reaches the surface.",
+        ],
+    ),
+]
+
+
+TAMBORA = "volcanoes-p2-1"  # the first passage of page 2, as the chunker names it
+
+
+def _pdf(folder: Path, pages=PAGES) -> Path:
+    return print_pdf(pages_html(pages), folder / "volcanoes.pdf")
+
+
+def _spec(**content) -> dict:
+    return {"version": 1, "style": "shorts", "format": {"aspect": "16:9", "resolution": "720p", "fps": 24}, **content}
+
+
+def _lock_scenes(folder: Path) -> list[dict]:
+    return yaml.safe_load((folder / "video.lock.yaml").read_text())["graph"]["scenes"]
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,;:!?\"'()").lower() for w in text.split()} - {""}
+
+
+def test_a_pdf_becomes_a_cited_video_offline(tmp_path):
+    _pdf(tmp_path)
+    spec = _spec(
+        topic="How volcanologists watch volcanoes and what the great eruptions did",
+        sources=["volcanoes.pdf"],
+        llm={"provider": "offline"},
+        pacing={"target_duration": 25},
+    )
+    write_spec(tmp_path, spec)
+    result = run_cli("build", tmp_path / "video.yaml", "--report", tmp_path / "report.json", "--strict")
+    assert result.exit_code == 0, result.output
+    scenes = _lock_scenes(tmp_path)
+    document = " ".join(p for _, paragraphs in PAGES for p in paragraphs)
+    for scene in scenes:
+        assert scene["sources"], scene
+        assert _words(scene["narration"]) <= _words(document), "extractive scenes say only what the document says"
+        for cited in scene["sources"]:
+            assert cited["file"] == "volcanoes.pdf"
+            title, paragraphs = PAGES[cited["page"] - 1]
+            assert _words(cited["text"]) <= _words(" ".join([title, *paragraphs])), "cited on the wrong page"
+    lock = yaml.safe_load((tmp_path / "video.lock.yaml").read_text())
+    assert lock["expansion"]["provider"] == "offline" and lock["expansion"]["embedder"].startswith("wordllama")
+    spoken = " ".join(w["text"] for w in json.loads((tmp_path / "out" / "video.words.json").read_text()))
+    assert _words(spoken) <= _words(document)
+    notes = (tmp_path / "out" / "video.sources.md").read_text()
+    assert "volcanoes.pdf, p. " in notes
+
+    again = run_cli("build", tmp_path / "video.yaml", "--report", tmp_path / "again.json")
+    assert again.exit_code == 0 and set(report_statuses(tmp_path / "again.json").values()) == {"cached"}
+
+
+def test_retrieval_puts_the_right_page_in_the_prompt_and_the_model_must_cite(tmp_path, monkeypatch):
+    _pdf(tmp_path)
+    spec = _spec(
+        topic="The year without a summer after Tambora",
+        sources=["volcanoes.pdf"],
+        llm={"provider": "groq", "model": "llama-3.1-8b-instant", "repairs": 1},
+        pacing={"target_duration": 15},
+        retrieval={"top_k": 3},
+    )
+    write_spec(tmp_path, spec)
+    with FakeLLM() as fake:
+        monkeypatch.setenv("GROQ_BASE_URL", fake.url)
+        monkeypatch.setenv("GROQ_API_KEY", "gsk_test_key")
+        scene = {"narration": "Tambora erupted in 1815 and cooled the planet.", "visual": "a volcano"}
+        fake.answer({"title": "Tambora", "scenes": [{**scene, "sources": ["made-up-id"]}]})
+        fake.answer({"title": "Tambora", "scenes": [{**scene, "sources": [TAMBORA]}]})
+        result = run_cli("build", tmp_path / "video.yaml")
+        assert result.exit_code == 0, result.output
+        assert len(fake.requests) == 2
+        prompt = fake.requests[0].body["messages"][1]["content"]
+        repair = fake.requests[1].body["messages"][-1]["content"]
+        assert "'made-up-id' is not a passage id" in repair
+    assert f"[{TAMBORA}] (volcanoes.pdf, p. 2)" in prompt and "year without a summer" in prompt
+    [scene] = _lock_scenes(tmp_path)
+    assert [(c["file"], c["page"]) for c in scene["sources"]] == [("volcanoes.pdf", 2)]
+
+
+def test_scenes_cite_their_pages_and_show_them_and_an_edit_rebuilds_one_scene(tmp_path):
+    _pdf(tmp_path)
+    scenes = [
+        {
+            "narration": "Krakatoa erupted in 1883 and was heard five thousand kilometres away.",
+            "image": {"page": "auto"},
+        },
+        {"narration": "Seismometers record small earthquakes under the mountain."},
+    ]
+    write_spec(tmp_path, _spec(scenes=scenes, sources=["volcanoes.pdf"], retrieval={"top_k": 3}))
+    result = run_cli("build", tmp_path / "video.yaml", "--report", tmp_path / "r1.json")
+    assert result.exit_code == 0, result.output
+    locked = _lock_scenes(tmp_path)
+    assert [[c["page"] for c in s["sources"]][:1] for s in locked] == [[1], [3]]
+    assert locked[0]["image"]["provider"] == "page" and locked[0]["image"]["page"] == 1
+    steps = json.loads((tmp_path / "r1.json").read_text())["steps"]
+    page_step = next(s for s in steps if s["kind"] == "image" and s["scene"] == 0)
+    assert page_step["provider"] == "page"
+    frame = _first_frame(tmp_path / "out" / "video.mp4")
+    middle = frame[:, frame.shape[1] // 3 : 2 * frame.shape[1] // 3]
+    assert middle.mean() > 200, "the page (white) fills the middle of the first scene"
+
+    edited = [
+        PAGES[0],
+        PAGES[1],
+        ("Monitoring", [PAGES[2][1][0].replace("small earthquakes", "tiny earthquakes"), PAGES[2][1][1]]),
+    ]
+    _pdf(tmp_path, edited)
+    again = run_cli("build", tmp_path / "video.yaml", "--report", tmp_path / "r2.json")
+    assert again.exit_code == 0, again.output
+    built = {k for k, v in report_statuses(tmp_path / "r2.json").items() if v == "built"}
+    assert ("image", 0) not in built and ("segment", 0) not in built, "page 1 did not change"
+    assert ("tts", 1) not in built, "the narration did not change"
+
+
+def _first_frame(video: Path) -> np.ndarray:
+    import subprocess
+
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(video), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return np.frombuffer(raw, dtype=np.uint8).reshape(720, 1280)
+
+
+def test_strict_fails_a_scene_the_sources_do_not_back(tmp_path):
+    _pdf(tmp_path)
+    scenes = [
+        {"narration": "Tambora erupted in 1815 and cooled the planet."},
+        {"narration": "Our bakery sells fresh bread every morning."},
+    ]
+    write_spec(tmp_path, _spec(scenes=scenes, sources=["volcanoes.pdf"]))
+    result = run_cli("build", tmp_path / "video.yaml", "--strict")
+    assert result.exit_code == 1
+    assert "scene 2 cite no passage" in result.output and "--strict" in result.output
+
+
+def test_bad_documents_are_one_line_each(tmp_path):
+    (tmp_path / "notes.pdf").write_text("<html><body>not a pdf</body></html>")
+    write_spec(tmp_path, _spec(scenes=[{"narration": "Hello there."}], sources=["notes.pdf"]))
+    result = run_cli("build", tmp_path / "video.yaml")
+    assert result.exit_code == 2
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert line.startswith("error: ") and "notes.pdf" in line
+
+    write_spec(tmp_path, _spec(scenes=[{"narration": "Hello there."}], sources=["missing.pdf"]))
+    result = run_cli("build", tmp_path / "video.yaml")
+    assert result.exit_code == 2 and "missing.pdf" in result.output
