@@ -22,7 +22,7 @@ ENV HOME=/home/user \
 # Dependencies first, from pyproject.toml alone: editing the code does not reinstall them
 WORKDIR /opt/autostream
 COPY pyproject.toml ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['studio'] + p['optional-dependencies']['distributed']))" > requirements.txt \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['studio'] + p['optional-dependencies']['distributed'] + p['optional-dependencies']['docs']))" > requirements.txt \
  && pip install --no-cache-dir -r requirements.txt
 COPY README.md ./
 COPY templates ./templates

@@ -137,8 +137,9 @@ def test_the_dockerfile_installs_a_working_cli_and_studio(tmp_path):
     assert checked.returncode == 0, f"installed packages lack requirements:\n{checked.stdout}"
     helped = run([str(bin_autostream), "studio", "--help"], env, cwd)
     assert helped.returncode == 0 and "--workspace" in helped.stdout, helped.stdout + helped.stderr
-    import_celery = run([str(venv / "bin" / "python"), "-c", "import celery, redis, s3fs"], env, cwd)
-    assert import_celery.returncode == 0, "the image's workers need the distributed extra: " + import_celery.stderr
+    extras = "import celery, redis, s3fs, lancedb, wordllama, pypdfium2, pypdf"  # workers, documents
+    imported = run([str(venv / "bin" / "python"), "-c", extras], env, cwd)
+    assert imported.returncode == 0, "the image needs the distributed and docs extras: " + imported.stderr
 
     # The image's default command, on a local free port and a temp workspace
     argv = replace_option(command, "--host", "127.0.0.1")
