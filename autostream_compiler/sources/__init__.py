@@ -1,0 +1,1 @@
+"""Documents a spec cites: reading, chunking, indexing and showing them."""
