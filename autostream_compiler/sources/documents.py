@@ -160,7 +160,7 @@ def local_path(spec_dir: Path, file: str) -> Path:
 def sniff_kind(name: str, data: bytes, expected: str | None) -> str:
     """The kind of document these bytes are ("pdf", "html", "markdown", "text"), checked against the kind
     its extension promises (`expected`, None for no extension): a mismatch is one UserError line."""
-    actual = _sniff(data)
+    actual = _sniff(data, pdf_anywhere=expected == "pdf")
     if actual is None or actual.startswith(("a ", "an ", "not ")):
         found = actual or "not UTF-8 text"
         promised = _NAMES[expected] if expected else "a PDF, Markdown, HTML or text document"
@@ -179,9 +179,10 @@ def sniff_kind(name: str, data: bytes, expected: str | None) -> str:
     return expected
 
 
-def _sniff(data: bytes) -> str | None:
-    """ "pdf" or "html" or "text" for documents; a phrase ("a PNG image") for known binaries; None otherwise."""
-    if b"%PDF-" in data[:1024]:
+def _sniff(data: bytes, pdf_anywhere: bool = False) -> str | None:
+    """The kind of a document's bytes: "pdf", "html" or "text"; a phrase ("a PNG image") for known binaries;
+    None otherwise. A PDF starts with %PDF- (or, `pdf_anywhere`, has it in its first 1024 bytes, as readers allow)."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF-") or (pdf_anywhere and b"%PDF-" in data[:1024]):
         return "pdf"
     for magic, what in _MAGIC:
         if data.startswith(magic):

@@ -261,6 +261,8 @@ def test_plain_text_whitespace_is_normalised(tmp_path):
     )
     (tmp_path / "plain").write_text("No extension, but text.\n")
     assert read_document(tmp_path, SourceRef("plain")).kind == "text"
+    (tmp_path / "about.md").write_text("# PDF\n\nA PDF file starts with %PDF-1.7 on its first line.\n")
+    assert read_document(tmp_path, SourceRef("about.md")).kind == "markdown"
 
 
 def test_long_paragraphs_are_cut_at_sentence_ends(tmp_path):
