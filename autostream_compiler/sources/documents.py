@@ -288,10 +288,10 @@ def _read_pdf(name: str, path: Path, digest: str, pages: str | None) -> Document
         for number in selected:
             page = pdf[number - 1]
             textpage = page.get_textpage()
-            raw = textpage.get_text_range()
+            lines = pdf_lines(textpage)
             textpage.close()
             page.close()
-            text = pdf_page_text(raw)
+            text = pdf_page_text(lines)
             if text:
                 texts.append(Page(number, text))
             else:
@@ -348,25 +348,60 @@ def _selected_headings(headings: list[Heading], selected: list[int]) -> list[Hea
     return ([before[-1]] if before else []) + inside
 
 
+_SOFT_HYPHENS = ("\x02", "\xad", "\ufffe")  # how pdfium marks a word hyphenated at a line end
 _LINE_END = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
 
 
-def pdf_page_text(raw: str) -> str:
-    """A PDF page's text layer as paragraphs: lines joined, a paragraph ending at a line that ends a
-    sentence and is short, or at a blank line."""
-    raw = raw.replace("\r\n", "\n").replace("\r", "\n")
-    raw = re.sub(r"[\x02\xad\ufffe]\n", "", raw)  # pdfium's soft hyphens at line ends
-    lines = [line.strip() for line in raw.split("\n")]
-    longest = max((len(line) for line in lines), default=0)
-    paragraphs: list[list[str]] = [[]]
+def pdf_lines(textpage) -> list[tuple[str, float | None, float | None]]:
+    """A pdfium text page's lines with the bottom and top of each line's box (None when pdfium's text and
+    character indices do not line up)."""
+    raw = textpage.get_text_range()
+    lines = raw.split("\r\n")
+    if textpage.count_chars() != len(raw):
+        return [(line, None, None) for line in lines]
+    out: list[tuple[str, float | None, float | None]] = []
+    position = 0
     for line in lines:
-        if not line:
+        first = position + len(line) - len(line.lstrip())
+        if line.strip():
+            _, bottom, _, top = textpage.get_charbox(first, loose=True)
+            out.append((line, bottom, top))
+        else:
+            out.append((line, None, None))
+        position += len(line) + 2
+    return out
+
+
+def pdf_page_text(lines: list[tuple[str, float | None, float | None]]) -> str:
+    """A PDF page's lines (text, bottom, top) as paragraphs: a paragraph ends at a blank line, a gap above
+    the next line of more than half a line (or a jump up to the next column), a short line, or a line
+    that ends a sentence short of the full width. Soft-hyphenated line ends are joined."""
+    rows: list[tuple[str, float | None, float | None]] = []
+    for raw, bottom, top in lines:
+        for n, part in enumerate(raw.replace("\r", "\n").split("\n")):
+            rows.append((part.strip(), bottom if n == 0 else None, top if n == 0 else None))
+    longest = max((len(text) for text, _, _ in rows), default=0)
+    paragraphs: list[list[str]] = [[]]
+    previous: tuple[float | None, float | None] = (None, None)
+    for text, bottom, top in rows:
+        if not text:
             if paragraphs[-1]:
                 paragraphs.append([])
             continue
-        paragraphs[-1].append(line)
-        short = len(line) < 0.7 * longest
-        if short or (_LINE_END.search(line) and len(line) < 0.9 * longest):
+        last_bottom, last_top = previous
+        if paragraphs[-1] and None not in (bottom, top, last_bottom, last_top):
+            height = min(top - bottom, last_top - last_bottom)
+            gap = last_bottom - top
+            if gap > 0.5 * height or gap < -1.5 * height:
+                paragraphs.append([])
+        previous = (bottom, top)
+        if paragraphs[-1] and paragraphs[-1][-1].endswith(_SOFT_HYPHENS):
+            paragraphs[-1][-1] = paragraphs[-1][-1][:-1] + text  # pdfium's soft hyphen at a line end
+        else:
+            paragraphs[-1].append(text)
+        if text.endswith(_SOFT_HYPHENS):
+            continue
+        if len(text) < 0.7 * longest or (_LINE_END.search(text) and len(text) < 0.9 * longest):
             paragraphs.append([])
     return "\n\n".join(p for p in (normalise("\n".join(lines)) for lines in paragraphs) if p)
 

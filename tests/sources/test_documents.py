@@ -18,6 +18,7 @@ from autostream_compiler.sources.documents import (
     chunk,
     normalise,
     parse_pages,
+    pdf_page_text,
     plain_text,
     read_document,
 )
@@ -123,6 +124,21 @@ def test_passages_carry_page_heading_and_stable_ids(pdfs):
     assert passages[0].file == "outlined.pdf"
     assert chunk(read_document(pdfs, SourceRef("outlined.pdf"))) == passages
     assert chunk(document, stem="Outlined 2")[0].id == "outlined-2-p1-1"
+    second = chunk(read_document(pdfs, SourceRef("outlined.pdf", pages="2")))
+    assert [(p.id, p.heading, p.text) for p in second] == [("outlined-p2-1", "Machinery", PAGES[1][1])]
+
+
+def test_pdf_paragraphs_follow_the_gaps_between_lines(tmp_path):
+    first = "Information retrieval systems characteristically incorporate extraordinarily comprehensive indexes."
+    second = "A second paragraph is long enough that it wraps over several lines of the narrow column."
+    print_pdf(
+        f'<body style="width: 260px; font-size: 14pt"><h1>Retrieval</h1><p>{first}</p><p>{second}</p></body>',
+        tmp_path / "narrow.pdf",
+    )
+    document = read_document(tmp_path, SourceRef("narrow.pdf"))
+    assert document.pages[0].text.split("\n\n") == ["Retrieval", first, second]
+    soft = [("informa\x02", 700.0, 712.0), ("tion retrieval", 688.0, 700.0), ("Next", 660.0, 672.0)]
+    assert pdf_page_text(soft) == "information retrieval\n\nNext"
 
 
 def test_an_encrypted_pdf_is_one_line(pdfs):
