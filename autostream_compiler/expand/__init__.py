@@ -144,9 +144,44 @@ def resolve(
             )
         (expansion, drafts), status = _expand(inputs, answer, log), "expanded"
     graph = build_graph(spec, style, spec.title or expansion.title or _title_from(spec_path), drafts)
+    if inputs.grounding is not None:  # what the citations were made from, for `status`
+        documents = {d.file: d.digest for d in inputs.grounding.documents}
+        expansion = expansion.model_copy(update={"documents": documents, "embedder": inputs.grounding.embedder})
     if write:
         write_if_changed(lock_path(spec_path), render_lock(spec_path, inputs.inputs_digest, expansion, graph))
     return Resolved(spec_path, spec, graph, status, _files(inputs))
+
+
+def sources_status(spec_path: Path, sources_root: Path | None = None) -> list[str]:
+    """What the spec's sources mean for the next build, in words: which documents changed since the
+    lock (they are indexed again), whether the model is asked again, which scenes cite anew."""
+    inputs = load_inputs(Path(spec_path), sources_root)
+    if inputs.grounding is None:
+        return []
+    state, lock = lock_status(inputs)
+    before = (lock.expansion.documents or {}) if lock else {}
+    lines = []
+    for document in inputs.grounding.documents:
+        pages = f"{len(document.pages)} page{'s' if len(document.pages) != 1 else ''}"
+        if document.file not in before:
+            lines.append(f"{document.file}: new ({pages}); indexed on the next build")
+        elif before[document.file] != document.digest:
+            lines.append(
+                f"{document.file}: changed since the lock; indexed again (unchanged passages keep their vectors)"
+            )
+        else:
+            lines.append(f"{document.file}: unchanged ({pages})")
+    if inputs.spec.topic is not None and lock is not None:
+        if inputs.expansion.get("extractive") is not None:
+            said = "the scenes are written again from the documents" if state == "stale" else "the scenes stay"
+        elif state == "stale":
+            said = "the passages retrieved for the topic changed: the model is asked again (`autostream expand`)"
+        else:
+            said = "the passages retrieved for the topic are the same: the model is not asked again"
+        lines.append(said)
+    elif lock is not None and state != "current":
+        lines.append("the scenes' citations are worked out again from the documents")
+    return lines
 
 
 def _files(inputs: Inputs) -> frozenset[Path]:

@@ -179,6 +179,8 @@ class Expansion(_Strict):
     """The messages the model was asked with (role and content)."""
     embedder: str | None = None
     """The embedder that indexed and searched the spec's `sources` (name, version, size)."""
+    documents: dict[str, str] | None = None
+    """The spec's sources as they were read (file as the spec names it -> sha256 of its bytes)."""
 
 
 class LockFile(_Strict):
