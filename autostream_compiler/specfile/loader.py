@@ -44,11 +44,18 @@ def load_spec(path: Path, text: str | None = None, folder: Path | None = None) -
     return spec
 
 
+def source_paths(spec: Spec) -> list[str]:
+    """The documents of the spec's `sources`, as written (paths or URLs)."""
+    return [entry if isinstance(entry, str) else entry.path for entry in spec.sources or []]
+
+
 def named_files(spec: Spec, root: Path) -> set[Path]:
     """The files of the user's a valid spec names (found or not): a style file, pictures,
-    recordings, music, an aligner model's config."""
-    names = [scene.image for scene in spec.scenes or []] + [scene.audio for scene in spec.scenes or []]
+    recordings, music, an aligner model's config, source documents."""
+    names = [scene.image for scene in spec.scenes or [] if isinstance(scene.image, str)]
+    names += [scene.audio for scene in spec.scenes or []]
     names += [spec.music.path if spec.music else None, f"{spec.align_model}/config.json" if spec.align_model else None]
+    names += [path for path in source_paths(spec) if "://" not in path]
     files = {root / name for name in names if name}
     try:
         files.add(style_path(spec.style, root))
@@ -103,9 +110,17 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
                 )
             )
         for key in ("image", "audio"):
-            msg = getattr(scene, key) and local_file_problem(root, getattr(scene, key))
+            value = getattr(scene, key)
+            msg = isinstance(value, str) and local_file_problem(root, value)
             if msg:
                 out.append((("scenes", i, key), msg))
+        if not isinstance(scene.image, str) and scene.image is not None and not spec.sources:
+            out.append((("scenes", i, "image"), "a page needs documents: add them under `sources:`"))
+    for i, path in enumerate(source_paths(spec)):
+        msg = "://" not in path and local_file_problem(root, path)
+        if msg:
+            where = ("sources", i) if isinstance(spec.sources[i], str) else ("sources", i, "path")
+            out.append((where, msg))
     if spec.music is not None:
         msg = local_file_problem(root, spec.music.path)
         if msg:

@@ -52,14 +52,17 @@ class Studio:
         in a style; returns the spec's YAML with its scenes written out."""
         try:
             return draft.dump(
-                draft.expand_scenes(self.workspace, draft.form_spec(topic=topic, script=script, style=style))
+                draft.expand_scenes(self.workspace, draft.form_spec(topic=topic, script=script, style=style))[0]
             )
         except AutostreamError as exc:
             raise _fail(exc) from None
 
-    def draft_form(self, job, title, topic, script, style, voice, aspect, resolution, length, captions, music):
-        """The Draft button: the whole form's spec with its scenes written out, and its music kept in
-        the job's folder. Returns (job, yaml, table, message)."""
+    def draft_form(
+        self, job, title, topic, script, style, voice, aspect, resolution, length, captions, music, documents=None
+    ):
+        """The Draft button: the whole form's spec with its scenes written out (grounded in the uploaded
+        documents, which are its `sources`), its music and documents kept in the job's folder.
+        Returns (job, yaml, table, message)."""
         self.workspace.remember(
             {
                 "style": style,
@@ -72,15 +75,26 @@ class Studio:
         )
         try:
             spec = draft.form_spec(title, topic, script, style, voice, aspect, resolution, length, captions)
-            spec = draft.expand_scenes(self.workspace, spec)
+            uploads = {f"sources/{self.workspace.document_name(Path(d))}": Path(d) for d in documents or []}
+            if uploads:
+                spec["sources"] = list(uploads)
+            spec, cited = draft.expand_scenes(self.workspace, spec, files=uploads)
             slug = job_slug(job or spec["title"])
+            for name, upload in uploads.items():
+                self.workspace.add_document(slug, upload, name)
             if music:
                 spec["music"] = {"path": self.workspace.add_music(slug, Path(music))}
             text = draft.dump(spec)
             self.workspace.check(text, slug)
         except AutostreamError as exc:
             raise _fail(exc) from None
-        return slug, text, draft.table(spec), f"{len(spec['scenes'])} scenes drafted; edit them, then Build"
+        grounded = f", each citing {len(uploads)} document(s)" if uploads else ""
+        return (
+            slug,
+            text,
+            draft.table(spec, cited),
+            f"{len(spec['scenes'])} scenes drafted{grounded}; edit them, then Build",
+        )
 
     def settings(self) -> tuple:
         """The form's choices as last used in this workspace (they persist across visits and restarts)."""
@@ -107,7 +121,7 @@ class Studio:
             spec = draft.parse(text, self._name(job, text))
         except AutostreamError as exc:
             return gr.skip(), self._problem(exc)
-        return draft.table(spec), self._validate(text, job)
+        return draft.table(spec, self._cited(job, text, spec)), self._validate(text, job)
 
     def add_picture(self, job: str, text: str, scene: float, upload):
         """Use an uploaded picture for scene N (1-based); (job, yaml, table, message)."""
@@ -124,7 +138,7 @@ class Studio:
             new = draft.dump(spec)
         except AutostreamError as exc:
             raise _fail(exc) from None
-        return slug, new, draft.table(spec), self._validate(new, slug)
+        return slug, new, draft.table(spec, self._cited(slug, new, spec)), self._validate(new, slug)
 
     def voice_sample(self, voice: str) -> str:
         """A short sample of a voice, as a WAV file (made once per voice)."""
@@ -146,6 +160,12 @@ class Studio:
     def _name(self, job: str, text: str) -> str:
         slug = job_slug(job, text)
         return f"{slug}/{slug}.yaml"
+
+    def _cited(self, job: str, text: str, spec: dict) -> list[str]:
+        """What each scene cites, from the job's lock (after a build or a draft)."""
+        from autostream_compiler.expand.lock import lock_path
+
+        return draft.lock_citations(lock_path(self.workspace.spec(job_slug(job, text))), spec)
 
     def _validate(self, text: str, job: str) -> str:
         slug = job_slug(job, text)
@@ -247,7 +267,8 @@ class Studio:
             raise gr.Error(f"no job {slug!r} in the workspace; pick one from the list", print_exception=False)
         text = spec.read_text(encoding="utf-8")
         try:
-            rows = draft.table(draft.parse(text, self._name(slug, text)))
+            parsed = draft.parse(text, self._name(slug, text))
+            rows = draft.table(parsed, self._cited(slug, text, parsed))
         except AutostreamError:
             rows = []
         state = self.workspace.state(slug)
@@ -279,16 +300,25 @@ def create_app(studio: Studio, voices: list[str]) -> gr.Blocks:
                 resolution = gr.Dropdown(draft.RESOLUTIONS, value="720p", label="Resolution")
                 length = gr.Slider(15, 600, value=60, step=5, label="Target length, seconds (topic)")
                 captions = gr.Dropdown(draft.CAPTION_STYLES, value="karaoke", label="Captions")
-            music = gr.File(label="Music (optional)", file_types=["audio"], type="filepath", height=90)
+            with gr.Row():
+                music = gr.File(label="Music (optional)", file_types=["audio"], type="filepath", height=90)
+                documents = gr.File(
+                    label="Documents to ground it in (PDF, Markdown, HTML, text; optional)",
+                    file_types=[".pdf", ".md", ".markdown", ".html", ".htm", ".txt"],
+                    file_count="multiple",
+                    type="filepath",
+                    height=90,
+                )
             draft_button = gr.Button("Draft", variant="primary")
             message = gr.Markdown()
             table = gr.Dataframe(
-                headers=draft.COLUMNS,
-                datatype=["str"] * 4,
+                headers=[*draft.COLUMNS, draft.CITED],
+                datatype=["str"] * 5,
                 type="array",
                 interactive=True,
+                static_columns=[4],  # what a scene cites comes from the documents, not from typing
                 wrap=True,
-                column_widths=["45%", "33%", "14%", "8%"],
+                column_widths=["38%", "27%", "12%", "8%", "15%"],
                 label="Scenes (picture: a file you add below; motion: zoom_in, pan_left… or empty for the style's)",
             )
             with gr.Row():
@@ -319,7 +349,7 @@ def create_app(studio: Studio, voices: list[str]) -> gr.Blocks:
             api_draft, api_job, api_note = gr.Code(language="yaml"), gr.Textbox(), gr.Textbox()
             api_build, api_draft_button, api_cancel = gr.Button(), gr.Button(), gr.Button()
 
-        form = [job, title, topic, script, style, voice, aspect, resolution, length, captions, music]
+        form = [job, title, topic, script, style, voice, aspect, resolution, length, captions, music, documents]
         draft_button.click(studio.draft_form, form, [job, spec_yaml, table, message], api_name="draft_form")
         table.input(
             studio.table_to_yaml,

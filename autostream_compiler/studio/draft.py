@@ -4,13 +4,15 @@ spec's YAML text."""
 
 from __future__ import annotations
 
+import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from autostream_compiler.errors import SpecError, UserError
+from autostream_compiler.errors import AutostreamError, SpecError, UserError
 from autostream_compiler.expand import resolve
 from autostream_compiler.expand.lock import lock_path
 from autostream_compiler.expand.offline import sentences
@@ -18,6 +20,7 @@ from autostream_compiler.specfile.yamlfile import read_yaml
 from autostream_compiler.studio.workspace import Workspace, slugify
 
 COLUMNS = ["narration", "visual", "picture", "motion"]  # the scene table; `picture` is a scene's `image`
+CITED = "sources"  # a fifth column, shown only: the passages each scene cites (from the draft or the lock)
 ASPECTS = ["16:9", "9:16", "1:1", "4:5"]
 RESOLUTIONS = ["720p", "1080p", "1440p", "2160p"]
 CAPTION_STYLES = ["karaoke", "pop", "line", "none"]
@@ -60,17 +63,24 @@ def form_spec(
     return spec
 
 
-def expand_scenes(workspace: Workspace, spec: dict, log: Callable[[str], None] = lambda _: None) -> dict:
+def expand_scenes(
+    workspace: Workspace, spec: dict, log: Callable[[str], None] = lambda _: None, files: dict[str, Path] | None = None
+) -> tuple[dict, list[str]]:
     """The spec with its topic or script expanded into `scenes:` (narration and visual of each), as
-    `autostream expand` would write them; the title the model proposed when the form had none."""
+    `autostream expand` would write them, and what each scene cites; the title the model proposed
+    when the form had none. `files` (name relative to the spec -> file) are the documents its
+    `sources` name, indexed in the workspace's cache."""
     workspace.check_style(spec.get("style", ""))
     folder = workspace.scratch_folder()
     try:  # named after its first sentence: the title when neither the form nor the model gives one
         first = (sentences(spec.get("topic") or spec.get("script") or "") or [""])[0]
         path = folder / f"{slugify(' '.join(first.split()[:8]))}.yaml"
         path.write_text(dump(spec), encoding="utf-8")
+        for name, file in (files or {}).items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(file, folder / name)
         try:
-            resolved = resolve(path, log=log)
+            resolved = resolve(path, log=log, sources_root=workspace.cache / "sources")
         except SpecError as exc:
             raise SpecError([line.replace(str(path), "draft") for line in exc.problems]) from None
         except UserError as exc:
@@ -84,7 +94,33 @@ def expand_scenes(workspace: Workspace, spec: dict, log: Callable[[str], None] =
     if pacing:
         out["pacing"] = pacing
     out["scenes"] = [_scene(s.narration, s.visual, s.speaker) for s in graph.scenes]
-    return out
+    return out, [cited(s.sources) for s in graph.scenes]
+
+
+def cited(sources) -> str:
+    """A scene's citations as the table shows them: `report.pdf p. 3, p. 7; notes.md p. 1`."""
+    pages: dict[str, list[int]] = {}
+    for c in sources or []:
+        found = pages.setdefault(c.file, [])
+        if c.page not in found:
+            found.append(c.page)
+    return "; ".join(f"{file} " + ", ".join(f"p. {n}" for n in found) for file, found in pages.items())
+
+
+def lock_citations(lock: Path, spec: dict) -> list[str]:
+    """What each scene of a spec cites, from the job's lock (matched by narration; "" for a scene the
+    lock does not have yet)."""
+    from autostream_compiler.expand.lock import read_lock
+
+    try:
+        locked = read_lock(lock)
+    except AutostreamError:
+        return []
+    if locked is None:
+        return []
+    by_text = {" ".join(s.narration.split()): cited(s.sources) for s in locked.graph.scenes}
+    scenes = [s for s in spec.get("scenes") or [] if isinstance(s, dict)]
+    return [by_text.get(" ".join(str(s.get("narration") or "").split()), "") for s in scenes]
 
 
 def _scene(narration: str, visual: str, speaker: str | None) -> dict:
@@ -109,22 +145,38 @@ def parse(text: str, name: str = "spec") -> dict:
     return data
 
 
-def table(spec: dict) -> list[list[str]]:
-    """The scene table's rows: narration, visual, picture, motion of each scene."""
+def table(spec: dict, sources: list[str] | None = None) -> list[list[str]]:
+    """The scene table's rows: narration, visual, picture, motion of each scene, and what it cites."""
     rows = []
-    for scene in spec.get("scenes") or []:
-        if not isinstance(scene, dict):
-            continue
+    scenes = [s for s in spec.get("scenes") or [] if isinstance(s, dict)]
+    for i, scene in enumerate(scenes):
         motion = scene.get("motion") if isinstance(scene.get("motion"), dict) else {}
         rows.append(
             [
                 str(scene.get("narration") or ""),
                 str(scene.get("visual") or ""),
-                str(scene.get("image") or ""),
+                _picture(scene.get("image")),
                 str(motion.get("preset") or ""),
+                (sources or [])[i] if i < len(sources or []) else "",
             ]
         )
     return rows
+
+
+def _picture(image) -> str:
+    """A scene's `image` in the picture column: a file, or `page 3` / `page auto` / `page 3 of report.pdf`."""
+    if isinstance(image, dict):
+        return f"page {image.get('page', 'auto')}" + (f" of {image['file']}" if image.get("file") else "")
+    return str(image or "")
+
+
+def _image(text: str):
+    """The picture column back as a scene's `image`."""
+    found = re.fullmatch(r"page\s+(auto|\d+)(?:\s+of\s+(.+))?", text.strip())
+    if not found:
+        return text
+    page = found[1] if found[1] == "auto" else int(found[1])
+    return {"page": page, **({"file": found[2].strip()} if found[2] else {})}
 
 
 def with_table(spec: dict, rows: list[list[Any]]) -> dict:
@@ -138,7 +190,7 @@ def with_table(spec: dict, rows: list[list[Any]]) -> dict:
             continue
         scene = {k: v for k, v in (old[i] if i < len(old) else {}).items() if k not in COLUMNS + ["image"]}
         scene = {"narration": narration, **scene}
-        for key, value in (("visual", visual), ("image", picture)):
+        for key, value in (("visual", visual), ("image", _image(picture) if picture else "")):
             if value:
                 scene[key] = value
         moved = {k: v for k, v in (scene.pop("motion", None) or {}).items() if k != "preset"}

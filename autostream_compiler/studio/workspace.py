@@ -26,6 +26,8 @@ PICTURE_BYTES = 25 * 2**20  # an uploaded picture
 AUDIO_BYTES = 100 * 2**20  # an uploaded music bed
 PICTURE_TYPES = (".jpg", ".jpeg", ".png", ".webp")
 AUDIO_TYPES = (".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac", ".opus")
+DOCUMENT_BYTES = 100 * 2**20  # an uploaded document
+DOCUMENT_TYPES = (".pdf", ".md", ".markdown", ".html", ".htm", ".txt")
 STATE = "studio.json"  # in a job's out/: how its last build ended
 
 
@@ -185,6 +187,16 @@ class Workspace:
                 f"{shown_name(name or upload.name)}: no audio that ffmpeg can decode; upload an MP3, WAV, FLAC or OGG"
             )
         return self._keep(slug, upload, f"music/{filename}")
+
+    def document_name(self, upload: Path) -> str:
+        """An uploaded document's file name in a job's `sources/` (checked: a known type, not too large;
+        what it holds is checked when it is read)."""
+        _check_size(upload, upload.name, DOCUMENT_BYTES)
+        return safe_filename(upload.name, DOCUMENT_TYPES)
+
+    def add_document(self, slug: str, upload: Path, relative: str) -> str:
+        """Copy an uploaded document into the job's folder at `relative` (under `sources/`)."""
+        return self._keep(slug, upload, relative)
 
     def _keep(self, slug: str, upload: Path, relative: str) -> str:
         target = self.folder(slug) / relative
