@@ -1,0 +1,1 @@
+"""Documents as sources of a video: extraction, chunking, the index and retrieval."""
