@@ -235,6 +235,12 @@ class Library:
     def _lance(self) -> Path:
         return self.root / "lance"
 
+    def indexed(self, document: Document, passages: list[Passage]) -> bool:
+        """Whether the library already holds these passages of this document for this embedder (for
+        `status`: add() then costs nothing)."""
+        name = table_name(document.digest, self.embedder.id, passages)
+        return not passages or (self._lance / f"{name}.lance").is_dir()
+
     def add(self, document: Document, passages: list[Passage]) -> None:
         """Index a document's passages, unless a table for this document, embedder and chunking exists."""
         name = table_name(document.digest, self.embedder.id, passages)

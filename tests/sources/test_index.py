@@ -126,10 +126,13 @@ def test_fusion_adds_reciprocal_ranks_and_breaks_ties_by_id():
 def test_an_unchanged_document_is_not_indexed_again(tmp_path, wordllama):
     doc, passages = document("nature.txt", PAGES)
     counting = Counting(wordllama)
-    Library(tmp_path / "sources", counting).add(doc, passages)
+    first = Library(tmp_path / "sources", counting)
+    assert not first.indexed(doc, passages)
+    first.add(doc, passages)
     assert sorted(counting.texts) == sorted(PAGES)
     counting.texts.clear()
     library = Library(tmp_path / "sources", counting)  # another build, same cache
+    assert library.indexed(doc, passages)
     library.add(doc, passages)
     assert counting.texts == []
     assert library.search("tides", 1, [doc])[0].page == 6
