@@ -20,7 +20,7 @@ from autostream_compiler.errors import BuildError, UserError
 pytest.importorskip("lancedb", reason="needs the docs extra (pip install -e '.[docs]')")
 pytest.importorskip("wordllama", reason="needs the docs extra (pip install -e '.[docs]')")
 
-from autostream_compiler.sources.index import Library, fuse, open_embedder  # noqa: E402
+from autostream_compiler.sources.index import Library, fuse, open_embedder, table_name  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -285,3 +285,58 @@ def test_embedder_errors_are_one_line(tmp_path, monkeypatch):
         open_embedder("openai:text-embedding-3-small", tmp_path)
     with pytest.raises(UserError, match="names no model"):
         open_embedder("openai:", tmp_path)
+
+
+def test_a_killed_builders_half_table_is_never_read_and_is_cleared(tmp_path, wordllama):
+    doc, passages = document("nature.txt", PAGES)
+    library = Library(tmp_path / "sources", wordllama)
+    name = table_name(doc.digest, wordllama.id, passages)
+    half = tmp_path / "sources" / "lance" / f"{name}--tmp-999999-deadbeef.lance"
+    (half / "data").mkdir(parents=True)
+    assert not library.indexed(doc, passages)
+    library.add(doc, passages)
+    assert not half.exists()
+    assert library.search("desert rain", 1, [doc])[0].page == 5
+
+
+ADD_IN_A_PROCESS = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from test_index import Counting, PAGES, document
+from autostream_compiler.sources.index import Library, open_embedder
+counting = Counting(open_embedder("wordllama", Path(".")))
+library = Library(Path(sys.argv[1]), counting)
+doc, passages = document("nature.txt", PAGES)
+while time.time() < float(sys.argv[3]):
+    time.sleep(0.01)
+library.add(doc, passages)
+print(len(counting.texts), library.search("honeybee", 1, [doc])[0].page)
+"""
+
+
+def test_two_processes_indexing_one_document_at_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    start = time.time() + 4  # both past their imports, then adding at the same moment
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2]), str(Path(__file__).parents[1])]),
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ADD_IN_A_PROCESS, str(tmp_path / "sources"), str(Path(__file__).parent), str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    outputs = [proc.communicate(timeout=60) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    counts = sorted(int(out.split()[0]) for out, _ in outputs)
+    assert counts == [0, len(PAGES)]  # one built the table, the other waited and used it
+    assert all(out.split()[1] == "4" for out, _ in outputs)
