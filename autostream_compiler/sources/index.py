@@ -97,8 +97,15 @@ class FolderEmbedder:
                     f"retrieval.embedder {written}: reading a model folder needs sentence-transformers or fastembed; "
                     "pip install sentence-transformers (or fastembed), or use `embedder: wordllama`"
                 ) from None
+            supported = [entry["model"] for entry in TextEmbedding.list_supported_models()]
+            name = fastembed_model_name(folder, supported)
+            if name is None:
+                raise UserError(
+                    f"retrieval.embedder {written}: fastembed knows no model named like {folder.name!r}; "
+                    "name the folder after one of its models (e.g. bge-small-en-v1.5) or install sentence-transformers"
+                )
             model = _load_model(
-                written, lambda: TextEmbedding(model_name=folder.name, specific_model_path=str(folder), threads=2)
+                written, lambda: TextEmbedding(model_name=name, specific_model_path=str(folder), threads=2)
             )
             self._encode = lambda texts: np.array(list(model.embed(texts)))
             library = "fastembed"
@@ -110,6 +117,28 @@ class FolderEmbedder:
         if not texts:
             return np.zeros((0, int(self.id.rsplit(" ", 1)[1])), dtype=np.float32)
         return normalise(self._encode(list(texts)))
+
+
+def fastembed_model_name(folder: Path, supported: list[str]) -> str | None:
+    """The fastembed model a folder holds (fastembed needs its name): the one its config.json's
+    `_name_or_path` or the folder's own name ends with, ignoring case and `-onnx`/`-q` suffixes."""
+    import json
+
+    hints = [folder.name]
+    try:
+        hints.insert(0, str(json.loads((folder / "config.json").read_text(encoding="utf-8")).get("_name_or_path", "")))
+    except (OSError, ValueError, AttributeError):
+        pass
+
+    def bare(name: str) -> str:
+        name = name.lower().rstrip("/").rsplit("/", 1)[-1].removesuffix("-q").removesuffix("-onnx")
+        return name.removeprefix("fast-")
+
+    for hint in filter(None, map(bare, hints)):
+        for model in sorted(supported):
+            if bare(model) == hint:
+                return model
+    return None
 
 
 def _load_model(written: str, load):

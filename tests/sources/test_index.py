@@ -20,7 +20,13 @@ from autostream_compiler.errors import BuildError, UserError
 pytest.importorskip("lancedb", reason="needs the docs extra (pip install -e '.[docs]')")
 pytest.importorskip("wordllama", reason="needs the docs extra (pip install -e '.[docs]')")
 
-from autostream_compiler.sources.index import Library, fuse, open_embedder, table_name  # noqa: E402
+from autostream_compiler.sources.index import (  # noqa: E402
+    Library,
+    fastembed_model_name,
+    fuse,
+    open_embedder,
+    table_name,
+)
 
 
 @dataclass(frozen=True)
@@ -340,3 +346,13 @@ def test_two_processes_indexing_one_document_at_once(tmp_path):
     counts = sorted(int(out.split()[0]) for out, _ in outputs)
     assert counts == [0, len(PAGES)]  # one built the table, the other waited and used it
     assert all(out.split()[1] == "4" for out, _ in outputs)
+
+
+def test_a_fastembed_folder_is_named_after_its_model(tmp_path):
+    supported = ["BAAI/bge-small-en-v1.5", "sentence-transformers/all-MiniLM-L6-v2", "nomic-ai/nomic-embed-text-v1.5"]
+    assert fastembed_model_name(tmp_path / "bge-small-en-v1.5-onnx-q", supported) == "BAAI/bge-small-en-v1.5"
+    folder = tmp_path / "mymodel"
+    folder.mkdir()
+    assert fastembed_model_name(folder, supported) is None
+    (folder / "config.json").write_text('{"_name_or_path": "sentence-transformers/all-MiniLM-L6-v2"}')
+    assert fastembed_model_name(folder, supported) == "sentence-transformers/all-MiniLM-L6-v2"
