@@ -25,7 +25,7 @@ import numpy as np
 
 from autostream_compiler.digests import digest
 from autostream_compiler.env import public_url, redact
-from autostream_compiler.errors import AutostreamError, BuildError, UserError
+from autostream_compiler.errors import AutostreamError, BuildError, UserError, write_failed
 
 if TYPE_CHECKING:
     from autostream_compiler.sources.documents import Document, Passage
@@ -284,10 +284,7 @@ class Library:
                         if not path.is_dir():  # another process may have built it while we waited
                             self._build(name, passages)
                 except OSError as exc:
-                    raise BuildError(
-                        f"{document.file}: cannot write its index under {self.root} ({exc.strerror or exc}); "
-                        "check the cache folder"
-                    ) from None
+                    raise write_failed(f"{document.file}: its index in {self.root}", exc) from None
             self._tables[name] = self._connect().open_table(name)
 
     def search(self, query: str, top_k: int, documents: list[Document]) -> list[Passage]:

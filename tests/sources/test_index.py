@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -322,10 +325,6 @@ print(len(counting.texts), library.search("honeybee", 1, [doc])[0].page)
 
 
 def test_two_processes_indexing_one_document_at_once(tmp_path):
-    import os
-    import subprocess
-    import sys
-
     start = time.time() + 4  # both past their imports, then adding at the same moment
     env = {
         **os.environ,
@@ -356,3 +355,16 @@ def test_a_fastembed_folder_is_named_after_its_model(tmp_path):
     assert fastembed_model_name(folder, supported) is None
     (folder / "config.json").write_text('{"_name_or_path": "sentence-transformers/all-MiniLM-L6-v2"}')
     assert fastembed_model_name(folder, supported) == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes anywhere")
+def test_a_cache_folder_that_cannot_be_written_is_one_line(tmp_path, wordllama):
+    doc, passages = document("nature.txt", PAGES)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache").chmod(0o500)
+    try:
+        with pytest.raises(UserError, match=r"^nature.txt: its index in .*cache/sources: cannot write there") as caught:
+            Library(tmp_path / "cache" / "sources", wordllama).add(doc, passages)
+    finally:
+        (tmp_path / "cache").chmod(0o700)
+    assert "\n" not in str(caught.value)
