@@ -666,11 +666,14 @@ def chunk(document: Document, max_words: int = 120, stem: str | None = None) -> 
             current = unmatched[-1].title
             pending = [h for h in pending if h not in unmatched]
         units: list[tuple[str | None, list[str]]] = []  # (heading, words) per passage being built
-        for paragraph, key in zip(paragraphs, keys):
+        for n, (paragraph, key) in enumerate(zip(paragraphs, keys)):
             if pending and key == _key(pending[0].title):
                 current = pending.pop(0).title
                 continue
             if not paragraph.strip():
+                continue
+            if not document.headings and _heading_like(paragraph) and any(p.strip() for p in paragraphs[n + 1 :]):
+                current = " ".join(paragraph.split())  # a document with no outline: its title lines
                 continue
             for piece in split_long(paragraph, max_words):
                 words = piece.split()
@@ -683,6 +686,16 @@ def chunk(document: Document, max_words: int = 120, stem: str | None = None) -> 
                 Passage(f"{prefix}-p{page.number}-{n}", document.file, page.number, heading, " ".join(words))
             )
     return passages
+
+
+def _heading_like(paragraph: str) -> bool:
+    """A short line that ends no sentence and starts with a capital or a number: a section title."""
+    words = paragraph.split()
+    return (
+        0 < len(words) <= 10
+        and not re.search(r"[.!?,;:]$", paragraph.strip())
+        and (words[0][:1].isupper() or words[0][:1].isdigit())
+    )
 
 
 def _key(text: str) -> str:
