@@ -102,7 +102,7 @@ def test_retrieval_puts_the_right_page_in_the_prompt_and_the_model_must_cite(tmp
         sources=["volcanoes.pdf"],
         llm={"provider": "groq", "model": "llama-3.1-8b-instant", "repairs": 1},
         pacing={"target_duration": 5, "words_per_minute": 150, "pause": 0.5},  # the answer below runs 5.3 s
-        retrieval={"top_k": 3},
+        retrieval={"top_k": 1},
     )
     write_spec(tmp_path, spec)
     with FakeLLM() as fake:
@@ -117,6 +117,17 @@ def test_retrieval_puts_the_right_page_in_the_prompt_and_the_model_must_cite(tmp
         prompt = fake.requests[0].body["messages"][1]["content"]
         repair = fake.requests[1].body["messages"][-1]["content"]
         assert "'made-up-id' is not a passage id" in repair
+
+        # an edit of another page: indexed again, the same passage retrieved, no new request
+        _pdf(tmp_path, [PAGES[0], PAGES[1], ("Monitoring", ["Drones now fly over craters.", *PAGES[2][1]])])
+        status = run_cli("status", tmp_path / "video.yaml")
+        assert status.exit_code == 0, status.output
+        assert "sources: volcanoes.pdf: changed since the lock; indexed again" in status.output
+        assert (
+            "sources: the passages retrieved for the topic are the same: the model is not asked again" in status.output
+        )
+        assert run_cli("build", tmp_path / "video.yaml").exit_code == 0
+        assert len(fake.requests) == 2
     assert f"[{TAMBORA}] (volcanoes.pdf, p. 2)" in prompt and "year without a summer" in prompt
     [scene] = _lock_scenes(tmp_path)
     assert [(c["file"], c["page"]) for c in scene["sources"]] == [("volcanoes.pdf", 2)]

@@ -254,6 +254,22 @@ def test_form_draft_keeps_music_and_pictures_in_the_job(studio, tmp_path):
     assert float(ffprobe(Path(sample))["format"]["duration"]) > 1
 
 
+def test_a_draft_grounded_in_an_uploaded_pdf_shows_what_each_scene_cites(studio, tmp_path):
+    pytest.importorskip("lancedb", reason="needs the docs extra (pip install -e '.[docs]')")
+    from gradio_client import handle_file
+    from helpers import pages_html, print_pdf
+
+    pages = [("Harbour", ["The harbour opened in 1901 with two piers."]), ("Fleet", ["Forty boats fish here."])]
+    pdf = print_pdf(pages_html(pages), tmp_path / "Harbour Report.pdf")
+    form = ["", "Harbour facts", "", "The harbour opened in 1901.\n\nForty boats fish here today.", "explainer", ""]
+    form += ["16:9", "720p", 60, "line", None, [handle_file(str(pdf))]]
+    job, text, table, message = studio.client().predict(*form, api_name="/draft_form")
+    assert job == "harbour-facts" and "citing 1 document" in message
+    assert yaml.safe_load(text)["sources"] == ["sources/harbour-report.pdf"]
+    assert (studio.workspace / job / "sources" / "harbour-report.pdf").is_file()
+    assert [row[4] for row in table["data"]] == ["sources/harbour-report.pdf p. 1", "sources/harbour-report.pdf p. 2"]
+
+
 def test_logins_and_keys_stay_out_of_the_page(tmp_path):
     secret = "gsk_studio_test_secret_value"
     running = start_studio(
