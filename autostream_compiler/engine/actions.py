@@ -16,7 +16,7 @@ from autostream_compiler.errors import BuildError
 from autostream_compiler.providers import native_align, piper_tts, procedural
 from autostream_compiler.providers.tts import Speech
 from autostream_compiler.render import ffmpeg
-from autostream_compiler.render.captions import FONTS_DIR, caption_ass, caption_cues
+from autostream_compiler.render.captions import FONTS_DIR, caption_ass, caption_cues, chip_events
 from autostream_compiler.render.mix import master_audio
 from autostream_compiler.render.sequence import XFADE, Placement, place, scene_length, total_frames
 from autostream_compiler.render.timeline import Cue, TimedWord
@@ -252,12 +252,16 @@ def segment(ctx: StepContext) -> Command:
     shot, frames, words = _shot(ctx, "", p, "body")
     count = frames - p["head"] - p["tail"]
     writes = {}
-    if p["captions"]["style"] != "none":
+    chip = p["captions"].get("chip")
+    if p["captions"]["style"] != "none" or chip:
         lead = p["head"] / p["fps"]
         words = [TimedWord(w.text, w.start + lead, w.end + lead) for w in words]
         scene_end = (frames - p["tail"]) / p["fps"]
         cues = scene_cues(words, p, scene_end)
-        writes["captions.ass"] = caption_ass(words, cues, p["captions"], p["width"], p["height"], p["aspect"])
+        ass = caption_ass(words, cues, p["captions"], p["width"], p["height"], p["aspect"])
+        if chip:
+            ass += "\n".join(chip_events(chip, p["captions"], p["width"], p["height"], p["aspect"], scene_end)) + "\n"
+        writes["captions.ass"] = ass
         shot = shot._replace(ass="captions.ass")
     argv = ffmpeg.segment_argv(shot, count, p["fps"], "fonts", p["codec"], "segment.mp4")
     links = {"image.png": ctx.inputs["image"]["image"], "fonts": FONTS_DIR}

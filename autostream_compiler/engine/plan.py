@@ -111,6 +111,9 @@ def _shot_params(scene: Scene, graph: SceneGraph, render: Render, head: int, tai
     look = graph.speakers.get(scene.speaker or "")
     if look is not None:
         captions.update(color=look.color or captions["color"], label=scene.speaker if look.show_name else None)
+    if graph.chip and scene.sources:  # "report.pdf, p. 12" on the scene: the first passage it cites
+        cited = scene.sources[0]
+        captions["chip"] = f"{cited.file.rsplit('/', 1)[-1]}, p. {cited.page}"
     shot = {
         "width": render.width,
         "height": render.height,

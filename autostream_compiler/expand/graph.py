@@ -89,6 +89,7 @@ def build_graph(spec: Spec, style: Style, title: str, drafts: list[Draft]) -> Sc
         music=spec.music,
         loudness=style.loudness if spec.loudness is None else spec.loudness,
         thumbnail=spec.thumbnail,
+        chip=spec.retrieval.chip or None,
         scenes=[_scene(i, d, spec, style, title) for i, d in enumerate(drafts)],
     )
 

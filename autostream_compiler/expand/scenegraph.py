@@ -154,6 +154,8 @@ class SceneGraph(_Strict):
     """Integrated loudness of the final mix in LUFS."""
     thumbnail: float | None = Field(default=None, ge=0)
     """Seconds into the video for the thumbnail; None for a title card."""
+    chip: bool | None = None
+    """Draw a citation chip on cited scenes."""
     scenes: list[Scene] = Field(min_length=1)
     """The scenes in order."""
 

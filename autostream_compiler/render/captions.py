@@ -13,7 +13,9 @@ from autostream_compiler.errors import UserError
 from autostream_compiler.render.subtitles import (
     AssStyle,
     ass_color,
+    ass_escape,
     ass_header,
+    ass_time,
     cue_events,
     cue_prefix,
 )
@@ -163,3 +165,29 @@ def caption_ass(words: list[TimedWord], cues: list[Cue], captions: dict, width: 
         label_scale = min(cue.scale * look.label, look.max_width / max(measure(label), 1)) if label else 0.0
         events += cue_events(words, cue, cue_prefix(cue.scale, label, label_scale, tags), captions["color"], highlight)
     return ass_header(width, height, style) + "\n".join(events) + "\n"
+
+
+CHIP_SIZE = 0.03  # a citation chip's line height, of the frame's short side
+
+
+def chip_events(text: str, captions: dict, width: int, height: int, aspect: str, until: float) -> list[str]:
+    """A citation chip ("report.pdf, p. 12") at the top left of the safe area for the whole segment: a
+    box in the captions' highlight colour (an ASS drawing) and the text on it in their colour."""
+    face, font = _face(captions["font"]), captions["font"]
+    em = max(1, round(CHIP_SIZE * min(width, height) / face.cell))
+    size = em * face.cell
+    pad = 0.4 * size
+    area = safe_area(aspect, width, height, captions["bottom"])
+    room = 0.6 * (width - area.left - area.right) - 2 * pad
+    scale = min(1.0, room / max(_measure(font, em)(text), 1))
+    box_w, box_h = _measure(font, em)(text) * scale + 2 * pad, size * scale + pad
+    x, y, end = area.left, area.top, ass_time(until)
+    box = f"m 0 0 l {box_w:.0f} 0 {box_w:.0f} {box_h:.0f} 0 {box_h:.0f}"
+    accent, color = ass_color(captions["highlight"]), ass_color(captions["color"])
+    scaled = f"\\fscx{scale * 100:.1f}\\fscy{scale * 100:.1f}"
+    return [
+        f"Dialogue: 2,0:00:00.00,{end},Caption,,0,0,0,,{{\\an7\\pos({x:.0f},{y:.0f})\\bord0\\shad0"
+        f"\\1c{accent}\\1a&H28&\\p1}}{box}",
+        f"Dialogue: 3,0:00:00.00,{end},Caption,,0,0,0,,{{\\an7\\pos({x + pad:.0f},{y + pad / 2:.0f})\\bord0\\shad0"
+        f"\\fs{size:.1f}{scaled}\\1c{color}\\1a&H00&}}{ass_escape(text)}",
+    ]

@@ -171,15 +171,29 @@ def test_scenes_cite_their_pages_and_show_them_and_an_edit_rebuilds_one_scene(tm
     assert "tiny earthquakes" in (tmp_path / "out" / "video.sources.md").read_text()
 
 
-def _first_frame(video: Path) -> np.ndarray:
+def _first_frame(video: Path, colour: bool = False) -> np.ndarray:
     import subprocess
 
+    fmt = "rgb24" if colour else "gray"
     raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(video), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        ["ffmpeg", "-v", "error", "-i", str(video), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", fmt, "-"],
         capture_output=True,
         check=True,
     ).stdout
-    return np.frombuffer(raw, dtype=np.uint8).reshape(720, 1280)
+    return np.frombuffer(raw, dtype=np.uint8).reshape((720, 1280, 3) if colour else (720, 1280))
+
+
+def test_a_citation_chip_marks_cited_scenes(tmp_path):
+    _pdf(tmp_path)
+    scenes = [{"narration": "Tambora erupted in 1815 and its ash cooled the whole planet."}]
+    captions = {"style": "none", "highlight": "#00C000"}
+    write_spec(tmp_path, _spec(scenes=scenes, sources=["volcanoes.pdf"], retrieval={"chip": True}, captions=captions))
+    assert run_cli("build", tmp_path / "video.yaml").exit_code == 0
+    frame = _first_frame(tmp_path / "out" / "video.mp4", colour=True).astype(int)
+    green = (frame[..., 1] > 150) & (frame[..., 0] < 90) & (frame[..., 2] < 90)
+    top_left, elsewhere = green[: 720 // 4, : 1280 // 3], green[720 // 2 :, :]
+    assert top_left.sum() > 1500, "a green chip at the top left"
+    assert elsewhere.sum() < 50
 
 
 def test_strict_fails_a_scene_the_sources_do_not_back(tmp_path):
