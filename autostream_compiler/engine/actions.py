@@ -305,6 +305,25 @@ def thumbnail_frame(ctx: StepContext) -> Command:
     )
 
 
+def sources_card(ctx: StepContext) -> Result:
+    """The closing card: the video's title and each cited file with its pages."""
+    from autostream_compiler.sources.pages import sources_card as draw
+
+    p = ctx.params
+    cited = [(file, pages) for file, pages in p["cited"]]
+    picture = draw(p["title"], cited, FONTS_DIR / p["font"], p["palette"], p["color"], p["width"], p["height"])
+    return _picture(ctx, picture, {})
+
+
+def closing(ctx: StepContext) -> Command:
+    """The closing card as a video piece (still, no captions), encoded like the scenes for the join."""
+    p = ctx.params
+    size = (p["width"], p["height"]) if p.get("draft") else None
+    shot = ffmpeg.Shot("card.png", None, p["frames"], 0, "none", 0.0, size)
+    argv = ffmpeg.segment_argv(shot, p["frames"], p["fps"], "fonts", p["codec"], "closing.mp4")
+    return Command(argv, {"video": "closing.mp4"}, links={"card.png": ctx.inputs["image"]["image"]})
+
+
 def title_card(ctx: StepContext) -> Result:
     """A title card in the style's look over the first picture."""
     from autostream_compiler.render.card import title_card as draw

@@ -94,6 +94,10 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
         files=music_file,
         file_digests=_digests(music_file),
     )
+    closing = _closing_steps(graph, render, codec)
+    if closing:
+        steps += closing
+        pieces["closing"] = closing[-1]
     mux = Step(
         "mux",
         None,
@@ -103,6 +107,28 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
         deps={**pieces, "audio": audio, "timeline": timeline},
     )
     return [*steps, timeline, audio, mux, _thumbnail_step(graph, shots[0][1], mux)]
+
+
+def _closing_steps(graph: SceneGraph, render: Render, codec: list[str]) -> list[Step]:
+    """The closing sources card (the cited files and their pages) and its video piece after the last scene."""
+    if not graph.card:
+        return []
+    cited: dict[str, list[int]] = {}
+    for scene in graph.scenes:
+        for c in scene.sources or []:
+            pages = cited.setdefault(c.file, [])
+            if c.page not in pages:
+                pages.append(c.page)
+    cap = graph.captions
+    look = {"font": cap.font, "color": cap.color, "palette": graph.palette}
+    size = {"width": graph.format.width, "height": graph.format.height}
+    params = {"title": graph.title, "cited": [[f, sorted(p)] for f, p in cited.items()], **look, **size}
+    card = Step("card", None, "card", params, actions.sources_card, file_digests={"font": font_digest(cap.font)})
+    frames = round(graph.card * graph.format.fps)
+    still = {"frames": frames, "fps": graph.format.fps, "codec": codec, "width": render.width, "height": render.height}
+    if render.profile == "draft":
+        still["draft"] = True  # the card at the final size, scaled down
+    return [card, Step("closing", None, "ffmpeg", still, command=actions.closing, deps={"image": card})]
 
 
 def _shot_params(scene: Scene, graph: SceneGraph, render: Render, head: int, tail: int) -> dict:

@@ -215,7 +215,9 @@ def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
         log(f"writing scenes from {len(grounding.documents)} document(s), offline")
         written = extractive_scenes(spec.topic, grounding, goal.target_words, goal.scene_words)
         drafts = [Draft(narration, visual, sources=cited or None) for narration, visual, cited in written]
-        return Expansion(digest=inputs.expansion_digest, provider="offline", embedder=embedder), drafts
+        title = " ".join(spec.topic.split())  # no model to propose one: the topic, when the spec gives no title
+        title = title if len(title) <= 80 else title[:79].rsplit(" ", 1)[0] + "…"
+        return Expansion(digest=inputs.expansion_digest, provider="offline", embedder=embedder, title=title), drafts
     convo, passages = inputs.expansion.get("messages"), inputs.expansion.get("passages")
     if answer is not None:
         title, drafts = topic.answer_file(spec, goal, answer, passages)

@@ -90,6 +90,7 @@ def build_graph(spec: Spec, style: Style, title: str, drafts: list[Draft]) -> Sc
         loudness=style.loudness if spec.loudness is None else spec.loudness,
         thumbnail=spec.thumbnail,
         chip=spec.retrieval.chip or None,
+        card=spec.retrieval.card if spec.retrieval.card and any(d.sources for d in drafts) else None,
         scenes=[_scene(i, d, spec, style, title) for i, d in enumerate(drafts)],
     )
 

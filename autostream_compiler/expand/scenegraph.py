@@ -156,6 +156,8 @@ class SceneGraph(_Strict):
     """Seconds into the video for the thumbnail; None for a title card."""
     chip: bool | None = None
     """Draw a citation chip on cited scenes."""
+    card: float | None = Field(default=None, gt=0, le=30)
+    """Seconds of the closing sources card, when scenes cite sources."""
     scenes: list[Scene] = Field(min_length=1)
     """The scenes in order."""
 

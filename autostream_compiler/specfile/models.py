@@ -200,6 +200,8 @@ class Retrieval(_Strict):
     """Show each cited scene's page (the passage highlighted) instead of a generated picture."""
     chip: bool = False
     """Draw a citation chip ("report.pdf, p. 12") on cited scenes."""
+    card: float = Field(default=4, ge=0, le=30)
+    """Seconds of the closing sources card (the cited files and pages) after the last scene; 0: none."""
 
 
 class PageImage(_Strict):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 from fake_llm import FakeLLM
-from helpers import pages_html, print_pdf, report_statuses, run_cli, write_spec
+from helpers import ffprobe, pages_html, print_pdf, report_statuses, run_cli, write_spec
 
 pytest.importorskip("lancedb", reason="needs the docs extra (pip install -e '.[docs]')")
 pytest.importorskip("pypdfium2", reason="needs the docs extra (pip install -e '.[docs]')")
@@ -90,6 +90,11 @@ def test_a_pdf_becomes_a_cited_video_offline(tmp_path):
     assert _words(spoken) <= _words(document)
     notes = (tmp_path / "out" / "video.sources.md").read_text()
     assert "volcanoes.pdf, p. " in notes
+    steps = {s["kind"]: s for s in json.loads((tmp_path / "report.json").read_text())["steps"] if s["scene"] is None}
+    assert steps["card"]["status"] == steps["closing"]["status"] == "built"
+    streams = {s["codec_type"]: s for s in ffprobe(tmp_path / "out" / "video.mp4")["streams"]}
+    card = float(streams["video"]["duration"]) - float(streams["audio"]["duration"])
+    assert 3.8 < card < 4.2, "the closing sources card runs 4 s after the narration"
 
     again = run_cli("build", tmp_path / "video.yaml", "--report", tmp_path / "again.json")
     assert again.exit_code == 0 and set(report_statuses(tmp_path / "again.json").values()) == {"cached"}
