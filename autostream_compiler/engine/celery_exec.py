@@ -296,6 +296,10 @@ class CeleryExecutor:
                 except Exception:  # noqa: BLE001 - the broker may be what failed
                     pass
         self.stopped.set()
+        try:
+            self.redis.rpush(self.replies, "{}")  # wakes the monitor from its wait at once
+        except Exception:  # noqa: BLE001 - the broker may be what failed: the wait ends within a second
+            pass
         self.monitor.join(timeout=3)
         self.fetching.shutdown(wait=not cancel, cancel_futures=cancel)
         try:
