@@ -368,6 +368,16 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _checked(digest: str) -> str:
+    """A sha256 hex digest, or BuildError: a name from a record or a task never leaves the cache folder."""
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise BuildError(f"not a cache digest: {str(digest)[:80]!r}")
+    return digest
+
+
 class Store:
     """A local cache directory: `objects/ab/<digest>`, `actions/ab/<key>.json`, `tmp/<owner>/`.
 
@@ -397,12 +407,12 @@ class Store:
             pass  # another process may be sweeping the same leftovers
 
     def object_path(self, digest: str) -> Path:
-        """Where the blob with this digest lives."""
-        return self.objects / digest[:2] / digest
+        """Where the blob with this digest lives (BuildError for what is not a digest)."""
+        return self.objects / _checked(digest)[:2] / digest
 
     def action_path(self, key: str) -> Path:
         """Where the record of a step key lives."""
-        return self.actions / key[:2] / f"{key}.json"
+        return self.actions / _checked(key)[:2] / f"{key}.json"
 
     def workdir(self) -> Path:
         """A fresh scratch folder in this process's owner folder, on the cache's file system (so outputs
@@ -545,7 +555,7 @@ class Store:
                     return None
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, BuildError):
             path.unlink(missing_ok=True)  # a damaged entry is dropped; the step simply runs again
             return None
         except OSError:

@@ -37,8 +37,10 @@ from autostream_compiler.errors import AutostreamError, BuildError, UserError
 
 TASK = "autostream.run_step"
 HEARTBEAT_EVERY = 2.0  # seconds between a worker's heartbeats
-HEARTBEAT_TTL = 6  # seconds a heartbeat lives: a worker silent this long is gone, its tasks go elsewhere
+HEARTBEAT_TTL = 10  # seconds a heartbeat lives: a worker silent this long is gone, its tasks go elsewhere
 ATTEMPTS = 3  # times a step is sent before its lost workers fail it
+LOST_AFTER = 5.0  # seconds a step may have ended on a live worker with no reply before it is sent again
+LOST_UNSEEN_AFTER = 30.0  # seconds a step may be in no queue and on no worker before it is sent again
 BROKER_WAIT = 10.0  # seconds the broker may stop answering before the steps in flight fail
 NO_WORKER_WAIT = 30.0  # seconds a queue may have no live worker before its steps fail ($AUTOSTREAM_WORKER_WAIT)
 REPLY_TTL = 24 * 3600
@@ -119,6 +121,8 @@ class _Sent:
     queue: str
     since: float = field(default_factory=time.monotonic)
     tasks: list[str] = field(default_factory=list)
+    held_by: str | None = None  # the worker last seen running it
+    gone: float | None = None  # when it was last seen neither queued, running nor answered
 
 
 class CeleryExecutor:
@@ -134,6 +138,7 @@ class CeleryExecutor:
         self.fetching = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fetch")
         self.sent: dict[str, _Sent] = {}  # task id -> the sent step (several ids when sent again)
         self.shared: set[str] = set()  # digests known to be in the shared cache
+        self.files: dict[str, dict] = {}  # the user's files stored for tasks: digest -> {digest, size}
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.broken: BuildError | None = None
@@ -147,22 +152,51 @@ class CeleryExecutor:
         if store.remote is None:
             future.set_result(Outcome("failed", 0.0, error="--executor celery needs a shared cache: give --cache URL"))
             return future
-        try:
-            task = describe(step, store)
-            self._share_inputs(task, store)
-        except AutostreamError as exc:
-            future.set_result(Outcome("failed", 0.0, error=str(exc)))
-            return future
-        self._send(_Sent(step, store, future, queue_of(step)), task)
+        sent = _Sent(step, store, future, queue_of(step))
+        task = self._task(sent)
+        if task is not None:
+            self._send(sent, task)
         return future
+
+    def _task(self, sent: _Sent) -> dict | None:
+        """The step described for a worker, its inputs in the shared cache; None (the step failed) when
+        they cannot be put there."""
+        step, store = sent.step, sent.store
+        try:
+            task = describe(step, self._stored_files(step, store))
+            task["cache"] = store.remote.url.shown
+            self._share_inputs(task, store)
+            return task
+        except AutostreamError as exc:
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a file gone mid-build fails this step, never the build
+            error = redact(f"{type(exc).__name__}: {exc}")
+        self._settle(sent, Outcome("failed", 0.0, error=error))
+        return None
+
+    def _stored_files(self, step: Step, store: Store) -> dict[str, dict]:
+        """The user's files a step reads, stored in the caches (once per file version), checked to be the
+        bytes its key was made from."""
+        stored = {}
+        for name, path in step.files.items():
+            known = step.file_digests.get(name)
+            if known not in self.files:
+                self.files[known] = store.put_file(path)
+                if self.files[known]["digest"] != known:
+                    del self.files[known]
+                    raise BuildError(f"{path} changed during the build; build again")
+                self.shared.add(known)
+            stored[name] = self.files[known]
+        return stored
 
     def _share_inputs(self, task: dict, store: Store) -> None:
         """Upload the step's inputs the shared cache may lack: outputs this machine had cached before it
         used the shared cache (those of workers, and files stored for a task, are there already)."""
         for blob in task_inputs(task):
             if blob not in self.shared:
-                if not store.remote.put_blob(blob, store.path(blob)):
-                    raise BuildError(store.remote.warnings[0] if store.remote.warnings else "upload failed")
+                remote = store.remote.session()  # one failed upload fails this step, not the rest
+                if not remote.put_blob(blob, store.path(blob)):
+                    raise BuildError(remote.warnings[-1])
                 self.shared.add(blob)
 
     def _send(self, sent: _Sent, task: dict) -> None:
@@ -239,38 +273,44 @@ class CeleryExecutor:
             sent.future.set_result(outcome)
 
     def _check_workers(self) -> None:
-        """Send again the steps whose worker's heartbeat is gone; fail those no live worker would take."""
+        """Send again the steps whose worker's heartbeat stopped, or that no worker holds and no queue
+        has (a reply lost with a worker, a task a worker dropped); fail those no live worker would take."""
         with self.lock:
             pending = dict(self.sent)
         if not pending:
             return
         ids = list(pending)
-        running = self.redis.mget([f"autostream:task:{i}" for i in ids])
+        running = [r.decode() if r else None for r in self.redis.mget([f"autostream:task:{i}" for i in ids])]
         alive = live_workers(self.redis)
+        queued = {queue: self.redis.llen(name) for queue, name in QUEUES.items()}
+        now = time.monotonic()
         for task_id, worker in zip(ids, running):
             sent = pending[task_id]
             if sent.future.done() or task_id != sent.tasks[-1]:
                 continue
-            if worker is not None and worker.decode() not in alive:
-                self._lost(sent, worker.decode())
-            elif worker is None and not any(QUEUES[sent.queue] in w.get("queues", []) for w in alive.values()):
-                if time.monotonic() - sent.since >= _no_worker_wait():
+            if worker is not None:
+                sent.held_by, sent.gone = worker, None
+                if worker not in alive:
+                    self._lost(sent, f"its worker {worker} stopped")
+            elif not any(QUEUES[sent.queue] in w.get("queues", []) for w in alive.values()):
+                if now - sent.since >= _no_worker_wait():
                     self._settle(sent, Outcome("failed", 0.0, error=self._no_worker(sent.queue)))
-            elif worker is None:
-                sent.since = time.monotonic()
+            elif sent.held_by is not None or queued[sent.queue] == 0:
+                sent.gone = sent.gone or now  # started and ended with no reply, or in no queue: lost
+                if now - sent.gone >= (LOST_AFTER if sent.held_by else LOST_UNSEEN_AFTER):
+                    self._lost(sent, f"no answer from {sent.held_by or 'any worker'}")
+            else:
+                sent.since, sent.gone = now, None
 
-    def _lost(self, sent: _Sent, worker: str) -> None:
+    def _lost(self, sent: _Sent, why: str) -> None:
         if len(sent.tasks) >= ATTEMPTS:
-            error = f"lost {len(sent.tasks)} times with its worker (last {worker}); check the workers' logs"
+            error = f"lost {len(sent.tasks)} times ({why}); check the workers' logs"
             self._settle(sent, Outcome("failed", 0.0, error=error))
             return
-        try:
-            task = describe(sent.step, sent.store)
-        except AutostreamError as exc:
-            self._settle(sent, Outcome("failed", 0.0, error=str(exc)))
-            return
-        sent.since = time.monotonic()
-        self._send(sent, task)
+        task = self._task(sent)
+        if task is not None:
+            sent.since, sent.held_by, sent.gone = time.monotonic(), None, None
+            self._send(sent, task)
 
     def _no_worker(self, queue: str) -> str:
         return (
@@ -321,8 +361,12 @@ def live_workers(client) -> dict[str, dict]:
     names = list(client.scan_iter(match="autostream:worker:*", count=1000))
     found = {}
     for name, value in zip(names, client.mget(names) if names else []):
-        if value is not None:
-            found[name.decode().removeprefix("autostream:worker:")] = json.loads(value)
+        try:
+            info = json.loads(value) if value is not None else None
+        except ValueError:
+            continue  # not a heartbeat of ours
+        if isinstance(info, dict):
+            found[name.decode().removeprefix("autostream:worker:")] = info
     return found
 
 
@@ -340,23 +384,38 @@ _worker: _Worker | None = None  # set in a worker process by `start_worker`
 
 
 def _run_step(celery_task, task: dict, replies: str) -> None:
-    """The Celery task: run one described step and push its outcome onto the build's reply list."""
+    """The Celery task: run one described step and push its outcome onto the build's reply list (a
+    failure here is a failed outcome too: the build always hears back while this worker lives)."""
     me = _worker
     if me is None:
         raise RuntimeError("autostream tasks run only in `autostream worker`")
     task_id = celery_task.request.id
-    me.redis.set(f"autostream:task:{task_id}", me.name, ex=REPLY_TTL)
     try:
+        me.redis.set(f"autostream:task:{task_id}", me.name, ex=REPLY_TTL)
         data = run_task(task, me.store, me.name)
-        data["task"] = task_id
-        line = f"{task['label']}: {data['status']} in {data['seconds']:.1f}s"
-        print(line if data["status"] != "failed" else f"{line}: {data['error']}", file=sys.stderr, flush=True)
-        pipe = me.redis.pipeline()
-        pipe.rpush(replies, json.dumps(data))
-        pipe.expire(replies, REPLY_TTL)
-        pipe.execute()
-    finally:
-        me.redis.delete(f"autostream:task:{task_id}")
+    except BaseException as exc:  # noqa: BLE001 - still answer, then let Celery see it
+        data = {"status": "failed", "seconds": 0.0, "worker": me.name, "error": redact(f"{type(exc).__name__}: {exc}")}
+        _reply(me, replies, {**data, "task": task_id})
+        raise
+    data["task"] = task_id
+    line = f"{task.get('label')}: {data['status']} in {data['seconds']:.1f}s"
+    print(line if data["status"] != "failed" else f"{line}: {data['error']}", file=sys.stderr, flush=True)
+    _reply(me, replies, data)
+
+
+def _reply(me: _Worker, replies: str, data: dict) -> None:
+    """Push an outcome onto a build's reply list (a few tries through a broker blip), then drop the
+    task's running marker."""
+    for attempt in range(5):
+        try:
+            pipe = me.redis.pipeline()
+            pipe.rpush(replies, json.dumps(data))
+            pipe.expire(replies, REPLY_TTL)
+            pipe.delete(f"autostream:task:{data['task']}")
+            pipe.execute()
+            return
+        except Exception:  # noqa: BLE001 - the coordinator sends it again if this never lands
+            time.sleep(0.5 * (attempt + 1))
 
 
 def worker_name() -> str:

@@ -15,6 +15,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from autostream_compiler.env import public_url, redact
 from autostream_compiler.errors import BuildError, UserError
 
 CHUNK = 1 << 20
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ class RemoteCache:
         try:
             record = json.loads(data)
             outputs = record["outputs"]
-            if all(isinstance(o["digest"], str) and isinstance(o["size"], int) for o in outputs.values()):
+            if all(_DIGEST.fullmatch(str(o["digest"])) and isinstance(o["size"], int) for o in outputs.values()):
                 return record
         except (ValueError, KeyError, TypeError, AttributeError):
             pass

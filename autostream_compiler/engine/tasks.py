@@ -1,12 +1,12 @@
 """A step as plain data a worker can run, and a worker running it (as Bazel's remote execution does:
 the action by digest, its inputs by digest in the shared cache, its outputs back there).
 
-The coordinator keys and prepares each step as always; `describe` turns it into JSON: an ffmpeg
-step's exact command (its inputs as blob digests or files of the package), or an in-process step's
-action by name with its parameters and the digests of its inputs. `run_task` on a worker fetches the
-inputs from the shared cache, checks that what it would run is what the coordinator keyed (the
-same code, engines and ffmpeg: else a clear failure, never a cache entry made by other code),
-runs it and stores the outputs there. No secret travels: workers read keys from their own environment.
+A task names the step's function (one of `STEP_FUNCTIONS`, never anything else), its parameters and
+the digests of the files and upstream outputs it reads. The worker fetches those from the shared
+cache, prepares the step itself (an ffmpeg step's command, or an in-process action) and rebuilds
+its key from what it would run: a task whose key does not follow from it (other code, engines or
+ffmpeg on the worker, or a forged message) is refused with a clear failure, so no cache entry is
+ever made under a key by other work. No secret travels: workers read keys from their own environment.
 """
 
 from __future__ import annotations
@@ -14,17 +14,38 @@ from __future__ import annotations
 import copy
 import time
 from functools import partial
-from importlib import import_module
 from pathlib import Path
 
 from autostream_compiler.digests import digest
+from autostream_compiler.engine import actions
 from autostream_compiler.engine.cache import Store
-from autostream_compiler.engine.recipe import PACKAGE_DIR, Command, action_identity, version_of
-from autostream_compiler.engine.runner import Outcome, Result, Step, StepContext, perform, run_command
+from autostream_compiler.engine.recipe import action_identity, version_of
+from autostream_compiler.engine.runner import Outcome, Step, StepContext, perform, recipe_of, run_command
 from autostream_compiler.env import redact
 from autostream_compiler.errors import AutostreamError, BuildError
 
-ACTIONS = "autostream_compiler.engine.actions"  # the only module a task may name a function of
+STEP_FUNCTIONS = {  # what a task may name: the steps of a plan, and nothing else
+    f.__name__: f
+    for f in (
+        actions.tts_piper,
+        actions.tts_edge,
+        actions.tts_espeak,
+        actions.tts_recorded,
+        actions.align,
+        actions.image_file,
+        actions.image_chain,
+        actions.image_page,
+        actions.timeline,
+        actions.audio,
+        actions.title_card,
+        actions.sources_card,
+        actions.segment,
+        actions.transition,
+        actions.mux,
+        actions.thumbnail_frame,
+        actions.closing,
+    )
+}
 NETWORK_PROVIDERS = {"edge", "hf", "pollinations"}  # steps that wait on a service rather than a core
 QUEUES = {"cpu": "autostream.cpu", "network": "autostream.network"}
 
@@ -34,51 +55,38 @@ def queue_of(step: Step) -> str:
     return "network" if step.provider in NETWORK_PROVIDERS else "cpu"
 
 
-def describe(step: Step, store: Store) -> dict:
-    """A keyed, prepared step as JSON-ready data: what it runs and its inputs by digest (the user's
-    files it reads are stored in the shared cache first)."""
-    task = {"key": step.key, "runs": step.runs, "kind": step.kind, "label": step.label, "cache": store.remote.shown}
-    if step.prepared is not None:
-        command = step.prepared
-        task["command"] = {
-            "argv": command.argv[1:],  # the worker runs its own ffmpeg (the same version: checked)
-            "outputs": command.outputs,
-            "writes": command.writes,
-            "links": {name: _link(Path(path), store) for name, path in command.links.items()},
-            "record": command.record,
-            "if_missing": command.if_missing,
-        }
-        return task
-    action = step.action
-    function = action.func if isinstance(action, partial) else action
-    task["action"] = {
-        "function": f"{function.__module__}:{function.__qualname__}",
-        "kwargs": dict(action.keywords) if isinstance(action, partial) else {},
+def describe(step: Step, stored: dict[str, dict]) -> dict:
+    """A keyed step as JSON-ready data: its function by name, its parameters, and what it reads by
+    digest (`stored`: the user's files it reads, as stored in the shared cache)."""
+    fn = step.command or step.action
+    function = fn.func if isinstance(fn, partial) else fn
+    return {
+        "key": step.key,
+        "kind": step.kind,
+        "label": step.label,
+        "function": function.__name__,
+        "kwargs": dict(fn.keywords) if isinstance(fn, partial) else {},
         "provider": step.provider,
         "params": step.params,
+        "file_digests": step.file_digests,
+        "files": stored,
         "inputs": {name: dep.outputs for name, dep in step.deps.items()},
-        "files": {name: store.put_file(path) for name, path in step.files.items()},
     }
-    return task
-
-
-def _link(path: Path, store: Store) -> dict:
-    """A command's linked input: a blob by digest, or a file or folder of the package by its place."""
-    if path.parent.parent == store.objects:
-        return {"blob": path.name, "size": path.stat().st_size}
-    if path.resolve().is_relative_to(PACKAGE_DIR):
-        return {"package": path.resolve().relative_to(PACKAGE_DIR).as_posix()}
-    return {"blob": (stored := store.put_file(path))["digest"], "size": stored["size"]}
 
 
 def task_inputs(task: dict) -> list[str]:
     """The digests of the blobs a described step reads."""
-    if "command" in task:
-        return [link["blob"] for link in task["command"]["links"].values() if "blob" in link]
-    action = task["action"]
-    return [blob["digest"] for outputs in action["inputs"].values() for blob in outputs.values()] + [
-        blob["digest"] for blob in action["files"].values()
-    ]
+    upstream = [blob["digest"] for outputs in task["inputs"].values() for blob in outputs.values()]
+    return upstream + [blob["digest"] for blob in task["files"].values()]
+
+
+def same_cache(a: str, b: str) -> bool:
+    """Whether two `--cache` values name one shared cache (a folder however written; a bucket and
+    prefix whatever the endpoint is called from where)."""
+    from autostream_compiler.engine.remote import parse_cache_url
+
+    x, y = parse_cache_url(a), parse_cache_url(b)
+    return (x.protocol, x.root.rstrip("/")) == (y.protocol, y.root.rstrip("/"))
 
 
 def run_task(task: dict, store: Store, worker: str) -> dict:
@@ -87,18 +95,19 @@ def run_task(task: dict, store: Store, worker: str) -> dict:
     start = time.perf_counter()
     store = _own_session(store)
     try:
-        if task["cache"] != store.remote.shown:
+        if not same_cache(task["cache"], store.remote.url.shown):
             raise BuildError(
                 f"worker {worker} uses the cache {store.remote.shown} but the build uses {task['cache']}; "
                 "start the worker with the build's --cache"
             )
-        found = store.lookup(task["key"])  # another build (or a redelivered task) made it meanwhile
+        found = store.lookup(task["key"])  # another build (or a task sent twice) made it meanwhile
         if found is not None:
-            record, _ = found
+            record, where = found
+            if where == "local":  # make sure the shared cache has it too: the build takes it from there
+                _share(store, task["key"], record)
             outcome = Outcome("cached", 0.0, record["outputs"], record.get("meta", {}), source="remote")
         else:
-            work = _command_work(task, store) if "command" in task else _action_work(task, store)
-            outcome = perform(task["key"], task["kind"], task["label"], work, store)
+            outcome = perform(task["key"], task["kind"], task["label"], _work(task, store), store)
             if store.remote.failed:  # the coordinator could not fetch what stayed here
                 outcome = Outcome("failed", outcome.seconds, error=f"worker {worker}: {store.remote.warnings[0]}")
     except AutostreamError as exc:
@@ -119,52 +128,51 @@ def _own_session(store: Store) -> Store:
     return mine
 
 
-def _mismatch(task: dict, worker_has: str) -> BuildError:
-    return BuildError(
-        f"{task['label']}: this worker would run other code than the build keyed ({worker_has}); "
-        "install the same autostream-compiler and ffmpeg on the workers as on the machine that builds"
-    )
+def _share(store: Store, key: str, record: dict) -> None:
+    """Upload a record this worker had only locally (its blobs first)."""
+    for blob in record["outputs"].values():
+        if not store.remote.put_blob(blob["digest"], store.path(blob["digest"])):
+            raise BuildError(store.remote.warnings[-1])
+    store.remote.put_action(key, record)
 
 
-def _command_work(task: dict, store: Store):
-    """An ffmpeg step's run on this worker: its inputs fetched, its command checked against the key."""
-    from autostream_compiler.render.ffmpeg import ffmpeg_exe, ffmpeg_version
-
-    spec = task["command"]
-    links = {}
-    for name, link in spec["links"].items():
-        links[name] = store.ensure(link["blob"], link["size"]) if "blob" in link else PACKAGE_DIR / link["package"]
-    command = Command(
-        [ffmpeg_exe(), *spec["argv"]], spec["outputs"], spec["writes"], links, spec["record"], spec["if_missing"]
-    )
-    if digest({"command": command.recipe()}) != task["runs"]:
-        raise _mismatch(task, f"{ffmpeg_version()}, autostream-compiler {version_of('autostream-compiler')}")
-    return lambda workdir: run_command(command, workdir, task["label"])
-
-
-def _action_work(task: dict, store: Store):
-    """An in-process step's run on this worker: its function (of the actions module only), its inputs
-    fetched, its code and engines checked against the key."""
-    spec = task["action"]
-    module, _, name = spec["function"].partition(":")
-    if module != ACTIONS or not name.isidentifier():
-        raise BuildError(f"{task['label']}: a task may only name a function of {ACTIONS}, not {spec['function']}")
-    function = getattr(import_module(module), name, None)
-    if function is None:
-        raise _mismatch(task, f"no {spec['function']}")
-    action = partial(function, **spec["kwargs"]) if spec["kwargs"] else function
-    if digest(action_identity(action, spec["provider"])) != task["runs"]:
-        raise _mismatch(task, f"autostream-compiler {version_of('autostream-compiler')}")
+def _work(task: dict, store: Store):
+    """What the worker runs for a task: its step function prepared from its inputs (fetched from the
+    shared cache), once the key it would make is the task's key."""
+    fn = STEP_FUNCTIONS.get(str(task["function"]))
+    if fn is None:
+        raise BuildError(f"{task['label']}: {task['function']!r} is not a step of autostream; refusing it")
+    kwargs = dict(task["kwargs"])
+    if kwargs.get("model") is not None:  # a model folder is on the building machine only
+        raise BuildError(f"{task['label']}: a step with a local model folder runs where the spec is")
     inputs = {
         dep: {out: store.ensure(blob["digest"], blob["size"]) for out, blob in outputs.items()}
-        for dep, outputs in spec["inputs"].items()
+        for dep, outputs in task["inputs"].items()
     }
-    files = {name: store.ensure(blob["digest"], blob["size"]) for name, blob in spec["files"].items()}
+    files = {name: store.ensure(blob["digest"], blob["size"]) for name, blob in task["files"].items()}
+    ctx = StepContext(task["label"], task["provider"], task["params"], inputs, files)
+    if fn in _COMMANDS:
+        command = fn(ctx)
+        run, work = {"command": command.recipe()}, lambda workdir: run_command(command, workdir, task["label"])
+    else:
+        action = partial(fn, **kwargs) if kwargs else fn
+        run = action_identity(action, task["provider"])
 
-    def work(workdir: Path) -> Result:
-        return action(StepContext(task["label"], spec["provider"], spec["params"], inputs, files, workdir))
+        def work(workdir: Path):
+            return action(StepContext(task["label"], task["provider"], task["params"], inputs, files, workdir))
 
+    upstream = {dep: {out: blob["digest"] for out, blob in outputs.items()} for dep, outputs in task["inputs"].items()}
+    key = digest(recipe_of(task["kind"], task["provider"], task["params"], task["file_digests"], upstream, run))
+    if key != task["key"]:
+        raise BuildError(
+            f"{task['label']}: this worker would make other outputs than the build keyed (its autostream-compiler "
+            f"{version_of('autostream-compiler')}, its engines or its ffmpeg differ); install the same versions "
+            "on the workers as on the machine that builds"
+        )
     return work
+
+
+_COMMANDS = {actions.segment, actions.transition, actions.mux, actions.thumbnail_frame, actions.closing}
 
 
 def outcome_of(data: dict) -> Outcome:
