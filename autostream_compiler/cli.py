@@ -311,11 +311,11 @@ def watch(
 @_remote_opts
 def status(spec: Path, cache_dir, profile, cache_url, cache_endpoint) -> None:
     """List the steps a build of SPEC would run, and why."""
-    from autostream_compiler.engine.cache import cache_root
+    from autostream_compiler.engine.cache import sources_root
     from autostream_compiler.engine.pipeline import status as get_status
     from autostream_compiler.expand import sources_status
 
-    for line in sources_status(spec, cache_root(cache_dir, spec.resolve().parent) / "sources"):
+    for line in sources_status(spec, sources_root(cache_dir, spec)):
         click.echo(f"sources: {line}")
     rows = get_status(spec, cache_dir=cache_dir, profile=profile, cache=cache_url, cache_endpoint=cache_endpoint)
     pending = [(s, why) for s, why in rows if why != "up to date"]

@@ -12,7 +12,7 @@ import numpy as np
 
 from autostream_compiler.engine.recipe import Command
 from autostream_compiler.engine.runner import Result, StepContext
-from autostream_compiler.errors import BuildError
+from autostream_compiler.errors import BuildError, UserError
 from autostream_compiler.providers import native_align, piper_tts, procedural
 from autostream_compiler.providers.tts import Speech
 from autostream_compiler.render import ffmpeg
@@ -162,8 +162,11 @@ def image_page(ctx: StepContext) -> Result:
     """A page of a source document at the frame's size, its cited passage highlighted."""
     from autostream_compiler.sources.pages import render_page
 
-    p = ctx.params
-    picture = render_page(ctx.files["source"], p["page"], p["highlight"], p["width"], p["height"], p["palette"])
+    p, source = ctx.params, ctx.files["source"]
+    try:
+        picture = render_page(source, p["page"], p["highlight"], p["width"], p["height"], p["palette"])
+    except UserError as exc:  # named as the spec names it (on a worker the file is a cache blob)
+        raise UserError(str(exc).replace(source.name, p["file"])) from None
     return _picture(ctx, picture, {"page": p["page"]})
 
 

@@ -301,6 +301,11 @@ def cache_root(cache_dir: Path | None = None, near: Path | None = None) -> Path:
     return Path(env) if env else (near or Path.cwd()) / ".autostream" / "cache"
 
 
+def sources_root(cache_dir: Path | None, spec_path: Path) -> Path:
+    """Where the index of a spec's `sources` lives: `sources/` in its cache."""
+    return cache_root(cache_dir, Path(spec_path).resolve().parent) / "sources"
+
+
 _NETWORK_FS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "gpfs", "afs", "sshfs"}
 
 

@@ -51,8 +51,17 @@ def broker_url(url: str | None) -> str:
     url = (url or os.environ.get("AUTOSTREAM_BROKER") or "").strip()
     if not url:
         raise UserError("--executor celery needs a broker: give --broker redis://HOST:PORT/0 or set AUTOSTREAM_BROKER")
-    if urlsplit(url).scheme not in ("redis", "rediss"):
-        raise UserError(f"--broker {public_url(url)}: the workers use Redis; give redis://HOST:PORT/N")
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"  # no password
+    try:
+        db = parts.path.strip("/")
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname or (db and not db.isdigit()):
+            raise ValueError
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise UserError(
+            f"--broker {shown}: not a Redis URL; give redis://HOST:PORT/N (the workers use Redis)"
+        ) from None
     return url
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from autostream_compiler.atomic import copy_file, sweep_temps, write_if_changed
 from autostream_compiler.digests import digest, file_digest
 from autostream_compiler.engine.actions import read_timeline, read_words, scene_cues
-from autostream_compiler.engine.cache import Store, cache_root
+from autostream_compiler.engine.cache import Store, cache_root, sources_root
 from autostream_compiler.engine.plan import Render, plan
 from autostream_compiler.engine.runner import (
     Executor,
@@ -131,7 +131,7 @@ def build(
     reporter = reporter or Silent()
     inputs = first_inputs(spec_path)
     try:
-        sources = cache_root(cache_dir, spec_path.resolve().parent) / "sources"
+        sources = sources_root(cache_dir, spec_path)
         resolved = resolve(spec_path, refresh=refresh, log=reporter.note, sources_root=sources)
         inputs |= resolved.files
         if strict:
@@ -281,12 +281,14 @@ def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, placed:
     write_if_changed(out.with_suffix(".srt"), srt_document(cues))
     write_if_changed(out.with_suffix(".vtt"), vtt_document(cues))
     write_if_changed(out.with_suffix(".words.json"), json.dumps(words_out, indent=1) + "\n")
-    scenes = resolved.graph.scenes
+    scenes, notes = resolved.graph.scenes, out.with_suffix(".sources.md")
     if any(scene.sources for scene in scenes):
         from autostream_compiler.sources.pages import sources_markdown
 
         cited = [(s.narration, [c.model_dump() for c in s.sources or []]) for s in scenes]
-        write_if_changed(out.with_suffix(".sources.md"), sources_markdown(resolved.graph.title, cited))
+        write_if_changed(notes, sources_markdown(resolved.graph.title, cited))
+    else:
+        notes.unlink(missing_ok=True)  # of an earlier build that cited sources
 
 
 # --- status --------------------------------------------------------------------------------------
@@ -327,8 +329,7 @@ def status(
     """Each step with why it would run, or "up to date"; writes nothing beside the spec (opening the
     cache registers this process in it and clears what dead processes left; with a shared cache,
     what it holds is downloaded into the local one, as a build would)."""
-    sources = cache_root(cache_dir, Path(spec_path).resolve().parent) / "sources"
-    resolved = resolve(Path(spec_path), write=False, sources_root=sources)
+    resolved = resolve(Path(spec_path), write=False, sources_root=sources_root(cache_dir, spec_path))
     store = open_store(cache_dir, resolved.spec_path.resolve().parent, cache=cache, endpoint=cache_endpoint)
     steps = plan(resolved.graph, resolved.spec_path.parent, choose_render(resolved, profile)[0])
     resolve_cached(steps, store)

@@ -14,7 +14,7 @@ from autostream_compiler.engine.recipe import version_of
 from autostream_compiler.engine.runner import Step
 from autostream_compiler.errors import UserError
 from autostream_compiler.expand.offline import sentences
-from autostream_compiler.expand.scenegraph import Scene, SceneGraph
+from autostream_compiler.expand.scenegraph import Scene, SceneGraph, cited_pages
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers import native_align, piper_tts, procedural
 from autostream_compiler.providers.voices import resolve_voice
@@ -113,12 +113,7 @@ def _closing_steps(graph: SceneGraph, render: Render, codec: list[str]) -> list[
     """The closing sources card (the cited files and their pages) and its video piece after the last scene."""
     if not graph.card:
         return []
-    cited: dict[str, list[int]] = {}
-    for scene in graph.scenes:
-        for c in scene.sources or []:
-            pages = cited.setdefault(c.file, [])
-            if c.page not in pages:
-                pages.append(c.page)
+    cited = cited_pages(c for scene in graph.scenes for c in scene.sources or [])
     cap = graph.captions
     look = {"font": cap.font, "color": cap.color, "palette": graph.palette}
     size = {"width": graph.format.width, "height": graph.format.height}

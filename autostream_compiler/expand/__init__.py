@@ -74,10 +74,10 @@ def load_inputs(
         raise
     grounding = None
     if spec.sources:
-        from autostream_compiler.engine.cache import cache_root
+        from autostream_compiler.engine.cache import sources_root as default_root
         from autostream_compiler.sources.ground import ground
 
-        root = sources_root or cache_root(None, Path(spec_path).parent) / "sources"
+        root = sources_root or default_root(None, spec_path)
         grounding = ground(spec, Path(spec_path).parent, root, log)
     if spec.topic is not None and grounding is not None and spec.llm.provider == "offline":
         from autostream_compiler.sources.ground import extractive_inputs
@@ -164,7 +164,7 @@ def sources_status(spec_path: Path, sources_root: Path | None = None) -> list[st
     for document in inputs.grounding.documents:
         pages = f"{len(document.pages)} page{'s' if len(document.pages) != 1 else ''}"
         if document.file not in before:
-            lines.append(f"{document.file}: new ({pages}); indexed on the next build")
+            lines.append(f"{document.file}: new since the lock ({pages}, indexed)")
         elif before[document.file] != document.digest:
             lines.append(
                 f"{document.file}: changed since the lock; indexed again (unchanged passages keep their vectors)"

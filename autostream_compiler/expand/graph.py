@@ -22,7 +22,8 @@ from autostream_compiler.expand.scenegraph import (
 )
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers.voices import resolve_voice
-from autostream_compiler.specfile.models import MotionSpec, PageImage, SourceSpec, Spec, TransitionSpec
+from autostream_compiler.specfile.loader import source_paths
+from autostream_compiler.specfile.models import MotionSpec, PageImage, Spec, TransitionSpec
 from autostream_compiler.specfile.style import Style
 
 _SHORT_SIDE = {"720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
@@ -150,23 +151,29 @@ def _scene(index: int, draft: Draft, spec: Spec, style: Style, title: str) -> Sc
     )
 
 
+def _pdf(file: str) -> bool:
+    """Whether a source's pages can be shown: a PDF file beside the spec."""
+    return file.lower().endswith(".pdf") and "://" not in file
+
+
 def _image(index: int, draft: Draft, spec: Spec, prompt: str, seed: int) -> ImageSource:
-    """A scene's picture: generated, a file, or a page of a source (the cited one for `page: auto`, and
-    for every cited scene with `retrieval.show_pages`)."""
+    """A scene's picture: generated, a file, or a page of a source PDF (the cited one for `page: auto`,
+    and for every scene citing a PDF with `retrieval.show_pages`)."""
     wanted = draft.image
     if isinstance(wanted, str):
         return ImageSource(provider="file", prompt=prompt, seed=seed, path=wanted)
-    if wanted is None and not (spec.retrieval.show_pages and draft.sources):
+    shown = [c for c in draft.sources or [] if _pdf(c.file)]  # the cited pages that can be shown
+    if wanted is None and not (spec.retrieval.show_pages and shown):
         return ImageSource(provider="generated", prompt=prompt, seed=seed)
-    wanted = wanted or PageImage(page="auto")
-    named = [entry.path if isinstance(entry, SourceSpec) else entry for entry in spec.sources or []]
+    wanted = wanted or PageImage(page="auto", file=shown[0].file)
+    named = source_paths(spec)
     if not named:
         raise UserError(f"scenes[{index}].image: a page needs the spec's `sources`; add the document under `sources:`")
-    cited = [c for c in draft.sources or [] if wanted.file in (None, c.file)]
+    cited = [c for c in shown if wanted.file in (None, c.file)]
     if wanted.page == "auto":
         if not cited:
             raise UserError(
-                f"scenes[{index}].image: page: auto, but the scene cites no passage; give a page number "
+                f"scenes[{index}].image: page: auto, but the scene cites no page of a PDF; give a page number "
                 "(page: 3) or narration that the sources back"
             )
         return ImageSource(
@@ -177,5 +184,7 @@ def _image(index: int, draft: Draft, spec: Spec, prompt: str, seed: int) -> Imag
         raise UserError(
             f"scenes[{index}].image.file: {file} is not one of the spec's sources; use one of {', '.join(named)}"
         )
+    if not _pdf(file):
+        raise UserError(f"scenes[{index}].image: pages are shown from PDFs in the spec's folder; {file} is not one")
     marked = next((c.text for c in cited if c.file == file and c.page == wanted.page), None)
     return ImageSource(provider="page", prompt=prompt, seed=seed, path=file, page=wanted.page, highlight=marked)

@@ -58,6 +58,16 @@ class Citation(_Strict):
     """The passage."""
 
 
+def cited_pages(citations) -> dict[str, list[int]]:
+    """Each cited file with its pages, in the order first cited."""
+    pages: dict[str, list[int]] = {}
+    for c in citations:
+        found = pages.setdefault(c.file, [])
+        if c.page not in found:
+            found.append(c.page)
+    return pages
+
+
 class SceneMotion(_Strict):
     """The camera move over this scene's picture."""
 

@@ -171,8 +171,9 @@ CHIP_SIZE = 0.03  # a citation chip's line height, of the frame's short side
 
 
 def chip_events(text: str, captions: dict, width: int, height: int, aspect: str, until: float) -> list[str]:
-    """A citation chip ("report.pdf, p. 12") at the top left of the safe area for the whole segment: a
-    box in the captions' highlight colour (an ASS drawing) and the text on it in their colour."""
+    """A citation chip ("report.pdf, p. 12") at the top left of the safe area (bottom left under top
+    captions) for the whole segment: a box in the captions' highlight colour (an ASS drawing) and the
+    text on it in their colour."""
     face, font = _face(captions["font"]), captions["font"]
     em = max(1, round(CHIP_SIZE * min(width, height) / face.cell))
     size = em * face.cell
@@ -182,6 +183,8 @@ def chip_events(text: str, captions: dict, width: int, height: int, aspect: str,
     scale = min(1.0, room / max(_measure(font, em)(text), 1))
     box_w, box_h = _measure(font, em)(text) * scale + 2 * pad, size * scale + pad
     x, y, end = area.left, area.top, ass_time(until)
+    if captions["position"] == "top":  # out of the captions' way
+        y = height - area.bottom - box_h
     box = f"m 0 0 l {box_w:.0f} 0 {box_w:.0f} {box_h:.0f} 0 {box_h:.0f}"
     accent, color = ass_color(captions["highlight"]), ass_color(captions["color"])
     scaled = f"\\fscx{scale * 100:.1f}\\fscy{scale * 100:.1f}"

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from autostream_compiler.digests import file_digest
+from autostream_compiler.env import public_url
 from autostream_compiler.errors import UserError
 
 MAX_PAGES = 500  # pages read from one document without (or within) a `pages:` selection
@@ -584,11 +585,11 @@ def fetch(url: str, download_dir: Path) -> Path:
         with httpx.Client(timeout=FETCH_TIMEOUT, follow_redirects=True) as client:
             response = client.get(url)
     except httpx.TimeoutException:
-        raise UserError(f"cannot fetch {url} (no answer in {FETCH_TIMEOUT:.0f} s); {fix}") from None
+        raise UserError(f"cannot fetch {public_url(url)} (no answer in {FETCH_TIMEOUT:.0f} s); {fix}") from None
     except httpx.HTTPError as exc:
-        raise UserError(f"cannot fetch {url} ({type(exc).__name__}: {exc}); {fix}") from None
+        raise UserError(f"cannot fetch {public_url(url)} ({type(exc).__name__}); {fix}") from None
     if response.status_code >= 400:
-        raise UserError(f"cannot fetch {url} (HTTP {response.status_code}); {fix}")
+        raise UserError(f"cannot fetch {public_url(url)} (HTTP {response.status_code}); {fix}")
     if not suffix:  # no extension in the URL: the server's content type names the kind
         mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
         target = target.with_suffix(_MIME_SUFFIX.get(mime, ""))
@@ -598,7 +599,7 @@ def fetch(url: str, download_dir: Path) -> Path:
         partial.write_bytes(response.content)
         partial.replace(target)
     except OSError as exc:
-        raise UserError(f"cannot save {url} into {download_dir} ({exc.strerror or exc}); {fix}") from None
+        raise UserError(f"cannot save {public_url(url)} into {download_dir} ({exc.strerror or exc}); {fix}") from None
     return target
 
 

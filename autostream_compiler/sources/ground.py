@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autostream_compiler.digests import digest
 from autostream_compiler.errors import UserError
 from autostream_compiler.expand.offline import sentences
 from autostream_compiler.expand.scenegraph import Citation
@@ -72,7 +71,7 @@ class Grounding:
 def ground(spec: Spec, spec_dir: Path, root: Path, log: Callable[[str], None] = lambda _: None) -> Grounding:
     """Read, chunk and index the spec's sources (an unchanged document is never indexed again)."""
     try:
-        from autostream_compiler.sources.documents import chunk, read_document
+        from autostream_compiler.sources.documents import chunk, document_stem, read_document
         from autostream_compiler.sources.index import Library, open_embedder
     except ImportError as exc:
         raise UserError(f"`sources` need the docs extra ({exc.name} is missing): {DOCS_EXTRA}") from None
@@ -83,7 +82,7 @@ def ground(spec: Spec, spec_dir: Path, root: Path, log: Callable[[str], None] = 
     stems: dict[str, int] = {}
     for ref in refs:
         document = read_document(spec_dir, ref, root / "downloads")
-        stem = _stem(ref.file)
+        stem = document_stem(ref.file)
         stems[stem] = stems.get(stem, 0) + 1
         pieces = chunk(document, stem=stem if stems[stem] == 1 else f"{stem}{stems[stem]}")
         library.add(document, pieces)
@@ -94,11 +93,6 @@ def ground(spec: Spec, spec_dir: Path, root: Path, log: Callable[[str], None] = 
     for note in blank:
         log(f"warning: {note}")
     return Grounding(documents, passages, library, embedder.id, spec.retrieval.top_k, blank)
-
-
-def _stem(file: str) -> str:
-    name = file.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "source"
 
 
 def _ranges(numbers: list[int]) -> str:
@@ -224,8 +218,3 @@ def _scene_of(said: list[str], cited: list, heading: str | None) -> tuple:
     first = sentences(narration)[0]
     visual = f"{heading}: {first}" if heading else first
     return narration, visual[:300], [citation(p) for p in cited]
-
-
-def retrieval_key(query: str, grounding: Grounding) -> str:
-    """The digest of a search (for callers that keep results)."""
-    return digest({"query": query, **grounding.fingerprint()})

@@ -111,12 +111,20 @@ class FolderEmbedder:
             library = "fastembed"
         self._folder = folder
         dim = int(normalise(self._encode(["dimension"])).shape[1])
-        self.id = f"{library} {folder.name} {dim}"
+        self._dim = dim
+        self.id = f"{library} {folder.name} {dim} {_folder_digest(folder)[:16]}"  # another model: another index
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, int(self.id.rsplit(" ", 1)[1])), dtype=np.float32)
+            return np.zeros((0, self._dim), dtype=np.float32)
         return normalise(self._encode(list(texts)))
+
+
+def _folder_digest(folder: Path) -> str:
+    """The digest of a model folder's files (each read again only when it changed)."""
+    from autostream_compiler.digests import digest, stat_digest
+
+    return digest({f.relative_to(folder).as_posix(): stat_digest(f) for f in sorted(folder.rglob("*")) if f.is_file()})
 
 
 def fastembed_model_name(folder: Path, supported: list[str]) -> str | None:
@@ -168,7 +176,7 @@ class OpenAIEmbedder:
             api_key=key or "no-key", base_url=base_url, timeout=timeout, max_retries=max_retries
         )
         self._model, self._timeout, self._retries = model, timeout, max_retries
-        self.id = f"openai:{model}"
+        self.id = f"openai:{model} at {public_url(str(self._client.base_url))}"  # the same name elsewhere differs
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -302,7 +310,7 @@ class Library:
             return []
         from lancedb.query import MatchQuery
 
-        vector = self.embedder.embed([query])[0]
+        vector = self._vectors([query])[0]  # a query seen before costs no embedding (nor a server call)
         limit = max(3 * top_k, 24)
         dense: list[tuple[float, str]] = []
         sparse: list[tuple[float, str]] = []

@@ -99,11 +99,9 @@ def expand_scenes(
 
 def cited(sources) -> str:
     """A scene's citations as the table shows them: `report.pdf p. 3, p. 7; notes.md p. 1`."""
-    pages: dict[str, list[int]] = {}
-    for c in sources or []:
-        found = pages.setdefault(c.file, [])
-        if c.page not in found:
-            found.append(c.page)
+    from autostream_compiler.expand.scenegraph import cited_pages
+
+    pages = cited_pages(sources or [])
     return "; ".join(f"{file} " + ", ".join(f"p. {n}" for n in found) for file, found in pages.items())
 
 

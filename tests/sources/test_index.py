@@ -244,7 +244,7 @@ def test_openai_compatible_endpoint(tmp_path, monkeypatch):
     with FakeEmbeddings() as server:
         embedder = open_embedder("openai:nomic-embed-text", tmp_path, base_url=f"{server.root}/v1")
         vectors = embedder.embed(["lava and ash", "ice"])
-        assert embedder.id == "openai:nomic-embed-text"
+        assert embedder.id == f"openai:nomic-embed-text at {server.root}/v1/"  # the server is part of it
         assert vectors.shape == (2, 8) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
         assert np.allclose(
             vectors[0], np.array(_word_vector("lava and ash")) / np.linalg.norm(_word_vector("lava and ash"))
