@@ -325,3 +325,27 @@ def test_steps_cached_here_before_the_shared_cache_was_used_reach_the_workers(tm
     built = {s["kind"]: s for s in _steps(spec) if s["status"] == "built"}
     assert set(built) == {"mux", "thumbnail"}  # the title is in the video's metadata and on the card
     assert built["mux"]["worker"] in {w.name for w in cluster["workers"]}
+
+
+def test_a_worker_refuses_forged_tasks(tmp_path):
+    """What a worker runs comes from its own code: a task naming another function, a key that does not
+    follow from the task, or a name that is not a digest fails that task and touches nothing outside."""
+    from autostream_compiler.engine.cache import Store
+    from autostream_compiler.engine.remote import RemoteCache
+    from autostream_compiler.engine.tasks import run_task
+
+    store = Store(tmp_path / "local", remote=RemoteCache(str(tmp_path / "shared")))
+    base = {"key": "a" * 64, "kind": "timeline", "label": "timeline", "function": "timeline", "kwargs": {},
+            "provider": "autostream", "file_digests": {}, "files": {}, "inputs": {}, "cache": str(tmp_path / "shared"),
+            "params": {"fps": 24, "pause": 0.5, "joins": [], "chapters": []}}  # fmt: skip
+    forged = {
+        "another function": {**base, "function": "write_wav"},
+        "a module path": {**base, "function": "os.system"},
+        "a key that does not follow": base,
+        "a file outside the cache": {**base, "files": {"source": {"digest": "../../etc/passwd", "size": 1}}},
+        "another cache": {**base, "cache": str(tmp_path / "elsewhere")},
+    }
+    for what, task in forged.items():
+        data = run_task(task, store, "test:1")
+        assert data["status"] == "failed" and not data["recorded"], what
+    assert not list((tmp_path / "shared").rglob("actions/*/*.json")), "nothing was recorded"
