@@ -101,25 +101,41 @@ class ChatModel:
             return (reply.choices[0].message.content or "") if reply.choices else ""
 
     def _error(self, exc: Exception) -> AutostreamError:
-        sdk, name, cfg = self._sdk, self.provider, self._config
-        where = f"{name} at {public_url(str(self._client.base_url))}"
-        tries = f"{cfg.max_retries} retries" if cfg.max_retries != 1 else "1 retry"
-        if isinstance(exc, (sdk.AuthenticationError, sdk.PermissionDeniedError)):
-            env = KEY_ENV[name]
-            return UserError(f"{where} refused the API key (HTTP {exc.status_code}); set {env} to a valid key")
-        if isinstance(exc, sdk.NotFoundError):
-            return UserError(f"{where} has no model {self.model!r} (HTTP 404); fix `llm.model` in the spec")
-        if isinstance(exc, sdk.APITimeoutError):
-            return BuildError(
-                f"{where} did not answer within {cfg.timeout:g} s ({tries}); try again later or raise `llm.timeout`"
-            )
-        if isinstance(exc, sdk.APIConnectionError):
-            return BuildError(f"cannot reach {where} ({tries}); check the network or `llm.base_url`")
-        if isinstance(exc, sdk.RateLimitError):
-            return BuildError(f"{where} is rate limiting (HTTP 429) after {tries}; wait a minute and try again")
-        status = getattr(exc, "status_code", None)
-        detail = " ".join(str(getattr(exc, "message", exc)).split())[:200]
-        return BuildError(redact(f"{where} failed (HTTP {status}): {detail}; try again or check `llm`"))
+        cfg = self._config
+        where = f"{self.provider} at {public_url(str(self._client.base_url))}"
+        return api_error(
+            exc,
+            self._sdk,
+            where,
+            cfg.max_retries,
+            cfg.timeout,
+            key=KEY_ENV[self.provider],
+            missing=f"has no model {self.model!r} (HTTP 404); fix `llm.model` in the spec",
+            slow="try again later or raise `llm.timeout`",
+            settings="`llm.base_url`",
+        )
+
+
+def api_error(
+    exc: Exception, sdk, where: str, retries: int, timeout: float, key: str, missing: str, slow: str, settings: str
+):
+    """One line for an error of an OpenAI-compatible server through the openai (or groq) SDK: a refused
+    key (exit 2, naming the variable, never the key), no such model (exit 2), a timeout, no connection,
+    rate limiting, or another HTTP error (exit 1)."""
+    tries = f"{retries} retries" if retries != 1 else "1 retry"
+    if isinstance(exc, (sdk.AuthenticationError, sdk.PermissionDeniedError)):
+        return UserError(f"{where} refused the API key (HTTP {exc.status_code}); set {key} to a valid key")
+    if isinstance(exc, sdk.NotFoundError):
+        return UserError(f"{where} {missing}")
+    if isinstance(exc, sdk.APITimeoutError):
+        return BuildError(f"{where} did not answer within {timeout:g} s ({tries}); {slow}")
+    if isinstance(exc, sdk.APIConnectionError):
+        return BuildError(f"cannot reach {where} ({tries}); check the network or {settings}")
+    if isinstance(exc, sdk.RateLimitError):
+        return BuildError(f"{where} is rate limiting (HTTP 429) after {tries}; wait a minute and try again")
+    status = getattr(exc, "status_code", None)
+    detail = " ".join(str(getattr(exc, "message", exc)).split())[:200]
+    return BuildError(redact(f"{where} failed (HTTP {status}): {detail}; try again or check {settings}"))
 
 
 def _failed_generation(exc: Exception) -> str | None:

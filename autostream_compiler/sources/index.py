@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from autostream_compiler.digests import digest
-from autostream_compiler.env import public_url, redact
+from autostream_compiler.env import public_url
 from autostream_compiler.errors import AutostreamError, BuildError, UserError, write_failed
 
 if TYPE_CHECKING:
@@ -194,21 +194,19 @@ class OpenAIEmbedder:
         return f"embeddings {self._model!r} at {public_url(str(self._client.base_url))}"
 
     def _error(self, exc: Exception) -> AutostreamError:
-        sdk, where = self._sdk, self._where()
-        tries = f"{self._retries} retries" if self._retries != 1 else "1 retry"
-        if isinstance(exc, (sdk.AuthenticationError, sdk.PermissionDeniedError)):
-            return BuildError(
-                f"{where} refused the API key (HTTP {exc.status_code}); set OPENAI_API_KEY to a valid key"
-            )
-        if isinstance(exc, sdk.NotFoundError):
-            return BuildError(f"{where}: no such model (HTTP 404); fix `retrieval.embedder` in the spec")
-        if isinstance(exc, sdk.APITimeoutError):
-            return BuildError(f"{where} did not answer within {self._timeout:g} s ({tries}); try again later")
-        if isinstance(exc, sdk.APIConnectionError):
-            return BuildError(f"cannot reach {where} ({tries}); check the network or the base_url")
-        status = getattr(exc, "status_code", None)
-        detail = " ".join(str(getattr(exc, "message", exc)).split())[:200]
-        return BuildError(redact(f"{where} failed (HTTP {status}): {detail}; try again or check the server"))
+        from autostream_compiler.providers.llm import api_error
+
+        return api_error(
+            exc,
+            self._sdk,
+            self._where(),
+            self._retries,
+            self._timeout,
+            key="OPENAI_API_KEY",
+            missing="has no such model (HTTP 404); fix `retrieval.embedder` in the spec",
+            slow="try again later",
+            settings="`retrieval.base_url`",
+        )
 
 
 def open_embedder(

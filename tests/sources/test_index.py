@@ -266,7 +266,7 @@ def test_openai_endpoint_refusing_the_key_is_one_line_without_the_key(tmp_path, 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-1234")
     with FakeEmbeddings(status=401) as server:
         embedder = open_embedder("openai:text-embedding-3-small", tmp_path, base_url=f"{server.root}/v1", max_retries=0)
-        with pytest.raises(BuildError) as caught:
+        with pytest.raises(UserError) as caught:  # the user's key: exit 2, as for the language model
             embedder.embed(["ice"])
     message = str(caught.value)
     assert "\n" not in message and "sk-test-secret" not in message
