@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from render_bench import probe_seconds  # benchmarks/ is on the path when run as a script
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EXAMPLE = ROOT / "specs" / "examples" / "volcano-script.yaml"
@@ -379,16 +381,6 @@ def remote_cache_hit(work: Path) -> tuple[dict, dict]:
         "other_load": runs["laptop"].other_load,
         "loadavg_before": runs["laptop"].loadavg,
     }, runs["ci"].report
-
-
-def probe_seconds(video: Path) -> float:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(video)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return float(out.strip())
 
 
 def step_latencies(events: list[tuple[float, dict]]) -> list[dict]:

@@ -4,12 +4,11 @@ HTML and text, URLs from a local server, chunking into passages, and one clear l
 from __future__ import annotations
 
 import shutil
-import subprocess
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from helpers import LocalServer
+from helpers import LocalServer, print_pdf
 
 from autostream_compiler.errors import UserError
 from autostream_compiler.sources.documents import (
@@ -32,23 +31,6 @@ PAGES = [
     ("Decline", "Steam engines replaced the tide by eighteen hundred and ninety. Only one mill still turns."),
     ("Sources", "Parish records and the miller's ledger tell this story."),
 ]
-
-
-def print_pdf(html: str, out: Path) -> Path:
-    """HTML printed to a PDF by Debian's headless Chromium."""
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        pytest.skip("needs Chromium (apt-get install chromium)")
-    source = out.with_suffix(".html")
-    source.write_text(html, encoding="utf-8")
-    subprocess.run(
-        [binary, "--headless", "--no-sandbox", f"--print-to-pdf={out}", "--no-pdf-header-footer", str(source)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    source.unlink()
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,11 @@ highlighted; the citation chip, the sources card and the sources Markdown."""
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import print_pdf
 from PIL import Image
 
 from autostream_compiler.errors import UserError
@@ -41,20 +40,7 @@ can enter at low tide without delay.</p><p>Work starts in autumn.</p></div>
 @pytest.fixture(scope="module")
 def pdf(tmp_path_factory) -> Path:
     """A 2-page PDF printed by Debian's headless Chromium."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("needs Chromium (apt-get install chromium)")
-    folder = tmp_path_factory.mktemp("pdf")
-    (folder / "page.html").write_text(HTML)
-    out = folder / "report.pdf"
-    subprocess.run(
-        [chromium, "--headless", "--no-sandbox", f"--print-to-pdf={out}", "--no-pdf-header-footer", "page.html"],
-        cwd=folder,
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
-    return out
+    return print_pdf(HTML, tmp_path_factory.mktemp("pdf") / "report.pdf")
 
 
 @pytest.fixture(scope="module")
