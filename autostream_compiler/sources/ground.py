@@ -12,11 +12,15 @@ Three ways a spec meets its documents:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autostream_compiler.atomic import write_if_changed
+from autostream_compiler.digests import digest
+from autostream_compiler.engine.recipe import version_of
 from autostream_compiler.errors import UserError
 from autostream_compiler.expand.offline import sentences
 from autostream_compiler.expand.scenegraph import Citation
@@ -46,63 +50,97 @@ def source_refs(spec: Spec) -> list:
 
 @dataclass
 class Grounding:
-    """A spec's documents, read and indexed: what scenes can cite."""
+    """A spec's documents, read and chunked: what scenes can cite. The index (embedder and LanceDB) is
+    opened only when a search is not in the cache of searches, so a build whose documents and queries
+    did not change loads neither."""
 
     documents: list
     passages: list  # every passage of every document, in document order
-    library: object
-    embedder: str
+    root: Path
+    settings: dict  # the spec's embedder, its server, the versions of the libraries that embed
     top_k: int
+    opener: Callable[[], object]  # -> (embedder, library with every document added)
     blank: list[str] = field(default_factory=list)  # notes: pages with no text layer
+    _index: tuple | None = None
 
     def fingerprint(self) -> dict:
         """What citations depend on: the documents' bytes and pages, the embedder, top_k."""
         return {
             "documents": [[d.file, d.digest, [p.number for p in d.pages]] for d in self.documents],
-            "embedder": self.embedder,
+            "embedder": self.settings,
             "top_k": self.top_k,
         }
 
+    @property
+    def embedder(self) -> str:
+        """The embedder's id (name, version, size; its model's files or server), for the lock."""
+        return self._opened()[0].id
+
+    def _opened(self) -> tuple:
+        if self._index is None:
+            self._index = self.opener()
+        return self._index
+
     def search(self, query: str, top_k: int | None = None) -> list:
-        """The passages that answer `query` best (hybrid: full-text and vectors, fused by rank)."""
-        return self.library.search(query, top_k or self.top_k, self.documents)
+        """The passages that answer `query` best (hybrid: full-text and vectors, fused by rank); a
+        search made before over the same documents is read back from the cache."""
+        top_k = top_k or self.top_k
+        saved = self.root / "searches" / f"{digest({'query': query, 'top_k': top_k, **self.fingerprint()})}.json"
+        by_id = {p.id: p for p in self.passages}
+        try:
+            ids = json.loads(saved.read_text(encoding="utf-8"))
+            if all(i in by_id for i in ids):
+                return [by_id[i] for i in ids]
+        except (OSError, ValueError, TypeError):
+            pass
+        found = self._opened()[1].search(query, top_k, self.documents)
+        try:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            write_if_changed(saved, json.dumps([p.id for p in found]))
+        except OSError:
+            pass  # a cache that cannot be written only costs the next search its time
+        return found
 
 
 def ground(spec: Spec, spec_dir: Path, root: Path, log: Callable[[str], None] = lambda _: None) -> Grounding:
-    """Read, chunk and index the spec's sources (an unchanged document is never indexed again)."""
+    """Read and chunk the spec's sources; they are indexed when a search first needs it (an unchanged
+    document is never indexed again)."""
     try:
-        from autostream_compiler.sources.documents import chunk, document_stem, read_document
-        from autostream_compiler.sources.index import Library, open_embedder
+        from autostream_compiler.sources.documents import chunk, document_stem, page_ranges, read_document
     except ImportError as exc:
         raise UserError(f"`sources` need the docs extra ({exc.name} is missing): {DOCS_EXTRA}") from None
-    refs = source_refs(spec)
-    embedder = open_embedder(spec.retrieval.embedder, spec_dir, spec.retrieval.base_url)
-    library = Library(root, embedder)
-    documents, passages, blank = [], [], []
+    documents, passages, blank, pieces_of = [], [], [], []
     stems: dict[str, int] = {}
-    for ref in refs:
+    for ref in source_refs(spec):
         document = read_document(spec_dir, ref, root / "downloads")
         stem = document_stem(ref.file)
         stems[stem] = stems.get(stem, 0) + 1
         pieces = chunk(document, stem=stem if stems[stem] == 1 else f"{stem}{stems[stem]}")
-        library.add(document, pieces)
         documents.append(document)
+        pieces_of.append(pieces)
         passages += pieces
         if getattr(document, "blank_pages", None):
-            blank.append(f"{ref.file}: no text on pages {_ranges(document.blank_pages)} (scanned?); they are not cited")
+            blank.append(f"{ref.file}: no text on pages {page_ranges(document.blank_pages)} (scanned?); not cited")
     for note in blank:
         log(f"warning: {note}")
-    return Grounding(documents, passages, library, embedder.id, spec.retrieval.top_k, blank)
 
+    def opener() -> tuple:
+        try:
+            from autostream_compiler.sources.index import Library, open_embedder
+        except ImportError as exc:
+            raise UserError(f"`sources` need the docs extra ({exc.name} is missing): {DOCS_EXTRA}") from None
+        embedder = open_embedder(spec.retrieval.embedder, spec_dir, spec.retrieval.base_url)
+        library = Library(root, embedder)
+        for document, pieces in zip(documents, pieces_of):
+            library.add(document, pieces)
+        return embedder, library
 
-def _ranges(numbers: list[int]) -> str:
-    runs: list[list[int]] = []
-    for n in sorted(numbers):
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+    settings = {
+        "name": spec.retrieval.embedder,
+        "base_url": spec.retrieval.base_url,
+        "engines": [version_of(d) for d in ("wordllama", "lancedb", "sentence-transformers", "fastembed")],
+    }
+    return Grounding(documents, passages, root, settings, spec.retrieval.top_k, opener, blank)
 
 
 def citation(passage) -> Citation:
