@@ -373,11 +373,12 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-_DIGEST = re.compile(r"[0-9a-f]{64}")
+_DIGEST = re.compile(r"[0-9A-Za-z_-]{16,128}")  # sha256 hex digests in practice; never a path
 
 
 def _checked(digest: str) -> str:
-    """A sha256 hex digest, or BuildError: a name from a record or a task never leaves the cache folder."""
+    """A digest or key as a file name, or BuildError: a name from a record or a task never leaves the
+    cache folder."""
     if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
         raise BuildError(f"not a cache digest: {str(digest)[:80]!r}")
     return digest
