@@ -159,15 +159,21 @@ def image_chain(
 
 
 def image_page(ctx: StepContext) -> Result:
-    """A page of a source document at the frame's size, its cited passage highlighted."""
-    from autostream_compiler.sources.pages import render_page
+    """A page of a source document at the frame's size, its cited passage highlighted; or, with
+    `figure`, the largest picture in it (the page when it holds none)."""
+    from autostream_compiler.sources.pages import render_figure, render_page
 
-    p, source = ctx.params, ctx.files["source"]
+    p, source, warnings = ctx.params, ctx.files["source"], []
+    size = (p["width"], p["height"], p["palette"])
     try:
-        picture = render_page(source, p["page"], p["highlight"], p["width"], p["height"], p["palette"])
+        picture = render_figure(source, p["page"], *size) if p.get("figure") else None
+        if p.get("figure") and picture is None:
+            warnings.append(f"page {p['page']} of {p['file']} holds no picture; showing the page")
+        if picture is None:
+            picture = render_page(source, p["page"], p["highlight"], *size)
     except UserError as exc:  # named as the spec names it (on a worker the file is a cache blob)
         raise UserError(str(exc).replace(source.name, p["file"])) from None
-    return _picture(ctx, picture, {"page": p["page"]})
+    return _picture(ctx, picture, {"page": p["page"]}, warnings)
 
 
 def _picture(ctx: StepContext, picture, record: dict, warnings: list[str] = ()) -> Result:

@@ -215,6 +215,8 @@ def _page_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> Step:
     files = {"source": _local_file(spec_dir, image.path or "", i, "image")}
     size = {"width": graph.format.width, "height": graph.format.height}
     params = {**size, "page": image.page, "highlight": image.highlight, "palette": graph.palette, "file": image.path}
+    if image.figure:
+        params["figure"] = True
     return Step("image", i, "page", params, actions.image_page, files=files, file_digests=_digests(files))
 
 

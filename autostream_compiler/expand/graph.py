@@ -116,7 +116,7 @@ def _locked_image(image: ImageSource) -> str | PageImage | None:
     if image.provider == "file":
         return image.path
     if image.provider == "page":
-        return PageImage(page=image.page, file=image.path)
+        return PageImage(page=image.page, file=image.path, figure=bool(image.figure))
     return None
 
 
@@ -170,14 +170,22 @@ def _image(index: int, draft: Draft, spec: Spec, prompt: str, seed: int) -> Imag
     if not named:
         raise UserError(f"scenes[{index}].image: a page needs the spec's `sources`; add the document under `sources:`")
     cited = [c for c in shown if wanted.file in (None, c.file)]
+    figure = wanted.figure or None
     if wanted.page == "auto":
         if not cited:
             raise UserError(
                 f"scenes[{index}].image: page: auto, but the scene cites no page of a PDF; give a page number "
                 "(page: 3) or narration that the sources back"
             )
+        first = cited[0]
         return ImageSource(
-            provider="page", prompt=prompt, seed=seed, path=cited[0].file, page=cited[0].page, highlight=cited[0].text
+            provider="page",
+            prompt=prompt,
+            seed=seed,
+            path=first.file,
+            page=first.page,
+            highlight=first.text,
+            figure=figure,
         )
     file = wanted.file or (cited[0].file if cited else named[0])
     if file not in named:
@@ -187,4 +195,6 @@ def _image(index: int, draft: Draft, spec: Spec, prompt: str, seed: int) -> Imag
     if not _pdf(file):
         raise UserError(f"scenes[{index}].image: pages are shown from PDFs in the spec's folder; {file} is not one")
     marked = next((c.text for c in cited if c.file == file and c.page == wanted.page), None)
-    return ImageSource(provider="page", prompt=prompt, seed=seed, path=file, page=wanted.page, highlight=marked)
+    return ImageSource(
+        provider="page", prompt=prompt, seed=seed, path=file, page=wanted.page, highlight=marked, figure=figure
+    )

@@ -45,6 +45,8 @@ class ImageSource(_Strict):
     """The 1-based page shown, for `page`."""
     highlight: str | None = None
     """The passage marked on the page, for `page`."""
+    figure: bool | None = None
+    """For `page`: the page's largest embedded picture instead of the whole page."""
 
 
 class Citation(_Strict):

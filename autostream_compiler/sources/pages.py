@@ -26,18 +26,9 @@ def render_page(
 ) -> Image.Image:
     """The 1-based `page` of `pdf` filling ~92% of a width x height frame on the palette's background,
     with the passage `highlight` marked where it is found on the page (nothing marked otherwise)."""
-    import pypdfium2 as pdfium
-
+    document = _open(pdf)
     try:
-        document = pdfium.PdfDocument(str(pdf))
-    except pdfium.PdfiumError as e:
-        raise UserError(f"{pdf.name}: cannot open it as a PDF ({e}); check the file") from None
-    try:
-        if not 1 <= page <= len(document):
-            raise UserError(
-                f"{pdf.name}: page {page} does not exist (it has {len(document)}); cite pages 1-{len(document)}"
-            )
-        pdf_page = document[page - 1]
+        pdf_page = _page(document, pdf, page)
         page_w, page_h = pdf_page.get_size()
         scale = min(PAGE_FILL * height / page_h, PAGE_FILL * width / page_w)
         picture = pdf_page.render(scale=scale, may_draw_forms=True).to_pil().convert("RGB")
@@ -51,6 +42,56 @@ def render_page(
                 picture = Image.alpha_composite(picture.convert("RGBA"), marks).convert("RGB")
     finally:
         document.close()
+    return _framed(picture, palette, width, height)
+
+
+def render_figure(pdf: Path, page: int, width: int, height: int, palette: list[str]) -> Image.Image | None:
+    """The largest picture embedded in the 1-based `page` of `pdf`, at most ~92% of the frame, on the
+    palette's background; None when the page holds no picture."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    document = _open(pdf)
+    try:
+        pdf_page = _page(document, pdf, page)
+        images = list(pdf_page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=4))
+        if not images:
+            return None
+
+        def area(obj) -> float:
+            left, bottom, right, top = obj.get_bounds()
+            return (right - left) * (top - bottom)
+
+        try:
+            picture = max(images, key=area).get_bitmap(render=True).to_pil().convert("RGB")
+        except pdfium.PdfiumError:
+            return None
+    finally:
+        document.close()
+    scale = min(PAGE_FILL * height / picture.height, PAGE_FILL * width / picture.width)
+    size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+    return _framed(picture.resize(size, Image.Resampling.LANCZOS), palette, width, height)
+
+
+def _open(pdf: Path):
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(str(pdf))
+    except pdfium.PdfiumError as e:
+        raise UserError(f"{pdf.name}: cannot open it as a PDF ({e}); check the file") from None
+
+
+def _page(document, pdf: Path, page: int):
+    if not 1 <= page <= len(document):
+        raise UserError(
+            f"{pdf.name}: page {page} does not exist (it has {len(document)}); cite pages 1-{len(document)}"
+        )
+    return document[page - 1]
+
+
+def _framed(picture: Image.Image, palette: list[str], width: int, height: int) -> Image.Image:
+    """A picture centred on the palette's background with a soft shadow under it."""
     frame = _background(palette, width, height)
     left, top = (width - picture.width) // 2, (height - picture.height) // 2
     _drop_shadow(frame, (left, top, left + picture.width, top + picture.height))

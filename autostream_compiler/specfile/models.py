@@ -211,6 +211,8 @@ class PageImage(_Strict):
     """The 1-based page, or `auto`: the page of the passage the scene cites."""
     file: FilePath | None = None
     """Which source (as written in `sources`; default: the cited one, else the first)."""
+    figure: bool = False
+    """Show the largest picture embedded in that page instead of the whole page."""
 
 
 class SceneSpec(_Strict):

@@ -162,19 +162,22 @@ def table(spec: dict, sources: list[str] | None = None) -> list[list[str]]:
 
 
 def _picture(image) -> str:
-    """A scene's `image` in the picture column: a file, or `page 3` / `page auto` / `page 3 of report.pdf`."""
+    """A scene's `image` in the picture column: a file, or `page 3` / `page auto` / `page 3 of report.pdf`
+    / `figure of page 3` (its largest picture)."""
     if isinstance(image, dict):
-        return f"page {image.get('page', 'auto')}" + (f" of {image['file']}" if image.get("file") else "")
+        shown = f"{'figure of ' if image.get('figure') else ''}page {image.get('page', 'auto')}"
+        return shown + (f" of {image['file']}" if image.get("file") else "")
     return str(image or "")
 
 
 def _image(text: str):
     """The picture column back as a scene's `image`."""
-    found = re.fullmatch(r"page\s+(auto|\d+)(?:\s+of\s+(.+))?", text.strip())
+    found = re.fullmatch(r"(figure of\s+)?page\s+(auto|\d+)(?:\s+of\s+(.+))?", text.strip())
     if not found:
         return text
-    page = found[1] if found[1] == "auto" else int(found[1])
-    return {"page": page, **({"file": found[2].strip()} if found[2] else {})}
+    page = found[2] if found[2] == "auto" else int(found[2])
+    image = {"page": page, **({"file": found[3].strip()} if found[3] else {})}
+    return {**image, "figure": True} if found[1] else image
 
 
 def with_table(spec: dict, rows: list[list[Any]]) -> dict:

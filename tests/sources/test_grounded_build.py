@@ -224,3 +224,28 @@ def test_bad_documents_are_one_line_each(tmp_path):
     write_spec(tmp_path, _spec(scenes=[{"narration": "Hello there."}], sources=["missing.pdf"]))
     result = run_cli("build", tmp_path / "video.yaml")
     assert result.exit_code == 2 and "missing.pdf" in result.output
+
+
+def test_a_scene_shows_a_figure_of_its_page(tmp_path):
+    import base64
+    import io
+
+    from PIL import Image
+
+    red = io.BytesIO()
+    Image.new("RGB", (320, 200), (220, 30, 30)).save(red, "PNG")
+    figure = f'<img style="width:320px" src="data:image/png;base64,{base64.b64encode(red.getvalue()).decode()}">'
+    pages = [("Chart", [f"Eruptions per century rose. {figure}"]), ("Notes", ["No pictures on this page."])]
+    print_pdf(pages_html(pages), tmp_path / "volcanoes.pdf")
+    scenes = [
+        {"narration": "Eruptions per century rose.", "image": {"page": 1, "figure": True}},
+        {"narration": "This page has no picture.", "image": {"page": 2, "figure": True}},
+    ]
+    write_spec(tmp_path, _spec(scenes=scenes, sources=["volcanoes.pdf"], retrieval={"card": 0}))
+    result = run_cli("build", tmp_path / "video.yaml", "--report", tmp_path / "report.json")
+    assert result.exit_code == 0, result.output
+    frame = _first_frame(tmp_path / "out" / "video.mp4", colour=True).astype(int)
+    reds = (frame[..., 0] > 170) & (frame[..., 1] < 90) & (frame[..., 2] < 90)
+    assert reds.mean() > 0.4, "the page's figure fills the first scene"
+    images = [s for s in json.loads((tmp_path / "report.json").read_text())["steps"] if s["kind"] == "image"]
+    assert images[1]["warnings"] == ["page 2 of volcanoes.pdf holds no picture; showing the page"]

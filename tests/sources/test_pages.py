@@ -188,3 +188,27 @@ def test_sources_markdown():
     sources = text.split("## Sources")[1]
     assert "- report\\_2024.pdf — pp. 3, 12" in sources and "- notes.md — p. 1" in sources
     assert sources.count("report\\_2024.pdf") == 1
+
+
+def test_the_largest_figure_of_a_page_fills_the_frame(tmp_path):
+    from autostream_compiler.sources.pages import render_figure
+
+    red = io.BytesIO()
+    Image.new("RGB", (320, 200), (220, 30, 30)).save(red, "PNG")
+    small = io.BytesIO()
+    Image.new("RGB", (40, 40), (30, 30, 220)).save(small, "PNG")
+    import base64
+
+    def img(data: io.BytesIO, w: int) -> str:
+        return f'<img style="width:{w}px" src="data:image/png;base64,{base64.b64encode(data.getvalue()).decode()}">'
+
+    html = f"""<html><body><div style="page-break-after:always"><h1>Text only</h1><p>No pictures here.</p></div>
+    <div><h1>Figures</h1><p>A chart follows.</p>{img(small, 40)}{img(red, 320)}</div></body></html>"""
+    pdf = print_pdf(html, tmp_path / "figures.pdf")
+    assert render_figure(pdf, 1, 1280, 720, PALETTE) is None
+    picture = _pixels(render_figure(pdf, 2, 1280, 720, PALETTE))
+    assert picture.shape == (720, 1280, 3)
+    reds = (picture[..., 0] > 180) & (picture[..., 1] < 80) & (picture[..., 2] < 80)
+    blues = (picture[..., 2] > 180) & (picture[..., 0] < 80)
+    assert reds.mean() > 0.5, "the largest picture (red) fills most of the frame"
+    assert blues.sum() == 0, "the smaller one is not shown"
