@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
@@ -17,6 +18,7 @@ from autostream_compiler.errors import UserError
 
 MAX_PAGES = 500  # pages read from one document without (or within) a `pages:` selection
 FETCH_TIMEOUT = 30.0  # seconds for a URL source
+MAX_DOWNLOAD = 200 * 2**20  # a fetched document is streamed to disk and refused past this
 
 KINDS = {
     ".pdf": "pdf",
@@ -581,25 +583,35 @@ def fetch(url: str, download_dir: Path) -> Path:
         if cached.is_file() and not cached.name.endswith(".part"):
             return cached
     fix = "download it next to the spec and name the file"
+    Path(download_dir).mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{uuid.uuid4().hex[:8]}.part")
     try:
         with httpx.Client(timeout=FETCH_TIMEOUT, follow_redirects=True) as client:
-            response = client.get(url)
+            with client.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    raise UserError(f"cannot fetch {public_url(url)} (HTTP {response.status_code}); {fix}")
+                if not suffix:  # no extension in the URL: the server's content type names the kind
+                    mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                    target = target.with_suffix(_MIME_SUFFIX.get(mime, ""))
+                got = 0
+                with open(partial, "wb") as out:
+                    for chunk in response.iter_bytes(1 << 20):
+                        got += len(chunk)
+                        if got > MAX_DOWNLOAD:
+                            limit = (
+                                f"{MAX_DOWNLOAD // 2**20} MB" if MAX_DOWNLOAD >= 2**20 else f"{MAX_DOWNLOAD // 1024} KB"
+                            )
+                            raise UserError(f"{public_url(url)} is larger than {limit}; {fix} (and choose `pages`)")
+                        out.write(chunk)
+        partial.replace(target)
     except httpx.TimeoutException:
         raise UserError(f"cannot fetch {public_url(url)} (no answer in {FETCH_TIMEOUT:.0f} s); {fix}") from None
     except httpx.HTTPError as exc:
         raise UserError(f"cannot fetch {public_url(url)} ({type(exc).__name__}); {fix}") from None
-    if response.status_code >= 400:
-        raise UserError(f"cannot fetch {public_url(url)} (HTTP {response.status_code}); {fix}")
-    if not suffix:  # no extension in the URL: the server's content type names the kind
-        mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        target = target.with_suffix(_MIME_SUFFIX.get(mime, ""))
-    try:
-        Path(download_dir).mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f"{target.name}.{hashlib.sha256(response.content).hexdigest()[:8]}.part")
-        partial.write_bytes(response.content)
-        partial.replace(target)
     except OSError as exc:
         raise UserError(f"cannot save {public_url(url)} into {download_dir} ({exc.strerror or exc}); {fix}") from None
+    finally:
+        partial.unlink(missing_ok=True)
     return target
 
 

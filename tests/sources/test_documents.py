@@ -283,7 +283,7 @@ class _Files(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802
         self.hits.append(self.path)
-        body = {"/paper.pdf": self.pdf, "/notes": b"# Notes\n\nFrom the web.\n"}.get(self.path)
+        body = {"/paper.pdf": self.pdf, "/notes": b"# Notes\n\nFrom the web.\n"}.get(self.path.split("?")[0])
         self.send_response(200 if body is not None else 404)
         if self.path == "/notes":
             self.send_header("Content-Type", "text/markdown; charset=utf-8")
@@ -316,3 +316,16 @@ def test_a_url_is_fetched_once_into_the_download_folder(pdfs, tmp_path):
     offline = error_of(tmp_path, f"{server.root}/other.pdf", download_dir=tmp_path / "downloads")
     assert offline.startswith(f"cannot fetch {server.root}/other.pdf (ConnectError")
     assert offline.endswith("download it next to the spec and name the file")
+    assert not list((tmp_path / "downloads").glob("*.part")), "no half download is left"
+
+
+def test_a_url_larger_than_the_limit_is_refused_while_it_downloads(pdfs, tmp_path, monkeypatch):
+    from autostream_compiler.sources import documents
+
+    monkeypatch.setattr(documents, "MAX_DOWNLOAD", 4096)
+    _Files.pdf = (pdfs / "report.pdf").read_bytes()
+    with LocalServer(_Files) as server:
+        big = error_of(tmp_path, f"{server.root}/paper.pdf?token=secret", download_dir=tmp_path / "downloads")
+    fix = "download it next to the spec and name the file (and choose `pages`)"
+    assert big == f"{server.root}/paper.pdf is larger than 4 KB; {fix}", "no query string (a token) in the line"
+    assert not list((tmp_path / "downloads").iterdir()), "nothing of it is kept"
