@@ -49,6 +49,7 @@ def redact(text: str) -> str:
 
 
 def public_url(url: str) -> str:
-    """A URL as it may be printed: scheme, host, port and path; never credentials or a query."""
+    """A URL as it may be printed: scheme, host, port and path; never credentials or a query (and never
+    an error, whatever the URL holds)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"

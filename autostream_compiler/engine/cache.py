@@ -376,10 +376,15 @@ def _inside(path: Path, folder: Path) -> bool:
 _DIGEST = re.compile(r"[0-9A-Za-z_-]{16,128}")  # sha256 hex digests in practice; never a path
 
 
+def is_cache_name(name: object) -> bool:
+    """Whether a digest or key from a record or a task can name a file in the cache (never a path)."""
+    return isinstance(name, str) and _DIGEST.fullmatch(name) is not None
+
+
 def _checked(digest: str) -> str:
     """A digest or key as a file name, or BuildError: a name from a record or a task never leaves the
     cache folder."""
-    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+    if not is_cache_name(digest):
         raise BuildError(f"not a cache digest: {str(digest)[:80]!r}")
     return digest
 

@@ -51,8 +51,7 @@ def broker_url(url: str | None) -> str:
     url = (url or os.environ.get("AUTOSTREAM_BROKER") or "").strip()
     if not url:
         raise UserError("--executor celery needs a broker: give --broker redis://HOST:PORT/0 or set AUTOSTREAM_BROKER")
-    parts = urlsplit(url)
-    shown = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"  # no password
+    parts, shown = urlsplit(url), public_url(url)
     try:
         db = parts.path.strip("/")
         if parts.scheme not in ("redis", "rediss") or not parts.hostname or (db and not db.isdigit()):

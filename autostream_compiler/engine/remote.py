@@ -15,18 +15,17 @@ import copy
 import hashlib
 import json
 import os
-import re
 import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from autostream_compiler.engine.cache import is_cache_name
 from autostream_compiler.env import public_url, redact
 from autostream_compiler.errors import BuildError, UserError
 
 CHUNK = 1 << 20
-_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -36,12 +35,6 @@ class CacheUrl:
     protocol: str
     root: str  # a folder path, or `bucket/prefix`
     shown: str  # how it is named to a user (no credentials)
-
-
-def _without_secrets(url: str) -> str:
-    """A URL as it may be printed: no user or password, no query."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"
 
 
 def parse_cache_url(url: str) -> CacheUrl:
@@ -55,19 +48,15 @@ def parse_cache_url(url: str) -> CacheUrl:
     scheme = parts.scheme.lower()
     if scheme == "file":
         if parts.netloc not in ("", "localhost") or not parts.path:
-            raise UserError(
-                f"--cache {_without_secrets(text)}: a file:// URL needs an absolute path (file:///srv/cache)"
-            )
+            raise UserError(f"--cache {public_url(text)}: a file:// URL needs an absolute path (file:///srv/cache)")
         return CacheUrl("file", parts.path, f"file://{parts.path}")
     if scheme == "s3":
         bucket, prefix = parts.hostname or "", parts.path.strip("/")
         if not bucket or parts.query or parts.fragment:
-            raise UserError(f"--cache {_without_secrets(text)}: give an S3 cache as s3://BUCKET/PREFIX")
+            raise UserError(f"--cache {public_url(text)}: give an S3 cache as s3://BUCKET/PREFIX")
         root = f"{bucket}/{prefix}" if prefix else bucket
         return CacheUrl("s3", root, f"s3://{root}")
-    raise UserError(
-        f"--cache {_without_secrets(text)}: unsupported scheme {scheme}://; use a folder, file://PATH or s3://"
-    )
+    raise UserError(f"--cache {public_url(text)}: unsupported scheme {scheme}://; use a folder, file://PATH or s3://")
 
 
 def _unreachable(where: str, exc: BaseException, fix: str) -> BuildError:
@@ -172,7 +161,7 @@ class RemoteCache:
         try:
             record = json.loads(data)
             outputs = record["outputs"]
-            if all(_DIGEST.fullmatch(str(o["digest"])) and isinstance(o["size"], int) for o in outputs.values()):
+            if all(is_cache_name(o["digest"]) and isinstance(o["size"], int) for o in outputs.values()):
                 return record
         except (ValueError, KeyError, TypeError, AttributeError):
             pass
