@@ -13,7 +13,7 @@ from autostream_compiler.engine import actions
 from autostream_compiler.engine.recipe import version_of
 from autostream_compiler.engine.runner import Step
 from autostream_compiler.errors import UserError
-from autostream_compiler.expand.offline import sentences
+from autostream_compiler.expand.offline import sentences, shortened
 from autostream_compiler.expand.scenegraph import Scene, SceneGraph, cited_pages
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers import native_align, piper_tts, procedural
@@ -152,8 +152,7 @@ def _shot_params(scene: Scene, graph: SceneGraph, render: Render, head: int, tai
 
 
 def _chapter_title(narration: str, limit: int = 60) -> str:
-    first = sentences(narration)[0] if narration.strip() else narration
-    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return shortened(sentences(narration)[0] if narration.strip() else narration, limit)
 
 
 def _thumbnail_step(graph: SceneGraph, first_image: Step, mux: Step) -> Step:

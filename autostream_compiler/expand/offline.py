@@ -24,6 +24,11 @@ def sentences(text: str) -> list[str]:
     return [s for s in out if s]
 
 
+def shortened(text: str, limit: int) -> str:
+    """`text` whole when it fits in `limit` characters, else cut at a word and ended with "…"."""
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def group_sentences(text: str, max_words: float) -> list[str]:
     """Group a text's sentences into runs of at most about `max_words` words (one sentence may exceed it)."""
     groups: list[str] = []
