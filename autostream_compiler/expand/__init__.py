@@ -23,7 +23,7 @@ from autostream_compiler.errors import UserError
 from autostream_compiler.expand import llm as topic
 from autostream_compiler.expand.graph import Draft, build_graph, drafts_of, resolve_pacing
 from autostream_compiler.expand.lock import lock_path, read_lock, render_lock
-from autostream_compiler.expand.offline import offline_drafts, offline_inputs
+from autostream_compiler.expand.offline import offline_drafts, offline_inputs, shortened
 from autostream_compiler.expand.scenegraph import Expansion, LockFile, SceneGraph
 from autostream_compiler.providers.llm import KEY_ENV, missing_key, model_id, open_llm
 from autostream_compiler.specfile import Spec, load_spec
@@ -191,8 +191,7 @@ def _files(inputs: Inputs) -> frozenset[Path]:
 
 
 def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
-    spec, style, grounding = inputs.spec, inputs.style, inputs.grounding
-    embedder = grounding.embedder if grounding else None
+    spec, style, grounding = inputs.spec, inputs.style, inputs.grounding  # `resolve` records the embedder
     if spec.topic is None:
         if answer is not None:
             raise UserError(f"{inputs.spec_path}: --answer needs a spec with a `topic`; this one has its scenes")
@@ -203,11 +202,9 @@ def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
 
             for draft in drafts:
                 draft.sources = cite(grounding, draft.narration) or None
-        return Expansion(digest=inputs.expansion_digest, provider="offline", embedder=embedder), drafts
+        return Expansion(digest=inputs.expansion_digest, provider="offline"), drafts
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    goal = (
-        topic.Targets(**inputs.expansion["targets"]) if "messages" in inputs.expansion else topic.targets(spec, style)
-    )
+    goal = topic.Targets(**inputs.expansion["targets"])
     cfg = spec.llm
     if cfg.provider == "offline" and grounding is not None and answer is None:
         from autostream_compiler.sources.ground import extractive_scenes
@@ -215,9 +212,8 @@ def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
         log(f"writing scenes from {len(grounding.documents)} document(s), offline")
         written = extractive_scenes(spec.topic, grounding, goal.target_words, goal.scene_words)
         drafts = [Draft(narration, visual, sources=cited or None) for narration, visual, cited in written]
-        title = " ".join(spec.topic.split())  # no model to propose one: the topic, when the spec gives no title
-        title = title if len(title) <= 80 else title[:79].rsplit(" ", 1)[0] + "…"
-        return Expansion(digest=inputs.expansion_digest, provider="offline", embedder=embedder, title=title), drafts
+        title = shortened(" ".join(spec.topic.split()), 80)  # no model to propose one: the topic
+        return Expansion(digest=inputs.expansion_digest, provider="offline", title=title), drafts
     convo, passages = inputs.expansion.get("messages"), inputs.expansion.get("passages")
     if answer is not None:
         title, drafts = topic.answer_file(spec, goal, answer, passages)
@@ -229,7 +225,6 @@ def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
                 source=answer.name,
                 title=title,
                 messages=convo,
-                embedder=embedder,
             ),
             drafts,
         )
@@ -256,7 +251,6 @@ def _expand(inputs: Inputs, answer: Path | None, log: Callable[[str], None]):
             time=now,
             title=title,
             messages=convo,
-            embedder=embedder,
         ),
         drafts,
     )

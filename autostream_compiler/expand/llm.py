@@ -140,9 +140,9 @@ def targets(spec: Spec, style: Style) -> Targets:
     )
 
 
-def messages(spec: Spec, style: Style, goal: Targets, grounded: str = "", ids: list[str] = ()) -> list[dict[str, str]]:
-    """The system and user messages for a spec's topic (with `grounded`, the retrieved passages the
-    scenes must cite by `ids`)."""
+def messages(spec: Spec, style: Style, goal: Targets, passages: list = ()) -> list[dict[str, str]]:
+    """The system and user messages for a spec's topic (with `passages`: the ones retrieved from its
+    sources, which the scenes must cite by id)."""
     variables = dict(
         topic=" ".join((spec.topic or "").split()),
         title=spec.title or "",
@@ -155,9 +155,14 @@ def messages(spec: Spec, style: Style, goal: Targets, grounded: str = "", ids: l
     )
     system = style.render("prompts.system", **variables)
     user = style.render("prompts.user", **variables)
+    if passages:
+        from autostream_compiler.sources.ground import passages_prompt
+
+        user = f"{user}\n\n{passages_prompt(list(passages))}"
+    answer_format = _answer_format(list(spec.speakers or {}), [p.id for p in passages])
     return [
-        {"role": "system", "content": f"{system}\n\n{_answer_format(list(spec.speakers or {}), ids)}"},
-        {"role": "user", "content": f"{user}\n\n{grounded}" if grounded else user},
+        {"role": "system", "content": f"{system}\n\n{answer_format}"},
+        {"role": "user", "content": user},
     ]
 
 
@@ -165,12 +170,6 @@ def llm_inputs(spec: Spec, style: Style, passages: list = ()) -> dict:
     """Everything a topic's expansion reads: provider, model, sampling, prompts and targets (and the
     passages retrieved from the spec's sources, which are in the prompt)."""
     goal = targets(spec, style)
-    grounded = ""
-    if passages:
-        from autostream_compiler.sources.ground import passages_prompt
-
-        grounded = passages_prompt(list(passages))
-    ids = [p.id for p in passages]
     inputs = {
         "provider": spec.llm.provider,
         "model": model_id(spec.llm),
@@ -178,7 +177,7 @@ def llm_inputs(spec: Spec, style: Style, passages: list = ()) -> dict:
         "seed": spec.seed,
         "version": VERSION,
         "targets": asdict(goal),
-        "messages": messages(spec, style, goal, grounded, ids),
+        "messages": messages(spec, style, goal, passages),
     }
     if passages:
         inputs["passages"] = {p.id: {"file": p.file, "page": p.page, "text": p.text} for p in passages}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autostream_compiler.atomic import write_if_changed
@@ -60,7 +60,6 @@ class Grounding:
     settings: dict  # the spec's embedder, its server, the versions of the libraries that embed
     top_k: int
     opener: Callable[[], object]  # -> (embedder, library with every document added)
-    blank: list[str] = field(default_factory=list)  # notes: pages with no text layer
     _index: tuple | None = None
 
     def fingerprint(self) -> dict:
@@ -109,7 +108,7 @@ def ground(spec: Spec, spec_dir: Path, root: Path, log: Callable[[str], None] = 
         from autostream_compiler.sources.documents import chunk, document_stem, page_ranges, read_document
     except ImportError as exc:
         raise UserError(f"`sources` need the docs extra ({exc.name} is missing): {DOCS_EXTRA}") from None
-    documents, passages, blank, pieces_of = [], [], [], []
+    documents, passages, pieces_of = [], [], []
     stems: dict[str, int] = {}
     for ref in source_refs(spec):
         document = read_document(spec_dir, ref, root / "downloads")
@@ -119,10 +118,8 @@ def ground(spec: Spec, spec_dir: Path, root: Path, log: Callable[[str], None] = 
         documents.append(document)
         pieces_of.append(pieces)
         passages += pieces
-        if getattr(document, "blank_pages", None):
-            blank.append(f"{ref.file}: no text on pages {page_ranges(document.blank_pages)} (scanned?); not cited")
-    for note in blank:
-        log(f"warning: {note}")
+        if document.blank_pages:
+            log(f"warning: {ref.file}: no text on pages {page_ranges(document.blank_pages)} (scanned?); not cited")
 
     def opener() -> tuple:
         try:
@@ -140,7 +137,7 @@ def ground(spec: Spec, spec_dir: Path, root: Path, log: Callable[[str], None] = 
         "base_url": spec.retrieval.base_url,
         "engines": [version_of(d) for d in ("wordllama", "lancedb", "sentence-transformers", "fastembed")],
     }
-    return Grounding(documents, passages, root, settings, spec.retrieval.top_k, opener, blank)
+    return Grounding(documents, passages, root, settings, spec.retrieval.top_k, opener)
 
 
 def citation(passage) -> Citation:
@@ -187,7 +184,7 @@ def extractive_inputs(spec: Spec, grounding: Grounding, goal) -> dict:
         "provider": "offline",
         "extractive": EXTRACTIVE_VERSION,
         "topic": " ".join((spec.topic or "").split()),
-        "targets": [goal.target_words, goal.scene_words, goal.max_scene_seconds, goal.words_per_minute],
+        "targets": asdict(goal),
         "sources": grounding.fingerprint(),
     }
 
