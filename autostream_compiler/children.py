@@ -33,7 +33,7 @@ _live: set[subprocess.Popen] = set()
 _stopping = threading.Event()
 
 _SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
-_DIE_WITH_PARENT = [_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []
+DIE_WITH_PARENT = [_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []
 
 
 def run(
@@ -47,7 +47,7 @@ def run(
         if _stopping.is_set():
             raise ToolError(f"{argv[0]} not started: stopping")
         proc = subprocess.Popen(
-            [*_DIE_WITH_PARENT, *argv],  # dies with this process (Linux)
+            [*DIE_WITH_PARENT, *argv],  # dies with this process (Linux)
             cwd=cwd,
             stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
             stdout=subprocess.PIPE,

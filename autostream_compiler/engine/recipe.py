@@ -17,6 +17,7 @@ import dis
 import inspect
 import linecache
 import re
+import sys
 import types
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -44,11 +45,17 @@ class Command:
     if_missing: str | None = None  # the error when ffmpeg succeeds but leaves no output (a frame past the end)
 
     def recipe(self) -> dict:
-        """The run as its key sees it: the ffmpeg version for the binary, digests for every file."""
-        from autostream_compiler.render.ffmpeg import ffmpeg_version
+        """The run as its key sees it: the ffmpeg version for the binary (and for the warp process in
+        front of it, the digest of its code and engines), digests for every file."""
+        from autostream_compiler.render import ffmpeg
 
+        argv = [ffmpeg.ffmpeg_version() if arg == ffmpeg.ffmpeg_exe() else arg for arg in self.argv]
+        if argv[:3] == [sys.executable, "-m", ffmpeg.WARP]:
+            from autostream_compiler.render import warp
+
+            argv[:3] = [digest(action_identity(warp.main, "warp"))]
         return {
-            "argv": [ffmpeg_version(), *self.argv[1:]],
+            "argv": argv,
             "writes": {name: digest(text) for name, text in self.writes.items()},
             "links": {name: _identity(path) for name, path in self.links.items()},
             "outputs": self.outputs,
@@ -83,6 +90,7 @@ _ENGINES = {  # provider -> the distributions (besides ffmpeg, found in the code
     "card": ("pillow",),
     "page": ("pypdfium2", "pillow"),
     "ffmpeg": (),
+    "warp": ("opencv-python-headless", "numpy"),
     "autostream": (),
 }
 _FFMPEG = "autostream_compiler.render.ffmpeg.ffmpeg_exe"

@@ -50,7 +50,7 @@ def test_status_after_a_build_keys_every_step(project):
 
 def test_a_filter_string_changes_only_the_video_steps(project, monkeypatch):
     before = _keys(project)
-    monkeypatch.setattr(ffmpeg, "TO_YUV", ffmpeg.TO_YUV + ":in_range=tv")
+    monkeypatch.setattr(ffmpeg, "TIMESCALE", ["-video_track_timescale", "30000"])
     assert _changed(before, _keys(project)) == {"segment scene 1", "segment scene 2", "transition scene 1"}
     reasons = {step.label: why for step, why in status(project, profile="draft")}
     assert reasons["segment scene 1"] == "its ffmpeg command changed" and reasons["tts scene 1"] == "up to date"

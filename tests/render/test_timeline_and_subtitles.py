@@ -1,9 +1,10 @@
 """Pure render decisions: scene lengths, caption layout, ASS and SRT text."""
 
+import json
+
 from autostream_compiler.render.ffmpeg import (
     X264,
     Shot,
-    motion_corners,
     segment_argv,
     transition_argv,
 )
@@ -73,14 +74,21 @@ def test_time_formats():
 def test_segment_and_transition_argvs_are_lists_with_a_sub_pixel_camera_move():
     shot = Shot("image.png", "c.ass", 48, 6, "zoom_in", 0.08)
     argv = segment_argv(shot, 36, 24, "fonts", X264, "out.mp4")
+    assert argv[1:3] == ["-m", "autostream_compiler.render.warp"]  # the move is drawn by the warp process
+    plan = json.loads(argv[3])
+    assert plan["shots"] == [{"image": "image.png", "frames": 48, "first": 6, "preset": "zoom_in", "strength": 0.08}]
+    assert plan["count"] == 36 and argv[4] == "--"
     graph = argv[argv.index("-filter_complex") + 1]
-    assert "perspective=" in graph and "eval=frame" in graph and "ass=filename=c.ass" in graph
-    assert "(on-1+6)/47" in graph and "setpts=N+6" in graph  # the move and captions continue from frame 6
-    assert argv[argv.index("-frames:v") + 1] == "36"
-    assert motion_corners("none", 0.08, 48) is None
+    assert "ass=filename=c.ass" in graph and "setpts=N+6" in graph  # the captions continue from frame 6
+    assert argv[argv.index("-frames:v") + 1] == "36" and "pipe:0" in argv
     still = shot._replace(preset="none")
-    assert "perspective" not in " ".join(segment_argv(still, 36, 24, "f", X264, "o.mp4"))
+    plain = segment_argv(still, 36, 24, "f", X264, "o.mp4")
+    assert "warp" not in " ".join(plain) and plain[plain.index("-i") + 1] == "image.png"
     join = transition_argv(shot, still, 12, 24, "wipeleft", "fonts", X264, "t.mp4")
     graph = join[join.index("-filter_complex") + 1]
-    assert "xfade=transition=wipeleft:duration=0.500000:offset=0" in graph and join.count("-i") == 2
+    assert "xfade=transition=wipeleft:duration=0.500000:offset=0" in graph and join.count("-i") == 1
+    assert "crop=iw:ih/2:0:0" in graph and "crop=iw:ih/2:0:ih/2" in graph  # both shots come stacked in one stream
+    assert len(json.loads(join[3])["shots"]) == 2
+    both_still = transition_argv(still, still, 12, 24, "fade", "fonts", X264, "t.mp4")
+    assert both_still.count("-i") == 2 and "warp" not in " ".join(both_still)
     assert vtt_document([(0, 1.5, ["a <b>", "c"])]) == "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\na &lt;b&gt;\nc\n"
