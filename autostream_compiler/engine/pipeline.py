@@ -154,10 +154,9 @@ def build(
         if report:
             write_if_changed(Path(report), json.dumps(result.report(), indent=2) + "\n")
         if not (store.verify or store.remote or resolved.spec.sources):
-            read = inputs | {Path(ffmpeg.ffmpeg_exe())}
-            placed = [*_outputs(result.output), _state_path(store, resolved.spec_path, profile)]
             ctx = fingerprint.context(spec_path, output, cache_dir, profile, strict)
-            fingerprint.remember(store, ctx, steps, read, placed, result.report(), started_ns)
+            state = _state_path(store, resolved.spec_path, profile)
+            _leave_fingerprint(resolved, store, result, ctx, state, started_ns)
     except AutostreamError as exc:
         exc.inputs = inputs | set(exc.inputs)
         raise
@@ -167,6 +166,17 @@ def build(
         message = f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}"
         raise BuildError(message, result=result, inputs=inputs)
     return result
+
+
+def _leave_fingerprint(
+    resolved: Resolved, store: Store, result: BuildResult, ctx: dict, state: Path, started_ns: int
+) -> None:
+    """Let the next no-op skip planning (`fingerprint`): what the build read, the ffmpeg it ran, and
+    what it placed (a lock it wrote holds what it used, so it counts as placed, not read)."""
+    wrote_lock = set() if resolved.lock == "current" else {lock_path(resolved.spec_path)}
+    read = (result.inputs - wrote_lock) | {Path(ffmpeg.ffmpeg_exe())}
+    placed = [*_outputs(result.output), state, *wrote_lock]
+    fingerprint.remember(store, ctx, result.steps, read, placed, result.report(), started_ns)
 
 
 def open_store(
