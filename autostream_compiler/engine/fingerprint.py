@@ -35,6 +35,7 @@ FOLDER = "noop"
 FINE_TICK_NS = 100_000_000  # more than a tick of the kernel's coarse clock, which stamps files
 COARSE_TICK_NS = 2_000_000_000  # file systems that keep whole seconds (FAT keeps two)
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
+_SYSTEM_PACKAGES = Path("/var/lib/dpkg/status")  # changes when apt upgrades ffmpeg's libraries, not its binary
 _SHELL_VARS = frozenset({"_", "OLDPWD", "SHLVL"})  # the shell's bookkeeping, read by no build
 
 
@@ -95,7 +96,7 @@ def remember(
     and no file it read changed after it started (`started_ns`); else remove an older one."""
     path = fingerprint_path(store.root, ctx)
     entries = _entries(store, steps)
-    files = {str(p): _stat(p) for p in [*_expand([*read, _PACKAGE_DIR]), *_site_folders()]}
+    files = {str(p): _stat(p) for p in [*_expand([*read, _PACKAGE_DIR]), *_site_folders(), _SYSTEM_PACKAGES]}
     if entries is None or any(_racy(stat, started_ns) for stat in files.values()):
         path.unlink(missing_ok=True)
         return
