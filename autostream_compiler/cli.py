@@ -170,10 +170,15 @@ def build(
         _build_batch(ctx, list(specs), report, events, changed_since, options)
         return
     spec = specs[0]
+    started = time.perf_counter()
+    if not (refresh or verify or cache_url or executor != "local" or events):
+        unchanged = _unchanged(spec, output, report, cache_dir, profile, strict)
+        if unchanged is not None:
+            click.echo(f"{unchanged}  (nothing to do, {time.perf_counter() - started:.1f}s)")
+            return
 
     from autostream_compiler.engine.pipeline import build as run_build
 
-    started = time.perf_counter()
     with _progress(ctx, events) as progress:
         result = run_build(
             spec,
@@ -199,6 +204,17 @@ def build(
     )
     line = f"{result.output}  ({summary}, {time.perf_counter() - started:.1f}s)"
     click.echo(line, err=_events_on_stdout(events))
+
+
+def _unchanged(spec: Path, output, report, cache_dir, profile: str, strict: bool) -> str | None:
+    """The output of the last build of `spec` when building it again would change nothing (its
+    report is written again), else None: a no-op is answered without loading the build engine."""
+    from autostream_compiler.engine import fingerprint
+    from autostream_compiler.engine.cache import cache_root
+
+    ctx = fingerprint.context(spec, output, cache_dir, profile, strict)
+    found = fingerprint.replay(cache_root(cache_dir, spec.resolve().parent), ctx, report)
+    return None if found is None else found["output"]
 
 
 def _progress(ctx: click.Context, events):

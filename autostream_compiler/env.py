@@ -19,6 +19,12 @@ SECRET_ENV = (
 _from_file: dict[str, str] = {}  # variables a `.env` set, so a later load (watch) can update them
 
 
+def process_env() -> dict[str, str]:
+    """The variables this process was started with, without the ones a `.env` added (the file itself
+    is watched as a file)."""
+    return {name: value for name, value in os.environ.items() if _from_file.get(name) != value}
+
+
 def load_env_file(folder: Path) -> None:
     """Take variables from `folder/.env` that the environment does not set already. Loading again
     (a watcher, after the file changed) updates or removes the ones an earlier load set."""

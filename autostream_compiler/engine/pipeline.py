@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from autostream_compiler.atomic import copy_file, sweep_temps, write_if_changed
 from autostream_compiler.digests import digest, file_digest
+from autostream_compiler.engine import fingerprint
 from autostream_compiler.engine.actions import read_timeline, read_words, scene_cues
 from autostream_compiler.engine.cache import Store, cache_root, sources_root
 from autostream_compiler.engine.plan import Render, plan
@@ -125,7 +127,9 @@ def build(
     `executor="celery"` the steps run on the workers of `broker` (else $AUTOSTREAM_BROKER) through it.
 
     The files the build read or tried to read are its result's `inputs`, or the error's when it
-    fails, so a watcher knows what to watch."""
+    fails, so a watcher knows what to watch. A build that leaves every step in the cache leaves a
+    fingerprint too, so the CLI can answer the next no-op without planning (`fingerprint.replay`)."""
+    started_ns = time.time_ns()
     ffmpeg.probe_version()  # answers while the spec is read
     spec_path = Path(spec_path)
     reporter = reporter or Silent()
@@ -149,6 +153,10 @@ def build(
         save_state(store, resolved.spec_path, profile, steps)
         if report:
             write_if_changed(Path(report), json.dumps(result.report(), indent=2) + "\n")
+        if not (store.verify or store.remote or resolved.spec.sources):
+            ctx = fingerprint.context(spec_path, output, cache_dir, profile, strict)
+            state = _state_path(store, resolved.spec_path, profile)
+            _leave_fingerprint(resolved, store, result, ctx, state, started_ns)
     except AutostreamError as exc:
         exc.inputs = inputs | set(exc.inputs)
         raise
@@ -158,6 +166,17 @@ def build(
         message = f"{len(failed)} of {len(steps)} steps failed; first: {first.label}: {first.error}"
         raise BuildError(message, result=result, inputs=inputs)
     return result
+
+
+def _leave_fingerprint(
+    resolved: Resolved, store: Store, result: BuildResult, ctx: dict, state: Path, started_ns: int
+) -> None:
+    """Let the next no-op skip planning (`fingerprint`): what the build read, the ffmpeg it ran, and
+    what it placed (a lock it wrote holds what it used, so it counts as placed, not read)."""
+    wrote_lock = set() if resolved.lock == "current" else {lock_path(resolved.spec_path)}
+    read = (result.inputs - wrote_lock) | {Path(ffmpeg.ffmpeg_exe())}
+    placed = [*_outputs(result.output), state, *wrote_lock]
+    fingerprint.remember(store, ctx, result.steps, read, placed, result.report(), started_ns)
 
 
 def open_store(
