@@ -12,7 +12,7 @@ import pytest
 from helpers import ffprobe
 
 from autostream_compiler.providers import piper_tts
-from autostream_compiler.render import mix
+from autostream_compiler.render import loudness, mix
 
 RATE = 48000
 SPEECH_AT = (1.0, 6.0)  # seconds where the sentence starts; it lasts about 3 s, so 4.3-5.8 s is a gap
@@ -204,3 +204,50 @@ def test_a_minute_masters_in_a_few_seconds(tmp_path, sentence):
     assert time.monotonic() - began < 12.0  # about 3 s on 2 idle cores
     assert abs(figures["integrated"] + 14) <= 1.0 and figures["true_peak"] <= -0.9
     _check_stream(out, 60.0)
+
+
+# --- the draft master: one pass from the scenes' loudness ticks ----------------------------------
+
+
+def _ticks(sentence, starts, duration: float):
+    samples, rate = sentence
+    take = loudness.take_ticks(samples, rate)
+    return loudness.place([(take, start) for start in starts], duration)
+
+
+def test_take_ticks_measure_as_ebur128_does(tmp_path, sentence):
+    starts = [1.0, 6.0, 11.0]
+    narration = _narration(tmp_path / "narration.wav", sentence, 15.0, starts=starts)
+    line = _ticks(sentence, starts, 15.0)
+    out = tmp_path / "plain.m4a"
+    subprocess.run(  # the mix as the master lays it out (both channels), unchanged, losslessly
+        ["ffmpeg", "-v", "error", "-y", "-i", str(narration), "-filter_complex", mix.mix_graph(15.0, None, None),
+         "-map", "[mix]", "-c:a", "pcm_s16le", str(out.with_suffix(".wav"))],
+        check=True,
+    )  # fmt: skip
+    measured = mix.measure_loudness(out.with_suffix(".wav"))
+    assert abs(loudness.integrated(line[0]) - measured["integrated"]) <= 0.2
+    assert abs(loudness.true_peak(line) - measured["true_peak"]) <= 0.3
+
+
+@pytest.mark.parametrize("target", [-14, -23])
+def test_draft_master_reaches_the_loudness_under_the_peak_ceiling(tmp_path, sentence, target):
+    starts = [1.0, 6.0]
+    narration = _narration(tmp_path / "narration.wav", sentence, 10.0, starts=starts)
+    out = tmp_path / "draft.m4a"
+    figures = mix.draft_master(narration, out, 10.0, _ticks(sentence, starts, 10.0), target, mix.DRAFT_AAC)
+    _check_stream(out, 10.0)
+    measured = mix.measure_loudness(out)
+    assert abs(measured["integrated"] - target) <= 1.0
+    assert measured["true_peak"] <= -1.0
+    assert figures["mode"] == ("limited" if target == -14 else "linear")
+    assert abs(figures["integrated"] - measured["integrated"]) <= 0.5  # expected, not measured: close
+    assert not (tmp_path / "master.m4a").exists()
+
+
+def test_silent_draft_is_not_normalised(tmp_path):
+    narration = _narration(tmp_path / "narration.wav", (np.zeros(100, dtype=np.int16), 22050), 3.0, starts=[])
+    silent = loudness.place([(loudness.take_ticks(np.zeros(22050, dtype=np.int16), 22050), 0.5)], 3.0)
+    figures = mix.draft_master(narration, tmp_path / "draft.m4a", 3.0, silent, -14, mix.DRAFT_AAC)
+    assert (figures["mode"], figures["integrated"]) == ("none", None) and "silent" in figures["note"]
+    _check_stream(tmp_path / "draft.m4a", 3.0)
