@@ -242,7 +242,7 @@ def audio(ctx: StepContext) -> Result:
     out = ctx.workdir / "narration.m4a"
     music = {**p["music"], "path": str(ctx.files["music"])} if p["music"] else None
     if p.get("draft") and music is None:
-        mixed = draft_master(wav, out, total / rate, r128.place(levels, total / rate), p["loudness"], p["codec"])
+        mixed = draft_master(wav, out, total / rate, r128.place(levels, total / rate), p["loudness"])
         mixed["estimated"] = True
     else:
         mixed = master_audio(wav, out, total / rate, music, p["loudness"], ctx.workdir, p["codec"])

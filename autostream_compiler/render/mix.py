@@ -29,6 +29,8 @@ DUCK_RATIO = 3.0  # gentle enough that louder and softer syllables duck by simil
 KEY_LEVEL = -6.0  # dBFS the narration's speech level is scaled to in the sidechain
 AAC = ["-c:a", "aac", "-b:a", "160k", "-ar", str(RATE), "-ac", "2"]
 DRAFT_AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "96k", "-ar", str(RATE), "-ac", "2"]  # 4x faster
+# a draft of narration alone is mono, half the encoding (both speakers play it: its loudness is dual mono's)
+DRAFT_VOICE_AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "64k", "-ar", str(RATE), "-ac", "1"]
 MUSIC_DEFAULTS = {"volume": 0.25, "duck": 12.0, "fade_in": 0.0, "fade_out": 0.0}
 
 
@@ -180,12 +182,11 @@ def master_audio(
     }
 
 
-def draft_master(
-    narration: Path, out: Path, duration: float, line: np.ndarray, target: float, codec: list[str]
-) -> dict:
+def draft_master(narration: Path, out: Path, duration: float, line: np.ndarray, target: float) -> dict:
     """Master narration alone in one ffmpeg pass from the timeline's loudness ticks (`r128.place`):
     the gain that brings them to `target` through the limiter is found in numpy, so no pass measures
-    the mix, and the output is not measured again (its figures are the ones expected)."""
+    the mix, and the output is not measured again (its figures are the ones expected). Mono AAC,
+    whose loudness is measured as dual mono (ebur128's `dualmono`): what both speakers play."""
     found = r128.integrated(line[0])
     peak = r128.true_peak(line)
     chain, mode, note, expected = "anull", "none", None, (found, peak)
@@ -199,15 +200,10 @@ def draft_master(
         chain, mode = limited_gain(gain), "limited"
         expected = (r128.integrated(r128.limited(line, gain, TP_CEILING)), TP_CEILING)
     n = round(duration * RATE)
-    graph = (
-        mix_graph(duration, None, None) + f";[mix]{chain},aresample={RATE},apad=whole_len={n},atrim=end_sample={n}[out]"
-    )
+    graph = f"aresample={RATE},{chain},aresample={RATE},apad=whole_len={n},atrim=end_sample={n}"
     scratch = out.with_name("master.m4a")
     argv = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-y", "-v", "error", "-i", str(narration)]
-    _ffmpeg(
-        [*argv, "-filter_complex", graph, "-map", "[out]", *codec, "-movflags", "+faststart", str(scratch)],
-        "encoding the draft audio",
-    )
+    _ffmpeg([*argv, "-af", graph, *DRAFT_VOICE_AAC, "-movflags", "+faststart", str(scratch)], "encoding the draft")
     shutil.move(scratch, out)
     figures = [None if v is None else round(v, 1) for v in expected]
     return {"integrated": figures[0], "true_peak": figures[1], "normalized": mode != "none", "mode": mode, "note": note}

@@ -84,10 +84,10 @@ def _power_mean(levels: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(10 ** (levels / 10))))
 
 
-def _check_stream(path: Path, duration: float) -> None:
+def _check_stream(path: Path, duration: float, channels: int = 2) -> None:
     probe = ffprobe(path)
     [stream] = probe["streams"]
-    assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == ("aac", "48000", 2)
+    assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == ("aac", "48000", channels)
     assert float(stream["start_time"]) == 0
     assert abs(float(stream["duration"]) - duration) <= 1024 / RATE
 
@@ -209,6 +209,12 @@ def test_a_minute_masters_in_a_few_seconds(tmp_path, sentence):
 # --- the draft master: one pass from the scenes' loudness ticks ----------------------------------
 
 
+def _dual_mono_loudness(path: Path) -> dict:
+    """ebur128's figures of a mono file played on both speakers."""
+    argv = ["ffmpeg", "-nostats", "-i", str(path), "-af", "ebur128=peak=true:dualmono=true", "-f", "null", "-"]
+    return mix._ebur128(subprocess.run(argv, capture_output=True, text=True, check=True).stderr)
+
+
 def _ticks(sentence, starts, duration: float):
     samples, rate = sentence
     take = loudness.take_ticks(samples, rate)
@@ -235,9 +241,9 @@ def test_draft_master_reaches_the_loudness_under_the_peak_ceiling(tmp_path, sent
     starts = [1.0, 6.0]
     narration = _narration(tmp_path / "narration.wav", sentence, 10.0, starts=starts)
     out = tmp_path / "draft.m4a"
-    figures = mix.draft_master(narration, out, 10.0, _ticks(sentence, starts, 10.0), target, mix.DRAFT_AAC)
-    _check_stream(out, 10.0)
-    measured = mix.measure_loudness(out)
+    figures = mix.draft_master(narration, out, 10.0, _ticks(sentence, starts, 10.0), target)
+    _check_stream(out, 10.0, channels=1)
+    measured = _dual_mono_loudness(out)
     assert abs(measured["integrated"] - target) <= 1.0
     assert measured["true_peak"] <= -1.0
     assert figures["mode"] == ("limited" if target == -14 else "linear")
@@ -248,6 +254,6 @@ def test_draft_master_reaches_the_loudness_under_the_peak_ceiling(tmp_path, sent
 def test_silent_draft_is_not_normalised(tmp_path):
     narration = _narration(tmp_path / "narration.wav", (np.zeros(100, dtype=np.int16), 22050), 3.0, starts=[])
     silent = loudness.place([(loudness.take_ticks(np.zeros(22050, dtype=np.int16), 22050), 0.5)], 3.0)
-    figures = mix.draft_master(narration, tmp_path / "draft.m4a", 3.0, silent, -14, mix.DRAFT_AAC)
+    figures = mix.draft_master(narration, tmp_path / "draft.m4a", 3.0, silent, -14)
     assert (figures["mode"], figures["integrated"]) == ("none", None) and "silent" in figures["note"]
-    _check_stream(tmp_path / "draft.m4a", 3.0)
+    _check_stream(tmp_path / "draft.m4a", 3.0, channels=1)
