@@ -217,7 +217,7 @@ def level(ctx: StepContext) -> Result:
 
 def audio(ctx: StepContext) -> Result:
     """The narration of every scene at its place on the timeline, mixed and encoded once: a draft of
-    narration alone from the scenes' `level` figures in one pass, else by the exact two-pass master."""
+    narration alone (`draft`) from the scenes' `level` figures in one pass, else by the exact master."""
     p = ctx.params
     fps = p["fps"]
     placed, _ = read_timeline(ctx.inputs["timeline"]["timeline"])
@@ -241,7 +241,7 @@ def audio(ctx: StepContext) -> Result:
     wav = write_wav(ctx.workdir / "narration.wav", master, rate)
     out = ctx.workdir / "narration.m4a"
     music = {**p["music"], "path": str(ctx.files["music"])} if p["music"] else None
-    if p.get("draft") and music is None:
+    if p.get("draft"):
         mixed = draft_master(wav, out, total / rate, r128.place(levels, total / rate), p["loudness"])
         mixed["estimated"] = True
     else:

@@ -85,8 +85,8 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
     music = graph.music.model_dump(mode="json", exclude={"path"}) if graph.music else None
     music_file = {"music": _local_file(spec_dir, graph.music.path, None, "music")} if graph.music else {}
     mastering = {"fps": fmt.fps, "music": music, "loudness": graph.loudness, "codec": mix.audio_codec(render.profile)}
-    levels = {}  # a draft's master takes its gain from each take's loudness, measured once per take
-    if render.profile == "draft":
+    levels = {}  # a draft of narration alone takes its gain from each take's loudness, measured once
+    if render.profile == "draft" and music is None:
         mastering["draft"] = True
         levels = {
             f"level{i}": Step("level", i, "autostream", {}, actions.level, deps={"tts": s})
