@@ -16,8 +16,9 @@ from autostream_compiler.errors import BuildError, UserError
 from autostream_compiler.providers import native_align, piper_tts, procedural
 from autostream_compiler.providers.tts import Speech
 from autostream_compiler.render import ffmpeg
+from autostream_compiler.render import loudness as r128
 from autostream_compiler.render.captions import FONTS_DIR, caption_ass, caption_cues, chip_events
-from autostream_compiler.render.mix import master_audio
+from autostream_compiler.render.mix import draft_master, master_audio
 from autostream_compiler.render.sequence import XFADE, Placement, place, scene_length, total_frames
 from autostream_compiler.render.timeline import Cue, TimedWord
 
@@ -206,8 +207,17 @@ def chapter_marks(placed: list[Placement], titles: list[str], fps: int) -> list[
     return [(start / fps, end / fps, title) for start, end, title in zip(starts, ends, titles, strict=True)]
 
 
+def level(ctx: StepContext) -> Result:
+    """A take's loudness and true peak per 5 ms, measured once per take for the draft master."""
+    samples, rate = _read_wav(ctx.inputs["tts"]["audio"])
+    out = ctx.workdir / "level.npy"
+    np.save(out, r128.take_ticks(samples, rate))
+    return Result({"level": out})
+
+
 def audio(ctx: StepContext) -> Result:
-    """The narration of every scene at its place on the timeline, mixed and encoded once."""
+    """The narration of every scene at its place on the timeline, mixed and encoded once: a draft of
+    narration alone (`draft`) from the scenes' `level` figures in one pass, else by the exact master."""
     p = ctx.params
     fps = p["fps"]
     placed, _ = read_timeline(ctx.inputs["timeline"]["timeline"])
@@ -220,16 +230,23 @@ def audio(ctx: StepContext) -> Result:
     ]
     total = round(total_frames(placed) * rate / fps)
     master = np.zeros(total, dtype=np.int16)
-    for (samples, _), spot in zip(tracks, placed):
+    levels = []  # each take's loudness ticks and its start (s), cut to its slot as the samples are
+    for i, ((samples, _), spot) in enumerate(zip(tracks, placed)):
         at = round((spot.start + spot.head) * rate / fps)
         end = min(total, round((spot.start + spot.frames - spot.tail) * rate / fps))
         n = max(0, min(len(samples), end - at))  # a track keeps to its slot (resampling may add a sample)
         master[at : at + n] = samples[:n]
+        if p.get("draft"):
+            levels.append((np.load(ctx.inputs[f"level{i}"]["level"])[:, : -(-n * r128.TICKS // rate)], at / rate))
     wav = write_wav(ctx.workdir / "narration.wav", master, rate)
     out = ctx.workdir / "narration.m4a"
     music = {**p["music"], "path": str(ctx.files["music"])} if p["music"] else None
-    mixed = master_audio(wav, out, total / rate, music, p["loudness"], ctx.workdir, p["codec"])
-    record = {key: mixed[key] for key in ("integrated", "true_peak", "mode") if key in mixed}
+    if p.get("draft"):
+        mixed = draft_master(wav, out, total / rate, r128.place(levels, total / rate), p["loudness"])
+        mixed["estimated"] = True
+    else:
+        mixed = master_audio(wav, out, total / rate, music, p["loudness"], ctx.workdir, p["codec"])
+    record = {key: mixed[key] for key in ("integrated", "true_peak", "mode", "estimated") if key in mixed}
     return Result({"audio": out}, record)
 
 

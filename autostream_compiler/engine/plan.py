@@ -84,13 +84,22 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
     )
     music = graph.music.model_dump(mode="json", exclude={"path"}) if graph.music else None
     music_file = {"music": _local_file(spec_dir, graph.music.path, None, "music")} if graph.music else {}
+    mastering = {"fps": fmt.fps, "music": music, "loudness": graph.loudness, "codec": mix.audio_codec(render.profile)}
+    levels = {}  # a draft of narration alone takes its gain from each take's loudness, measured once
+    if render.profile == "draft" and music is None:
+        mastering["draft"] = True
+        levels = {
+            f"level{i}": Step("level", i, "autostream", {}, actions.level, deps={"tts": s})
+            for i, s in enumerate(tts_steps)
+        }
+        steps += levels.values()
     audio = Step(
         "audio",
         None,
         "ffmpeg",
-        {"fps": fmt.fps, "music": music, "loudness": graph.loudness, "codec": mix.audio_codec(render.profile)},
+        mastering,
         actions.audio,
-        deps={"timeline": timeline, **narrations},
+        deps={"timeline": timeline, **narrations, **levels},
         files=music_file,
         file_digests=_digests(music_file),
     )

@@ -36,6 +36,7 @@ STEP_FUNCTIONS = {  # what a task may name: the steps of a plan, and nothing els
         actions.image_chain,
         actions.image_page,
         actions.timeline,
+        actions.level,
         actions.audio,
         actions.title_card,
         actions.sources_card,

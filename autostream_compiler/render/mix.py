@@ -2,7 +2,9 @@
 
 Passes, one ffmpeg each: measure the mix (ebur128); when a constant gain would push the peaks over
 the ceiling, measure the mix through gain and limiter until the loudness is on target (usually one or
-two short passes); encode; measure the result for the build report."""
+two short passes); encode; measure the result for the build report. A draft of narration alone
+(`draft_master`) takes its gain from the scenes' figures measured once per take (render/loudness.py)
+and runs one pass: gain, limiter, encode; its report gives the figures expected, not measured."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from autostream_compiler.render import ffmpeg
+from autostream_compiler.render import loudness as r128
 from autostream_compiler.render.ffmpeg import ffmpeg_exe
 
 RATE = 48000
@@ -26,6 +29,8 @@ DUCK_RATIO = 3.0  # gentle enough that louder and softer syllables duck by simil
 KEY_LEVEL = -6.0  # dBFS the narration's speech level is scaled to in the sidechain
 AAC = ["-c:a", "aac", "-b:a", "160k", "-ar", str(RATE), "-ac", "2"]
 DRAFT_AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "96k", "-ar", str(RATE), "-ac", "2"]  # 4x faster
+# a draft of narration alone is mono, half the encoding (both speakers play it: its loudness is dual mono's)
+DRAFT_VOICE_AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "64k", "-ar", str(RATE), "-ac", "1"]
 MUSIC_DEFAULTS = {"volume": 0.25, "duck": 12.0, "fade_in": 0.0, "fade_out": 0.0}
 
 
@@ -175,6 +180,50 @@ def master_audio(
         "mode": mode,
         "note": note,
     }
+
+
+def draft_master(narration: Path, out: Path, duration: float, line: np.ndarray, target: float) -> dict:
+    """Master narration alone in one ffmpeg pass from the timeline's loudness ticks (`r128.place`):
+    the gain that brings them to `target` through the limiter is found in numpy, so no pass measures
+    the mix, and the output is not measured again (its figures are the ones expected). Mono AAC,
+    whose loudness is measured as dual mono (ebur128's `dualmono`): what both speakers play."""
+    found = r128.integrated(line[0])
+    peak = r128.true_peak(line)
+    chain, mode, note, expected = "anull", "none", None, (found, peak)
+    if found is None or peak is None:
+        note = "narration is silent: loudness not normalised"
+    elif peak + target - found <= TP_CEILING:
+        gain = target - found
+        chain, mode, expected = f"volume={gain:.2f}dB", "linear", (target, peak + gain)
+    else:
+        gain = _draft_limited_gain(line, target, target - found)
+        chain, mode = limited_gain(gain), "limited"
+        expected = (r128.integrated(r128.limited(line, gain, TP_CEILING)), TP_CEILING)
+    n = round(duration * RATE)
+    graph = f"aresample={RATE},{chain},aresample={RATE},apad=whole_len={n},atrim=end_sample={n}"
+    scratch = out.with_name("master.m4a")
+    argv = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-y", "-v", "error", "-i", str(narration)]
+    _ffmpeg([*argv, "-af", graph, *DRAFT_VOICE_AAC, "-movflags", "+faststart", str(scratch)], "encoding the draft")
+    shutil.move(scratch, out)
+    figures = [None if v is None else round(v, 1) for v in expected]
+    return {"integrated": figures[0], "true_peak": figures[1], "normalized": mode != "none", "mode": mode, "note": note}
+
+
+def _draft_limited_gain(line: np.ndarray, target: float, gain: float) -> float:
+    """The gain before the limiter that brings the ticks to `target` (within 0.05 LU), by the secant
+    method as `_limited_gain_for`, on the numpy estimate of the limiter."""
+    tried: list[tuple[float, float]] = []
+    for _ in range(8):
+        got = r128.integrated(r128.limited(line, gain, TP_CEILING))
+        if abs(got - target) <= 0.05:
+            break
+        tried.append((gain, got))
+        slope = 1.0
+        if len(tried) > 1:
+            (g0, i0), (g1, i1) = tried[-2:]
+            slope = min(1.0, max(0.1, (i1 - i0) / (g1 - g0)))
+        gain += (target - got) / slope
+    return gain
 
 
 def measure_loudness(path: Path) -> dict:

@@ -45,7 +45,7 @@ def _changed(before: dict, after: dict) -> set[str]:
 
 def test_status_after_a_build_keys_every_step(project):
     keys = _keys(project)
-    assert all(keys.values()) and len(keys) == 2 * 4 + 1 + 4  # scenes; one join; timeline, audio, mux, thumbnail
+    assert all(keys.values()) and len(keys) == 2 * 5 + 1 + 4  # scenes (with a draft's level); one join; 4 once
 
 
 def test_a_filter_string_changes_only_the_video_steps(project, monkeypatch):
@@ -126,7 +126,8 @@ def test_keys_do_not_depend_on_the_process_umask_or_hash_seed(tmp_path):
         "from autostream_compiler.engine.recipe import action_identity as a; "
         "print(json.dumps({n: a(getattr(actions, n), p) for n, p in [('tts_piper', 'piper'), ('tts_edge', 'edge'), "
         "('tts_espeak', 'espeak'), ('tts_recorded', 'recorded'), ('align', 'whisper'), ('image_chain', 'procedural'), "
-        "('image_file', 'file'), ('timeline', 'autostream'), ('audio', 'ffmpeg'), ('title_card', 'card')]}))"
+        "('image_file', 'file'), ('timeline', 'autostream'), ('level', 'autostream'), ('audio', 'ffmpeg'), "
+        "('title_card', 'card')]}))"
     )
     seen = set()
     for umask, seed in (("022", "0"), ("002", "1"), ("077", "2")):

@@ -261,3 +261,39 @@ def test_colours_come_out_as_the_picture_has_them(tmp_path):
         ).stdout
         centre = (len(rgb) // 3 // 2) * 3
         assert all(abs(rgb[centre + i] - colour[i]) <= 3 for i in range(3)), list(rgb[centre : centre + 3])
+
+
+def _dual_mono(video) -> tuple[float, float]:
+    """Integrated loudness and true peak of a video's audio as both speakers play it."""
+    err = subprocess.run(
+        ["ffmpeg", "-nostats", "-i", str(video), "-map", "0:a", "-af", "ebur128=peak=true:dualmono=true", "-f", "null",
+         "-"],
+        capture_output=True,
+        text=True,
+    ).stderr  # fmt: skip
+    summary = err[err.rfind("Summary:") :]
+    return float(re.search(r"I:\s+(-?[\d.]+)", summary)[1]), float(re.search(r"Peak:\s+(-?[\d.]+)", summary)[1])
+
+
+def test_a_draft_masters_from_each_scenes_level_and_an_edit_measures_only_its_scene(tmp_path):
+    spec = _spec(captions={"style": "none"})
+    statuses = _build(tmp_path, spec, "r1.json", "--profile", "draft")
+    assert {statuses[("level", i)] for i in range(3)} == {"built"}
+    audio = next(s for s in json.loads((tmp_path / "r1.json").read_text())["steps"] if s["kind"] == "audio")
+    assert audio["details"]["estimated"] is True and audio["details"]["mode"] in ("linear", "limited")
+    video = tmp_path / "out" / "video.draft.mp4"
+    integrated, peak = _dual_mono(video)
+    assert abs(integrated + 14) <= 1 and peak <= -1.0
+    assert abs(audio["details"]["integrated"] - integrated) <= 0.5
+
+    spec["scenes"][1]["narration"] = "The second scene comes next."
+    statuses = _build(tmp_path, spec, "r2.json", "--profile", "draft")
+    assert [statuses[("level", i)] for i in range(3)] == ["cached", "built", "cached"]
+    assert statuses[("tts", 1)] == statuses[("audio", None)] == statuses[("mux", None)] == "built"
+    integrated, peak = _dual_mono(video)
+    assert abs(integrated + 14) <= 1 and peak <= -1.0
+
+    spec["loudness"] = -23  # the final master is the exact two-pass one, and measures its output
+    _build(tmp_path, spec, "r3.json")
+    audio = next(s for s in json.loads((tmp_path / "r3.json").read_text())["steps"] if s["kind"] == "audio")
+    assert "estimated" not in audio["details"] and abs(_loudness(tmp_path / "out" / "video.mp4") + 23) <= 1

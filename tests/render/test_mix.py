@@ -12,7 +12,7 @@ import pytest
 from helpers import ffprobe
 
 from autostream_compiler.providers import piper_tts
-from autostream_compiler.render import mix
+from autostream_compiler.render import loudness, mix
 
 RATE = 48000
 SPEECH_AT = (1.0, 6.0)  # seconds where the sentence starts; it lasts about 3 s, so 4.3-5.8 s is a gap
@@ -84,10 +84,10 @@ def _power_mean(levels: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(10 ** (levels / 10))))
 
 
-def _check_stream(path: Path, duration: float) -> None:
+def _check_stream(path: Path, duration: float, channels: int = 2) -> None:
     probe = ffprobe(path)
     [stream] = probe["streams"]
-    assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == ("aac", "48000", 2)
+    assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == ("aac", "48000", channels)
     assert float(stream["start_time"]) == 0
     assert abs(float(stream["duration"]) - duration) <= 1024 / RATE
 
@@ -204,3 +204,56 @@ def test_a_minute_masters_in_a_few_seconds(tmp_path, sentence):
     assert time.monotonic() - began < 12.0  # about 3 s on 2 idle cores
     assert abs(figures["integrated"] + 14) <= 1.0 and figures["true_peak"] <= -0.9
     _check_stream(out, 60.0)
+
+
+# --- the draft master: one pass from the scenes' loudness ticks ----------------------------------
+
+
+def _dual_mono_loudness(path: Path) -> dict:
+    """ebur128's figures of a mono file played on both speakers."""
+    argv = ["ffmpeg", "-nostats", "-i", str(path), "-af", "ebur128=peak=true:dualmono=true", "-f", "null", "-"]
+    return mix._ebur128(subprocess.run(argv, capture_output=True, text=True, check=True).stderr)
+
+
+def _ticks(sentence, starts, duration: float):
+    samples, rate = sentence
+    take = loudness.take_ticks(samples, rate)
+    return loudness.place([(take, start) for start in starts], duration)
+
+
+def test_take_ticks_measure_as_ebur128_does(tmp_path, sentence):
+    starts = [1.0, 6.0, 11.0]
+    narration = _narration(tmp_path / "narration.wav", sentence, 15.0, starts=starts)
+    line = _ticks(sentence, starts, 15.0)
+    out = tmp_path / "plain.m4a"
+    subprocess.run(  # the mix as the master lays it out (both channels), unchanged, losslessly
+        ["ffmpeg", "-v", "error", "-y", "-i", str(narration), "-filter_complex", mix.mix_graph(15.0, None, None),
+         "-map", "[mix]", "-c:a", "pcm_s16le", str(out.with_suffix(".wav"))],
+        check=True,
+    )  # fmt: skip
+    measured = mix.measure_loudness(out.with_suffix(".wav"))
+    assert abs(loudness.integrated(line[0]) - measured["integrated"]) <= 0.2
+    assert abs(loudness.true_peak(line) - measured["true_peak"]) <= 0.3
+
+
+@pytest.mark.parametrize("target", [-14, -23])
+def test_draft_master_reaches_the_loudness_under_the_peak_ceiling(tmp_path, sentence, target):
+    starts = [1.0, 6.0]
+    narration = _narration(tmp_path / "narration.wav", sentence, 10.0, starts=starts)
+    out = tmp_path / "draft.m4a"
+    figures = mix.draft_master(narration, out, 10.0, _ticks(sentence, starts, 10.0), target)
+    _check_stream(out, 10.0, channels=1)
+    measured = _dual_mono_loudness(out)
+    assert abs(measured["integrated"] - target) <= 1.0
+    assert measured["true_peak"] <= -1.0
+    assert figures["mode"] == ("limited" if target == -14 else "linear")
+    assert abs(figures["integrated"] - measured["integrated"]) <= 0.5  # expected, not measured: close
+    assert not (tmp_path / "master.m4a").exists()
+
+
+def test_silent_draft_is_not_normalised(tmp_path):
+    narration = _narration(tmp_path / "narration.wav", (np.zeros(100, dtype=np.int16), 22050), 3.0, starts=[])
+    silent = loudness.place([(loudness.take_ticks(np.zeros(22050, dtype=np.int16), 22050), 0.5)], 3.0)
+    figures = mix.draft_master(narration, tmp_path / "draft.m4a", 3.0, silent, -14)
+    assert (figures["mode"], figures["integrated"]) == ("none", None) and "silent" in figures["note"]
+    _check_stream(tmp_path / "draft.m4a", 3.0, channels=1)

@@ -49,5 +49,5 @@ def test_page_plays_and_picks_up_an_edit_without_a_reload(tmp_path, browser_page
             " return v.currentTime >= start - 0.05 && v.currentTime < end && !v.paused; }",
             arg=[start, end],
         )
-        expect(page.locator("#state")).to_contain_text("build #2 done: 6 built")
+        expect(page.locator("#state")).to_contain_text("build #2 done: 7 built")
         expect(page.locator("#scenes li.playing")).to_have_attribute("data-index", "1", timeout=5_000)

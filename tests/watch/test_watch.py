@@ -39,6 +39,7 @@ def test_edit_break_fix_and_stop(tmp_path):
         assert _built(second) == {
             ("tts", 1),
             ("align", 1),
+            ("level", 1),  # the take's loudness, from which the draft's master takes its gain
             ("segment", 1),
             ("timeline", None),
             ("audio", None),
