@@ -103,9 +103,9 @@ def main() -> None:
         ),
         "peak_memory_mb": round(cold_mem, 1),
         "targets": {
-            "cold_x_real_time": ">= 1.0",
-            "noop_rebuild_seconds": "<= 1.0",
-            "one_scene_edit_share_of_cold": "<= 0.30",
+            "cold_x_real_time": ">= 1.5",
+            "noop_rebuild_seconds": "<= 0.3",
+            "one_scene_edit_share_of_cold": "<= 0.20",
             "peak_memory_mb": "<= 1024",
         },
     }
