@@ -102,20 +102,21 @@ def limited_gain(gain: float) -> str:
     return f"volume={gain:.2f}dB,alimiter=limit={10 ** (TP_CEILING / 20):.6f}:attack=5:release=50:level=0:latency=1"
 
 
-def _limited_gain_for(loudness: float, gain: float, analyse: Callable[[str], str]) -> float:
-    """The gain before the limiter that brings the mix to `loudness` (within 0.2 LU), by the secant
-    method from `gain`: the more gain, the more loudness the limiter takes back."""
+def gain_for(target: float, gain: float, loudness: Callable[[float], float], within: float, tries: int) -> float:
+    """The gain before the limiter that brings the mix to `target` loudness (within `within` LU), by
+    the secant method from `gain`; `loudness(gain)` measures the limited mix. The more gain, the more
+    loudness the limiter takes back."""
     tried: list[tuple[float, float]] = []
-    for _ in range(4):
-        got = _ebur128(analyse(f"{limited_gain(gain)},ebur128"))["integrated"]
-        if abs(got - loudness) <= 0.2:
+    for _ in range(tries):
+        got = loudness(gain)
+        if abs(got - target) <= within:
             break
         tried.append((gain, got))
         slope = 1.0
         if len(tried) > 1:
             (g0, i0), (g1, i1) = tried[-2:]
             slope = min(1.0, max(0.1, (i1 - i0) / (g1 - g0)))
-        gain += (loudness - got) / slope
+        gain += (target - got) / slope
     return gain
 
 
@@ -160,7 +161,11 @@ def master_audio(
         elif tp + loudness - i <= TP_CEILING:
             chain, mode, note = linear_gain(measured, loudness), "linear", None
         else:  # a plain gain would break the ceiling: limit, and make up for the loudness the limiter takes
-            chain, mode, note = limited_gain(_limited_gain_for(loudness, loudness - i, analyse)), "limited", None
+
+            def limited(gain: float) -> float:
+                return _ebur128(analyse(f"{limited_gain(gain)},ebur128"))["integrated"]
+
+            chain, mode, note = limited_gain(gain_for(loudness, loudness - i, limited, 0.2, 4)), "limited", None
     n = round(duration * RATE)
     scratch = workdir / "master.m4a"
     final = f"{graph};[mix]{chain},aresample={RATE},apad=whole_len={n},atrim=end_sample={n}[out]"
@@ -196,7 +201,7 @@ def draft_master(narration: Path, out: Path, duration: float, line: np.ndarray, 
         gain = target - found
         chain, mode, expected = f"volume={gain:.2f}dB", "linear", (target, peak + gain)
     else:
-        gain = _draft_limited_gain(line, target, target - found)
+        gain = gain_for(target, target - found, lambda g: r128.integrated(r128.limited(line, g, TP_CEILING)), 0.05, 8)
         chain, mode = limited_gain(gain), "limited"
         expected = (r128.integrated(r128.limited(line, gain, TP_CEILING)), TP_CEILING)
     n = round(duration * RATE)
@@ -207,23 +212,6 @@ def draft_master(narration: Path, out: Path, duration: float, line: np.ndarray, 
     shutil.move(scratch, out)
     figures = [None if v is None else round(v, 1) for v in expected]
     return {"integrated": figures[0], "true_peak": figures[1], "normalized": mode != "none", "mode": mode, "note": note}
-
-
-def _draft_limited_gain(line: np.ndarray, target: float, gain: float) -> float:
-    """The gain before the limiter that brings the ticks to `target` (within 0.05 LU), by the secant
-    method as `_limited_gain_for`, on the numpy estimate of the limiter."""
-    tried: list[tuple[float, float]] = []
-    for _ in range(8):
-        got = r128.integrated(r128.limited(line, gain, TP_CEILING))
-        if abs(got - target) <= 0.05:
-            break
-        tried.append((gain, got))
-        slope = 1.0
-        if len(tried) > 1:
-            (g0, i0), (g1, i1) = tried[-2:]
-            slope = min(1.0, max(0.1, (i1 - i0) / (g1 - g0)))
-        gain += (target - got) / slope
-    return gain
 
 
 def measure_loudness(path: Path) -> dict:
