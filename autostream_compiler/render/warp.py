@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 from typing import NamedTuple
@@ -158,4 +159,7 @@ if __name__ == "__main__":
     except BrokenPipeError:
         code = 1
     sys.stderr.flush()
+    if code < 0:  # ffmpeg was killed by a signal: die of the same one, so the build names it
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
     os._exit(code)
