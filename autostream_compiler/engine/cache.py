@@ -343,7 +343,7 @@ def write_error(root: Path, exc: OSError) -> AutostreamError:
     )
 
 
-def _touch(path: Path) -> None:
+def touch(path: Path) -> None:
     """Mark a cache entry as used now (its mtime is its last use); a read-only cache is left alone."""
     try:
         os.utime(path)
@@ -453,7 +453,7 @@ class Store:
         dest = self.object_path(digest)
         try:
             if dest.stat().st_size == size:
-                _touch(dest)  # a running build uses it now: gc keeps it until the action is recorded
+                touch(dest)  # a running build uses it now: gc keeps it until the action is recorded
                 self._upload(digest, dest)
                 return {"digest": digest, "size": size}
         except FileNotFoundError:
@@ -571,7 +571,7 @@ class Store:
             return None
         except OSError:
             return None
-        _touch(path)
+        touch(path)
         return record
 
     def put_action(self, key: str, record: dict, upload: bool = True) -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from autostream_compiler.atomic import write_if_changed
 from autostream_compiler.digests import digest
+from autostream_compiler.engine.cache import touch
 from autostream_compiler.env import process_env
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def replay(root: Path, ctx: dict, report: Path | None) -> dict | None:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     for path in saved["actions"]:
-        _touch(path)  # as a cache hit does: `cache gc` removes least recently used entries first
+        touch(path)  # as a cache hit does: `cache gc` removes least recently used entries first
     if report:
         write_if_changed(report, json.dumps(result, indent=2) + "\n")
     return result
@@ -175,10 +176,3 @@ def _size(path) -> int | None:
         return os.stat(path).st_size
     except OSError:
         return None
-
-
-def _touch(path: str) -> None:
-    try:
-        os.utime(path)
-    except OSError:
-        pass

@@ -127,7 +127,7 @@ def _warped(shots: list[Shot], count: int, fps: int) -> list[str]:
     if shots[0].size:
         plan["size"] = list(shots[0].size)
     spec = json.dumps(plan, sort_keys=True, separators=(",", ":"))
-    return [sys.executable, "-m", WARP, spec, "--", ffmpeg_exe(), "-nostdin", "-y", "-v", "error"]
+    return [sys.executable, "-m", WARP, spec, "--", *_plain([])]
 
 
 def _still(shot: Shot, count: int) -> str:

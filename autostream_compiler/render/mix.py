@@ -201,9 +201,12 @@ def draft_master(narration: Path, out: Path, duration: float, line: np.ndarray, 
         gain = target - found
         chain, mode, expected = f"volume={gain:.2f}dB", "linear", (target, peak + gain)
     else:
-        gain = gain_for(target, target - found, lambda g: r128.integrated(r128.limited(line, g, TP_CEILING)), 0.05, 8)
-        chain, mode = limited_gain(gain), "limited"
-        expected = (r128.integrated(r128.limited(line, gain, TP_CEILING)), TP_CEILING)
+
+        def limited(gain: float) -> float:
+            return r128.integrated(r128.limited(line, gain, TP_CEILING))
+
+        gain = gain_for(target, target - found, limited, 0.05, 8)
+        chain, mode, expected = limited_gain(gain), "limited", (limited(gain), TP_CEILING)
     n = round(duration * RATE)
     graph = f"aresample={RATE},{chain},aresample={RATE},apad=whole_len={n},atrim=end_sample={n}"
     scratch = out.with_name("master.m4a")
