@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -21,15 +22,18 @@ def replace_with(path: Path, fill: Callable[[str], None], tag: str | None = None
     place: a reader sees the old file or the new one, never part of one, and a failure leaves no temp
     file. `tag` goes into the temp file's name (`.<stem>.<tag>.*.tmp`) to say whose it is."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name.split('.')[0]}.{tag}." if tag else f".{path.name}."
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
-    os.close(fd)
+    # a prefix of our own, so that a Ctrl-C landing inside mkstemp (file made, name not yet returned)
+    # still finds the file to remove
+    prefix = (f".{path.name.split('.')[0]}.{tag}." if tag else f".{path.name}.") + secrets.token_hex(4)
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
+        os.close(fd)
         fill(tmp)
         os.chmod(tmp, 0o666 & ~_umask)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for left in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+            left.unlink(missing_ok=True)
         raise
 
 

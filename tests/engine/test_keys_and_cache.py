@@ -87,3 +87,21 @@ def test_a_key_in_a_step_error_or_warning_is_redacted(tmp_path, monkeypatch):
     run_steps([warned, failed], Store(tmp_path / "cache"), 1)
     assert (warned.status, warned.warnings) == ("built", ["server said: bad token ***"])
     assert (failed.status, failed.error) == ("failed", "upstream echoed Bearer ***")
+
+
+def test_an_interrupt_inside_mkstemp_leaves_no_temp_file(tmp_path, monkeypatch):
+    """Ctrl-C can land after mkstemp made the file but before it returned its name."""
+    import tempfile
+
+    from autostream_compiler import atomic
+
+    made = tempfile.mkstemp
+
+    def interrupted(**kwargs):
+        made(**kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic.write_text(tmp_path / "video.lock.yaml", "scenes: []\n")
+    assert list(tmp_path.iterdir()) == []
