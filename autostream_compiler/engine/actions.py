@@ -118,7 +118,7 @@ def align(ctx: StepContext, spoken: list[str] = (), model: str | None = None, la
         timings = whisperx_align.align(ctx.inputs["tts"]["audio"], list(spoken), duration, model, language)
     words = native_align.align(ctx.params["words"], timings, duration)
     out = _write_json(ctx.workdir / "words.json", {"duration": duration, "words": [w._asdict() for w in words]})
-    return Result({"words": out}, {"provider": aligner}, warnings)
+    return Result({"words": out}, {"provider": aligner, "duration": round(duration, 3)}, warnings)
 
 
 # --- pictures ------------------------------------------------------------------------------------

@@ -137,6 +137,8 @@ class CeleryExecutor:
     """Sends ready steps to Celery workers and collects their outcomes; steps that read files only
     this machine has (`Step.local_only`) run here on `jobs` threads."""
 
+    slots = None  # the workers' queues order the steps
+
     def __init__(self, broker: str, jobs: int):
         self.url = broker
         self.redis = connect(broker)

@@ -171,7 +171,11 @@ def resolve_cached(steps: list[Step], store: Store) -> None:
 
 class Executor(Protocol):
     """Where steps run: `submit` starts one (its future gives an `Outcome`); `shutdown` ends the executor
-    (with `cancel`, steps not started yet never start)."""
+    (with `cancel`, steps not started yet never start). `slots`: how many steps it runs at once (the
+    runner submits no more, so the next to run is chosen by priority when a slot frees), or None when
+    its queue is elsewhere (workers)."""
+
+    slots: int | None
 
     def submit(self, step: Step, store: Store) -> Future: ...
 
@@ -182,7 +186,8 @@ class LocalExecutor:
     """Steps run on this machine's threads, `jobs` at a time."""
 
     def __init__(self, jobs: int):
-        self.pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+        self.slots = max(1, jobs)
+        self.pool = ThreadPoolExecutor(max_workers=self.slots)
 
     def submit(self, step: Step, store: Store) -> Future:
         return self.pool.submit(execute, step, store)
@@ -202,6 +207,7 @@ def run_steps(
     pending = list(steps)
     running: dict[Future, Step] = {}
     finished: dict[str, Step] = {}  # key -> the step of this build that ran it
+    missed: set[Step] = set()  # ready steps the cache does not hold, waiting for a slot
 
     def settle(step: Step) -> None:
         pending.remove(step)
@@ -226,7 +232,10 @@ def run_steps(
                         continue  # the same work is under way: share it when it lands
                     elif step.key in finished:
                         _share(step, finished[step.key])
-                    elif not _from_cache(step, store):
+                    elif step in missed or not _from_cache(step, store):
+                        missed.add(step)
+                        if executor.slots is not None and len(running) >= executor.slots:
+                            continue  # it waits here, where the priority orders it, not in a queue
                         running[executor.submit(step, store)] = step
                         pending.remove(step)
                         reporter.step_started(step)
@@ -246,10 +255,19 @@ def run_steps(
     executor.shutdown()
 
 
-def _priority(step: Step) -> bool:
-    """Whole-video steps (timeline, audio, mux) first among the ready ones: after an edit the audio mix
-    is the longest way to the video, and waiting behind scene encodes would add their time to it."""
-    return step.scene is not None
+_RANK = {"segment": 2, "transition": 3}  # scene steps: the rest (tts, image, align, level) are 1
+
+
+def _priority(step: Step) -> tuple[int, float]:
+    """Which ready step takes a free slot first. Whole-video steps (timeline, audio, mux): after an
+    edit the audio mix is the longest way to the video, and waiting behind scene encodes would add
+    their time to it. Then what feeds the renders (narration, pictures, timings), so the audio mix can
+    start early; then the scene encodes, longest first; the short joins last, where they fill the
+    cores while the last encodes finish instead of a long encode running alone at the end."""
+    if step.scene is None:
+        return 0, 0.0
+    align = step.deps.get("align") if step.kind == "segment" else None
+    return _RANK.get(step.kind, 1), -(align.record.get("duration", 0.0) if align else 0.0)
 
 
 def _share(step: Step, twin: Step) -> None:
