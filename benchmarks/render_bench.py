@@ -50,7 +50,7 @@ if not Path(sys.executable).with_name("autostream").exists() and VENV_PYTHON.exi
     os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])  # the project's venv
 
 import yaml  # noqa: E402 - after the re-exec into the venv above
-from build_bench import _tree_rss_mb  # noqa: E402
+from build_bench import _tree_memory_mb  # noqa: E402
 
 AUTOSTREAM = Path(sys.executable).with_name("autostream")
 T = TypeVar("T")
@@ -180,7 +180,7 @@ def measure(argv: list[str], log: Path, cwd: Path | None = None, env: dict | Non
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         peak = 0.0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss_mb(proc.pid))
+            peak = max(peak, _tree_memory_mb(proc.pid)[0])  # resident sets summed
             time.sleep(0.1)
         wall = time.perf_counter() - start
         done = resource.getrusage(resource.RUSAGE_CHILDREN)  # the tree's processes, once reaped

@@ -87,7 +87,7 @@ def _env() -> dict[str, str]:
 
 def _snapshot() -> dict[int, tuple[int, int, float, float]]:
     """Every process from /proc: (parent, resident bytes, its own CPU seconds, CPU seconds with the children
-    it reaped). One scan per sample, as cheap as build_bench's `_tree_rss_mb` that samples the CLI's builds,
+    it reaped). One scan per sample, as cheap as build_bench's `_tree_memory_mb` that samples the CLI's builds,
     so the harness costs the studio's runs no more than the CLI's."""
     tick, page = os.sysconf("SC_CLK_TCK"), resource.getpagesize()
     found = {}
