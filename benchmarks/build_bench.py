@@ -96,7 +96,7 @@ def _run(spec: Path, cache: Path, report: Path) -> Run:
     return Run(wall, cpu, peak_rss, peak_pss, json.loads(report.read_text()))
 
 
-def _steps_by_kind(report: dict) -> dict:
+def steps_by_kind(report: dict) -> dict:
     """Steps built, by kind: how many and their seconds summed (steps run two at a time)."""
     kinds: dict[str, dict] = {}
     for step in report["steps"]:
@@ -141,7 +141,7 @@ def main() -> None:
         "cold_cpu_seconds": round(cold.cpu, 1),
         "cold_cores_busy": round(cold.cpu / cold.wall, 2),
         "cold_idle_core_seconds": round(max(0.0, cores * cold.wall - cold.cpu), 1),
-        "cold_steps": _steps_by_kind(cold.report),
+        "cold_steps": steps_by_kind(cold.report),
         "noop_rebuild_seconds": round(noop.wall, 3),
         "noop_steps_built": sum(s["status"] == "built" for s in noop.report["steps"]),
         "one_scene_edit_seconds": round(edit.wall, 2),
@@ -150,7 +150,7 @@ def main() -> None:
         "one_scene_edit_steps_built": sorted(
             f"{s['kind']}:{s['scene']}" for s in edit.report["steps"] if s["status"] == "built"
         ),
-        "one_scene_edit_steps": _steps_by_kind(edit.report),
+        "one_scene_edit_steps": steps_by_kind(edit.report),
         "peak_memory_mb": round(cold.peak_rss, 1),
         "peak_memory_pss_mb": round(cold.peak_pss, 1),
         "targets": TARGETS,

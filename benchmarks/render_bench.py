@@ -50,7 +50,7 @@ if not Path(sys.executable).with_name("autostream").exists() and VENV_PYTHON.exi
     os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])  # the project's venv
 
 import yaml  # noqa: E402 - after the re-exec into the venv above
-from build_bench import _tree_memory_mb  # noqa: E402
+from build_bench import _tree_memory_mb, steps_by_kind  # noqa: E402
 
 AUTOSTREAM = Path(sys.executable).with_name("autostream")
 T = TypeVar("T")
@@ -295,12 +295,7 @@ def autostream_render(spec: Path, cache: Path, logs: Path, patience: Patience, w
         return run, (dropped, json.loads(report_path.read_text(encoding="utf-8")))
 
     run, (dropped, report) = least_disturbed(attempt, patience)
-    built: dict[str, dict] = {}
-    for step in report["steps"]:
-        if step["status"] == "built":
-            row = built.setdefault(step["kind"], {"count": 0, "seconds": 0.0})
-            row["count"] += 1
-            row["seconds"] = round(row["seconds"] + step["seconds"], 2)
+    built = steps_by_kind(report)
     video = Path(report["output"])
     return {
         "run": run,
