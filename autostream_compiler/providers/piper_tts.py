@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autostream_compiler.atomic import write_bytes
+from autostream_compiler.atomic import replace_with, write_bytes
 from autostream_compiler.digests import file_digest
 from autostream_compiler.errors import BuildError
 from autostream_compiler.providers.tts import Speech, align_entries
@@ -31,7 +31,8 @@ def _model(voice_id: str) -> tuple[str, object]:
     """Path of the voice model patched to output phoneme alignments and draw seeded noise, and its config.
 
     The patched model is written once to the temp folder (named by the source model's digest and this
-    patch) so that onnxruntime maps it from disk instead of this process keeping copies in memory.
+    patch) so that onnxruntime maps it from disk instead of this process keeping copies in memory;
+    beside it, the same model with onnxruntime's graph optimizations done (`_optimize`).
     """
     if voice_id != "en_US-joe-medium":
         raise BuildError(f"piper: no packaged model for voice {voice_id!r}")
@@ -44,7 +45,24 @@ def _model(voice_id: str) -> tuple[str, object]:
     patched = Path(tempfile.gettempdir()) / f"autostream-piper-{voice_id}-{stamp}.onnx"
     if not patched.is_file():
         _patch(source, patched)
-    return str(patched), config
+    import onnxruntime
+
+    optimized = patched.with_name(f"{patched.stem}-ort{onnxruntime.__version__}.onnx")
+    if not optimized.is_file():
+        replace_with(optimized, lambda tmp: _optimize(patched, tmp))
+    return str(optimized), config
+
+
+def _optimize(model: Path, dest: str) -> None:
+    """Save the model as onnxruntime optimizes it (the portable, `extended` level): a session made
+    from it skips the optimizing, 0.25 s instead of 0.9 s for every synthesis, with the same samples
+    to the bit."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = dest
+    onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def _patch(source: Path, dest: Path) -> None:
@@ -74,6 +92,7 @@ def load(voice_id: str):
     model, config = _model(voice_id)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 2  # fixed, so results do not depend on the machine's core count
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL  # done once (_optimize)
     session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
     return PiperVoice(session=session, config=config)
 
