@@ -305,15 +305,13 @@ def execute(step: Step, store: Store) -> Outcome:
         return perform(
             step.key, step.kind, step.label, lambda workdir: run_command(step.prepared, workdir, step.label), store
         )
-    try:
-        return perform(
-            step.key, step.kind, step.label, lambda workdir: step.action(step.context(store, workdir)), store
-        )
-    finally:
-        _give_back_freed_memory()
+    return perform(step.key, step.kind, step.label, lambda workdir: step.action(step.context(store, workdir)), store)
 
 
-_LIBC = ctypes.CDLL(None)
+try:
+    _LIBC = ctypes.CDLL(None)
+except (OSError, TypeError):  # no C library to ask (Windows)
+    _LIBC = None
 
 
 def _give_back_freed_memory() -> None:
@@ -346,6 +344,7 @@ def perform(key: str, kind: str, label: str, work: Callable[[Path], Result], sto
         error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        _give_back_freed_memory()  # here, so that the long-lived processes of workers do it too
     return Outcome("failed", time.perf_counter() - start, error=redact(error), traceback=redact(trace))
 
 

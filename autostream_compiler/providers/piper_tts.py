@@ -49,7 +49,10 @@ def _model(voice_id: str) -> tuple[str, object]:
 
     optimized = patched.with_name(f"{patched.stem}-ort{onnxruntime.__version__}.onnx")
     if not optimized.is_file():
-        replace_with(optimized, lambda tmp: _optimize(patched, tmp))
+        try:
+            replace_with(optimized, lambda tmp: _optimize(patched, tmp))
+        except Exception:  # noqa: BLE001 - no room or no right to save it: optimize in each session instead
+            return str(patched), config
     return str(optimized), config
 
 
@@ -92,7 +95,10 @@ def load(voice_id: str):
     model, config = _model(voice_id)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 2  # fixed, so results do not depend on the machine's core count
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL  # done once (_optimize)
+    if model.endswith(".onnx") and "-ort" in Path(model).stem:  # optimized once already (_optimize)
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    else:  # the same graph _optimize makes, so the same samples
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
     return PiperVoice(session=session, config=config)
 
