@@ -1,0 +1,552 @@
+"""sky: pictures ruled by the sky — a moonlit night, outer space with a ringed planet, and weather."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .base import (
+    F32,
+    Layer,
+    Palette,
+    bezier,
+    cirrus,
+    cloud_volume,
+    cumulus_blobs,
+    fill_below,
+    glow,
+    mist,
+    mix,
+    ridge,
+    scale,
+    smoothstep,
+    stars,
+    value_noise,
+    vertical_gradient,
+)
+
+
+def _sparkles(
+    img: np.ndarray, rng: np.random.Generator, count: int, y_max: float, color: np.ndarray, size: float
+) -> None:
+    """A few bright stars with a soft halo and thin cross-shaped spikes."""
+    h, w = img.shape[:2]
+    spikes = Layer(h, w)
+    spots = []
+    for _ in range(count):
+        x, y = rng.uniform(0, w), rng.uniform(0, y_max)
+        r = size * rng.uniform(0.5, 1.2)
+        spots.append((x, y, r * 2.5, color, 0.5))
+        spikes.line([(x - r * 4, y), (x + r * 4, y)], color, max(1.0, r * 0.18), 0.55)
+        spikes.line([(x, y - r * 4), (x, y + r * 4)], color, max(1.0, r * 0.18), 0.55)
+        spikes.circle(x, y, max(0.8, r * 0.35), color)
+    spikes.composite(img, blur=max(0.4, size * 0.08), mode="screen")
+    glow(img, spots, mode="add")
+
+
+def _sphere(
+    img: np.ndarray,
+    cx: float,
+    cy: float,
+    r: float,
+    light: np.ndarray,
+    surface: np.ndarray,
+    rim: np.ndarray,
+    night: np.ndarray,
+) -> None:
+    """Shade a sphere's disc into img: a surface (colour, or H×W×3 over its box) lit from a direction, with a rim."""
+    h, w = img.shape[:2]
+    x0, x1 = int(max(0, np.floor(cx - r - 1))), int(min(w, np.ceil(cx + r + 2)))
+    y0, y1 = int(max(0, np.floor(cy - r - 1))), int(min(h, np.ceil(cy + r + 2)))
+    if x1 <= x0 or y1 <= y0:
+        return
+    nx = ((np.arange(x0, x1, dtype=F32) + 0.5 - cx) / r)[None, :]
+    ny = ((np.arange(y0, y1, dtype=F32) + 0.5 - cy) / r)[:, None]
+    d2 = nx * nx + ny * ny
+    nz = np.sqrt(np.clip(1 - d2, 0, 1))
+    lam = nx * light[0] + ny * light[1] + nz * light[2]
+    lit = smoothstep(-0.08, 0.45, lam)[..., None]
+    sub = surface[: y1 - y0, : x1 - x0] if surface.ndim == 3 else surface
+    col = night + (sub * (0.35 + 0.75 * lit) - night) * lit
+    col = col + rim * (((1 - nz) ** 3) * smoothstep(-0.2, 0.5, lam))[..., None] * F32(0.9)
+    a = np.clip((1 - np.sqrt(d2)) * r + 0.5, 0, 1)[..., None]
+    tgt = img[y0:y1, x0:x1]
+    tgt += (col - tgt) * a
+
+
+def _sphere_coords(
+    cx: float, cy: float, r: float, h: int, w: int
+) -> tuple[int, int, int, int, np.ndarray, np.ndarray, np.ndarray]:
+    """The disc's clipped box and per-pixel unit-sphere coordinates (nx, ny, nz) over it."""
+    x0, x1 = int(max(0, np.floor(cx - r - 1))), int(min(w, np.ceil(cx + r + 2)))
+    y0, y1 = int(max(0, np.floor(cy - r - 1))), int(min(h, np.ceil(cy + r + 2)))
+    nx = ((np.arange(x0, max(x1, x0 + 1), dtype=F32) + 0.5 - cx) / r)[None, :]
+    ny = ((np.arange(y0, max(y1, y0 + 1), dtype=F32) + 0.5 - cy) / r)[:, None]
+    nz = np.sqrt(np.clip(1 - nx * nx - ny * ny, 0, 1))
+    return x0, x1, y0, y1, nx, ny, nz
+
+
+# --- night --------------------------------------------------------------------------------------------------------
+
+
+def _moon(
+    img: np.ndarray, rng: np.random.Generator, cx: float, cy: float, r: float, color: np.ndarray, phase: float
+) -> None:
+    """A moon disc with grey seas, a few craters, limb darkening and (if phase > 0) a crescent shadow."""
+    h, w = img.shape[:2]
+    x0, x1, y0, y1, nx, ny, nz = _sphere_coords(cx, cy, r, h, w)
+    if x1 <= x0 or y1 <= y0:
+        return
+    bh, bw = y1 - y0, x1 - x0
+    seas = value_noise(rng, bh, bw, cells=3, octaves=4)
+    tone = 1 - 0.2 * smoothstep(0.5, 0.62, seas) - 0.12 * (1 - nz)
+    for _ in range(6):
+        px, py, pr = rng.uniform(-0.7, 0.7), rng.uniform(-0.7, 0.7), rng.uniform(0.05, 0.14)
+        dd = np.sqrt((nx - px) ** 2 + (ny - py) ** 2) / pr
+        tone = (
+            tone
+            - 0.1 * smoothstep(0.6, 1.0, dd) * (1 - smoothstep(1.0, 1.25, dd))
+            + 0.05 * (1 - smoothstep(0.0, 0.9, dd))
+        )
+    a = np.clip((1 - np.sqrt(nx * nx + ny * ny)) * r + 0.5, 0, 1)
+    if phase > 0:  # the unlit part (a disc offset sideways) lets the sky through, with a faint earthshine
+        off = phase * 1.2 * (1 if rng.random() < 0.5 else -1)
+        lit = smoothstep(1.0 - 0.04, 1.0 + 0.04, np.sqrt((nx + off) ** 2 + ny**2))
+        a = a * (0.12 + 0.88 * lit)
+    col = np.asarray(color, F32) * tone[..., None]
+    a = a[..., None]
+    tgt = img[y0:y1, x0:x1]
+    tgt += (col - tgt) * a
+
+
+def draw_night(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndarray:
+    """A starry night: a large moon with its halo, the Milky Way, and hills (with firs or a lake) in silhouette."""
+    s = min(w, h)
+    horizon = rng.uniform(0.64, 0.72) * h
+    top = scale(pal.dark, 0.5)
+    low = mix(mix(pal.dark, pal.deep, 0.8), pal.cool, 0.3)
+    img = vertical_gradient(
+        h, w, [(0, top), (0.45 * horizon / h, mix(top, pal.deep, 0.35)), (horizon / h, low), (1, low)]
+    )
+    star_c = mix(pal.sunlight, pal.light, 0.3)
+
+    if rng.random() < 0.6:  # the Milky Way: a hazy diagonal band of light and dust
+        lh, lw = max(2, h // 4), max(2, w // 4)
+        ys, xs = (np.arange(lh, dtype=F32) / lh)[:, None] * h, (np.arange(lw, dtype=F32) / lw)[None, :] * w
+        ang = rng.uniform(-0.9, 0.9) + np.pi / 2
+        px, py = rng.uniform(0.3, 0.7) * w, 0.35 * h
+        dist = (xs - px) * np.cos(ang) + (ys - py) * np.sin(ang)
+        band = np.exp(-((dist / (0.16 * s)) ** 2))
+        n1, n2 = value_noise(rng, lh, lw, 6, 5), value_noise(rng, lh, lw, 5, 5)
+        lum = band * (0.5 + n1) * (1 - 0.7 * smoothstep(0.5, 0.7, n2) * band)
+        lum *= 1 - smoothstep(horizon * 0.8, horizon, ys)
+        up = cv2.resize((lum * 0.3).astype(F32), (w, h), interpolation=cv2.INTER_LINEAR)
+        img += up[..., None] * mix(star_c, pal.accent, 0.35)
+        stars(img, rng, int(w * h / 2500), horizon, star_c, 0.8)
+    stars(img, rng, int(w * h / 350), horizon, star_c, 1.3)
+    _sparkles(img, rng, int(rng.integers(5, 10)), horizon * 0.8, star_c, 0.004 * s)
+
+    mx, my = rng.uniform(0.2, 0.8) * w, rng.uniform(0.15, 0.3) * h
+    mr = rng.uniform(0.055, 0.08) * s
+    moon_c = mix(pal.sunlight, pal.warm, 0.08)
+    glow(img, [(mx, my, mr * 3.2, moon_c, 0.45), (mx, my, mr * 10, mix(moon_c, pal.cool, 0.4), 0.22)])
+    _moon(img, rng, mx, my, mr, moon_c, rng.uniform(0.5, 0.75) if rng.random() < 0.3 else 0.0)
+
+    # Hills in silhouette, far ones hazy blue, with a moonlit rim.
+    haze = mix(low, moon_c, 0.12)
+    lake = rng.random() < 0.65
+    far = ridge(rng, w, horizon - 0.1 * h, 0.06 * min(h, 0.5625 * w), sharp=0.3)
+    fill_below(img, far, mix(mix(pal.dark, pal.deep, 0.5), haze, 0.4), mix(pal.dark, haze, 0.25), span=0.3 * h)
+    mist(img, rng, horizon - 0.02 * h, 0.03 * h, haze, 0.35)
+    mid = ridge(rng, w, horizon - 0.03 * h, 0.035 * h, octaves=4)
+    fill_below(img, mid, mix(pal.dark, pal.deep, 0.55), scale(pal.dark, 0.9), span=0.3 * h)
+    near_y = horizon + (0.17 if lake else 0.05) * h
+    near = ridge(rng, w, near_y, 0.04 * h, octaves=4) - 0.06 * h * np.exp(
+        -((((np.arange(w) / w) - rng.uniform(0.1, 0.9)) / 0.2) ** 2)
+    )
+    if lake:  # still water between the hills reflecting the moon and sky
+        y0 = int(horizon)
+        water = np.maximum(mid, horizon) * 0 + horizon + 0.004 * h
+        fill_below(img, water, mix(low, moon_c, 0.12), mix(pal.dark, low, 0.4), span=0.25 * h, relative=False)
+        glow(
+            img, [(mx, horizon + (h - horizon) * f, mr * (1 + 3 * f), moon_c, 0.28) for f in np.linspace(0.05, 0.6, 5)]
+        )
+        ripples = Layer(h, w)
+        for _ in range(int(40 * h / 1080) + 6):
+            yy = rng.uniform(y0, near_y + 0.04 * h)
+            xx = mx + rng.normal(0, mr * (0.6 + 3 * (yy - horizon) / h))
+            ln = rng.uniform(0.01, 0.05) * w
+            ripples.line(
+                [(xx - ln / 2, yy), (xx + ln / 2, yy)], moon_c, max(1.0, 1.5 * s / 1080), rng.uniform(0.3, 0.8)
+            )
+        ripples.composite(img)
+    trees = Layer(h, w)
+    edge = np.stack([np.arange(w), near], 1)[:: max(1, w // 400)]
+    trees.poly(np.concatenate([edge, [[w + 2, near[-1]], [w + 2, h + 2], [-2, h + 2]]]), scale(pal.dark, 0.6))
+    x = rng.uniform(0, 0.05) * w
+    grove = rng.uniform(0.1, 0.9) * w
+    while x < w:
+        dens = np.exp(-(((x - grove) / (0.25 * w)) ** 2))
+        if rng.random() < 0.15 + 0.85 * dens:
+            th = rng.uniform(0.04, 0.11) * h * (0.6 + 0.6 * dens)
+            gy = near[int(np.clip(x, 0, w - 1))] + 0.005 * h
+            tw = th * rng.uniform(0.3, 0.4)
+            pts = [(x, gy - th)]
+            for k in range(1, 6):
+                t = k / 5
+                pts.append((x + tw / 2 * t * rng.uniform(0.8, 1.1), gy - th + th * 0.9 * t))
+                if k < 5:
+                    pts.append((x + tw / 2 * t * 0.5, gy - th + th * 0.9 * t - th * 0.03))
+            pts = (
+                pts
+                + [(x + tw * 0.05, gy + 2), (x - tw * 0.05, gy + 2)]
+                + [(2 * x - px_, py_) for px_, py_ in pts[:0:-1]]
+            )
+            trees.poly(pts, scale(pal.dark, 0.6))
+        x += rng.uniform(0.008, 0.02) * w
+    trees.line(edge, mix(moon_c, pal.deep, 0.5), max(1.0, 1.5 * s / 1080), 0.35)
+    trees.composite(img)
+    if rng.random() < 0.5:  # a lit cabin window far off
+        cx = rng.uniform(0.1, 0.9) * w
+        cy = near[int(cx)] - 0.004 * h
+        cab = Layer(h, w)
+        cw = 0.035 * s
+        cab.rect(cx - cw, cy - cw, cx + cw, cy + 2, scale(pal.dark, 0.5))
+        cab.poly([(cx - cw * 1.25, cy - cw), (cx, cy - cw * 1.9), (cx + cw * 1.25, cy - cw)], scale(pal.dark, 0.5))
+        win = pal.tone((255, 196, 110), 0.2)
+        cab.rect(cx - cw * 0.5, cy - cw * 0.7, cx - cw * 0.05, cy - cw * 0.25, win)
+        cab.composite(img)
+        glow(img, [(cx - cw * 0.3, cy - cw * 0.5, cw * 2, win, 0.5)], mode="add")
+    return img
+
+
+# --- space --------------------------------------------------------------------------------------------------------
+
+
+def draw_space(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndarray:
+    """Deep space: a banded (often ringed) planet lit from one side, small moons, a nebula and a starfield."""
+    s = min(w, h)
+    base = scale(pal.dark, 0.45)
+    img = vertical_gradient(h, w, [(0, base), (1, scale(mix(pal.dark, pal.deep, 0.4), 0.7))])
+
+    # Nebula: coloured noise clouds along a sweeping band, with darker dust lanes.
+    lh, lw = max(2, h // 4), max(2, w // 4)
+    ys, xs = (np.arange(lh, dtype=F32) / lh)[:, None] * h, (np.arange(lw, dtype=F32) / lw)[None, :] * w
+    ang = rng.uniform(0, np.pi)
+    px, py = rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h
+    dist = (xs - px) * np.cos(ang) + (ys - py) * np.sin(ang)
+    along = -(xs - px) * np.sin(ang) + (ys - py) * np.cos(ang)
+    band = np.exp(-(((dist + 0.1 * s * np.sin(along / (0.3 * s))) / (0.28 * s)) ** 2))
+    n1, n2, n3 = (value_noise(rng, lh, lw, 3, 6) for _ in range(3))
+    c1 = mix(pal.accent, pal.deep, 0.2)
+    c2 = pal.warm if luminance_gap(pal.warm, pal.accent) > 40 else pal.light
+    neb = (smoothstep(0.3, 0.85, n1) * band)[..., None] * c1 * 0.55
+    neb += (smoothstep(0.5, 0.9, n2) * band**2)[..., None] * mix(c2, pal.light, 0.3) * 0.45
+    neb *= (1 - 0.7 * smoothstep(0.55, 0.72, n3) * band)[..., None]
+    img += cv2.resize(neb.astype(F32), (w, h), interpolation=cv2.INTER_LINEAR)
+    star_c = mix(pal.sunlight, pal.light, 0.3)
+    stars(img, rng, int(w * h / 300), h, star_c, 1.3)
+    stars(img, rng, int(w * h / 4000), h, mix(star_c, pal.accent, 0.5), 1.5)
+
+    # The light: a star off one side of the planet.
+    side = -1 if rng.random() < 0.5 else 1
+    R = rng.uniform(0.2, 0.27) * s
+    cx = w * (0.5 + side * rng.uniform(0.1, 0.2))
+    cy = h * rng.uniform(0.44, 0.54)
+    sun = np.array([w * (0.5 - side * 0.55), h * rng.uniform(0.1, 0.35)])
+    ldir = np.array([sun[0] - cx, sun[1] - cy, 0.6 * s], F32)
+    ldir /= np.linalg.norm(ldir)
+    glow(
+        img,
+        [
+            (sun[0], sun[1], 0.1 * s, pal.sunlight, 0.9),
+            (sun[0], sun[1], 0.6 * s, mix(pal.sunlight, pal.warm, 0.4), 0.35),
+        ],
+    )
+    _sparkles(img, rng, int(rng.integers(4, 8)), h, star_c, 0.005 * s)
+
+    gas = rng.random() < 0.65
+    ringed = gas and rng.random() < 0.8
+    tilt = np.deg2rad(rng.uniform(-22, 22))
+    ratio = rng.uniform(0.2, 0.34)
+    ring_in, ring_out = 1.3, rng.uniform(2.0, 2.3)
+    ring_c = mix(mix(pal.sunlight, pal.warm, 0.35), pal.light, 0.2)
+
+    def ring_layer(front: bool) -> None:
+        ext = ring_out * R
+        bx = ext * abs(np.cos(tilt)) + ext * ratio * abs(np.sin(tilt)) + 2
+        by = ext * abs(np.sin(tilt)) + ext * ratio * abs(np.cos(tilt)) + 2
+        x0, x1 = int(max(0, cx - bx)), int(min(w, cx + bx))
+        y0, y1 = int(max(0, cy - by)), int(min(h, cy + by))
+        if x1 <= x0 or y1 <= y0:
+            return
+        dx = np.arange(x0, x1, dtype=F32)[None, :] + 0.5 - cx
+        dy = np.arange(y0, y1, dtype=F32)[:, None] + 0.5 - cy
+        u = dx * np.cos(tilt) + dy * np.sin(tilt)
+        v = -dx * np.sin(tilt) + dy * np.cos(tilt)
+        rho = np.sqrt(u * u + (v / ratio) ** 2) / R
+        dens = smoothstep(ring_in, ring_in + 0.06, rho) * (1 - smoothstep(ring_out - 0.08, ring_out, rho))
+        dens *= 0.6 + 0.4 * np.sin(rho * 37 + 1.3) * np.sin(rho * 11)
+        dens *= 1 - 0.9 * np.exp(-(((rho - (ring_in + ring_out) * 0.52) / 0.035) ** 2))
+        dens *= (v > 0) if front else (v <= 0)
+        shade = 0.55 + 0.45 * np.clip((u * ldir[0] * np.cos(tilt) + 0.5) / R, 0, 1)
+        a = np.clip(dens * 0.85, 0, 1)[..., None]
+        tgt = img[y0:y1, x0:x1]
+        tgt += (ring_c * shade[..., None] - tgt) * a
+
+    if ringed:
+        ring_layer(front=False)
+    x0, x1, y0, y1, nx, ny, nz = _sphere_coords(cx, cy, R, h, w)
+    if gas:
+        lat = ny * np.cos(tilt) - nx * np.sin(tilt)
+        wob = value_noise(rng, y1 - y0, x1 - x0, 3, 4)
+        freq = rng.uniform(9, 16)
+        bands = 0.5 + 0.5 * np.sin(lat * freq + 3 * wob + rng.uniform(0, 6)) * np.sin(lat * freq * 0.37 + 1)
+        ca, cb = mix(pal.warm, pal.sunlight, 0.35), mix(mix(pal.accent, pal.mid, 0.4), pal.warm, 0.2)
+        surface = ca + (cb - ca) * bands[..., None]
+        spot = np.exp(-(((nx - rng.uniform(-0.4, 0.4)) / 0.16) ** 2 + ((lat - rng.uniform(-0.5, 0.5)) / 0.07) ** 2))
+        surface = surface + (mix(cb, pal.dark, 0.3) - surface) * spot[..., None] * 0.8
+    else:
+        land = value_noise(rng, y1 - y0, x1 - x0, 3, 5)
+        clouds = value_noise(rng, y1 - y0, x1 - x0, 3, 5, stretch=2.0)
+        ocean, ground = pal.tone((40, 90, 150), 0.4), pal.tone((120, 140, 80), 0.4)
+        surface = ocean + (ground - ocean) * smoothstep(0.5, 0.54, land)[..., None]
+        surface = surface + (pal.sunlight - surface) * (smoothstep(0.55, 0.75, clouds) * 0.8)[..., None]
+    _sphere(img, cx, cy, R, ldir, surface.astype(F32), mix(pal.accent, pal.sunlight, 0.4) * 0.8, scale(base, 1.2))
+    glow(img, [(cx + ldir[0] * R * 0.6, cy + ldir[1] * R * 0.6, R * 1.2, mix(pal.accent, pal.sunlight, 0.5), 0.18)])
+    if ringed:
+        ring_layer(front=True)
+    for _ in range(int(rng.integers(1, 3))):
+        mr = rng.uniform(0.025, 0.05) * s
+        mxp = cx - side * rng.uniform(0.55, 0.9) * w * 0.5
+        myp = rng.uniform(0.2, 0.75) * h
+        _sphere(
+            img,
+            mxp,
+            myp,
+            mr,
+            ldir,
+            mix(pal.mid, pal.light, rng.uniform(0.2, 0.6)),
+            pal.sunlight * 0.3,
+            scale(base, 1.3),
+        )
+    return img
+
+
+def luminance_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance between two colours in RGB (0..441)."""
+    return float(np.linalg.norm(np.asarray(a, F32) - np.asarray(b, F32)))
+
+
+# --- weather ------------------------------------------------------------------------------------------------------
+
+
+def _bolt(
+    rng: np.random.Generator, x: float, y0: float, y1: float, w: int, depth: int = 0, drift: float = 0.0
+) -> list[np.ndarray]:
+    """A forked lightning path from (x, y0) down to row y1: a jagged main stroke and short branches."""
+    n = 16 if depth == 0 else 8
+    ys = np.linspace(y0, y1, n) + np.r_[0, rng.uniform(-0.35, 0.35, n - 2), 0] * (y1 - y0) / (n - 1)  # always downward
+    steps = rng.normal(drift, 0.007 * w, n)
+    steps[0] = 0
+    xs = x + np.cumsum(steps)
+    out = [np.stack([xs, ys], 1)]
+    if depth < 1:
+        for _ in range(int(rng.integers(1, 4))):
+            j = int(rng.integers(2, n - 5))
+            out += _bolt(
+                rng, xs[j], ys[j], ys[j] + (y1 - ys[j]) * rng.uniform(0.25, 0.45), w, 1, rng.choice([-1, 1]) * 0.008 * w
+            )
+    return out
+
+
+def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndarray:
+    """Weather over open country: towering cumulus in sunshine, or a storm cloud with rain and lightning."""
+    s = min(w, h)
+    storm = rng.random() < 0.5
+    ground_y = rng.uniform(0.76, 0.8) * h
+    if storm:
+        top, low = scale(mix(pal.dark, pal.deep, 0.5), 0.8), mix(mix(pal.mid, pal.light, 0.35), pal.warm, 0.15)
+    else:
+        top, low = (
+            mix(pal.tone((70, 140, 210), 0.45), pal.deep, 0.15),
+            mix(pal.light, pal.tone((180, 215, 240), 0.3), 0.4),
+        )
+    img = vertical_gradient(h, w, [(0, top), (ground_y / h * 0.7, mix(top, low, 0.6)), (ground_y / h, low), (1, low)])
+    sun_x, sun_y = rng.uniform(0.2, 0.8) * w, rng.uniform(0.12, 0.3) * h
+    glow(
+        img,
+        [
+            (sun_x, sun_y, 0.25 * s, pal.sunlight, 0.5 if not storm else 0.2),
+            (sun_x, sun_y, 0.8 * s, pal.sunlight, 0.25),
+        ],
+    )
+
+    far = ridge(rng, w, ground_y - 0.02 * h, 0.015 * h, octaves=4)
+    cirrus(
+        img,
+        rng,
+        0.0,
+        0.5 * h,
+        mix(top, low, 0.4) if storm else pal.sunlight,
+        0.7 if storm else 0.5,
+        0.5,
+        rng.uniform(-0.3, 0.3),
+    )
+    if storm:
+        shadow, lit = scale(mix(pal.dark, pal.deep, 0.4), 0.8), mix(mix(pal.mid, pal.dark, 0.3), pal.sunlight, 0.25)
+        cx = rng.uniform(0.35, 0.65) * w
+        base = rng.uniform(0.5, 0.56) * h
+        width = min(0.6 * w, 0.95 * h)
+        for _ in range(int(rng.integers(2, 4))):
+            cw = rng.uniform(0.15, 0.3) * w
+            bx, by = rng.uniform(0, w), rng.uniform(0.2, 0.5) * h
+            cloud_volume(
+                img,
+                rng,
+                cumulus_blobs(rng, bx, by, cw, cw * 0.3),
+                mix(shadow, top, 0.3),
+                [((-0.3, -1), lit, 0.6)],
+                0.8,
+                base=by,
+            )
+        # Rain: a grey curtain under the cloud with streaks.
+        curtain = Layer(h, w, 0.25)
+        lean = rng.uniform(-0.08, 0.08) * w
+        curtain.poly(
+            [
+                (cx - width * 0.4, base),
+                (cx + width * 0.35, base),
+                (cx + width * 0.3 + lean, ground_y + 0.02 * h),
+                (cx - width * 0.45 + lean, ground_y + 0.02 * h),
+            ],
+            mix(shadow, low, 0.5),
+            0.55,
+        )
+        curtain.composite(img, blur=0.03 * s)
+        bolt_c = mix(pal.sunlight, pal.tone((190, 170, 255), 0.3), 0.4)
+        blobs = cumulus_blobs(rng, cx, base, width, base * rng.uniform(0.85, 0.95), anvil=True)
+        cloud_volume(img, rng, blobs, shadow, [((-0.4, -1), lit, 0.8), ((0.1, 1), bolt_c, 0.25)], base=base)
+        rain = Layer(h, w)
+        streaks = []
+        for _ in range(int(500 * w / 1920) + 40):
+            rx = rng.uniform(cx - width * 0.5, cx + width * 0.45)
+            ry = rng.uniform(base, ground_y)
+            ln = rng.uniform(0.03, 0.08) * h
+            streaks.append(np.array([(rx, ry), (rx + lean * ln / h, ry + ln)]))
+        rain.lines(streaks, mix(low, pal.light, 0.3), max(1.0, 1.2 * s / 1080), 0.35)
+        rain.composite(img)
+        strike = Layer(h, w)
+        halo = Layer(h, w, 0.25)
+        for slot in rng.permutation([-0.24, 0.2])[: int(rng.integers(1, 3))]:  # bolts kept apart
+            bx = cx + (slot + rng.uniform(-0.05, 0.05)) * width
+            for k, path in enumerate(_bolt(rng, bx, base - 0.01 * h, far[int(np.clip(bx, 0, w - 1))], w)):
+                strike.line(path, pal.sunlight, max(1.0, (2.5 if k == 0 else 1.2) * s / 1080))
+                halo.line(path, bolt_c, 0.006 * s, 0.7)
+            glow(img, [(bx, base, 0.2 * s, bolt_c, 0.25)], mode="add")
+        halo.composite(img, blur=0.01 * s, mode="add")
+        strike.composite(img)
+    else:
+        shadow, lit = mix(mix(pal.mid, top, 0.5), low, 0.2), pal.sunlight
+        for _ in range(int(rng.integers(3, 6))):
+            cw = rng.uniform(0.08, 0.18) * w
+            bx, by = rng.uniform(0, w), rng.uniform(0.12, 0.38) * h
+            cloud_volume(
+                img,
+                rng,
+                cumulus_blobs(rng, bx, by, cw, cw * 0.35),
+                mix(shadow, top, 0.3),
+                [((sun_x - bx, sun_y - by - 0.3 * h), lit, 0.9)],
+                0.85,
+                base=by,
+            )
+        if rng.random() < 0.5:  # a rainbow behind a shower
+            bow = Layer(h, w, 0.5)
+            rx, rr = rng.uniform(0.3, 0.7) * w, rng.uniform(0.35, 0.5) * w
+            for k, c in enumerate(
+                [(230, 70, 60), (240, 160, 60), (240, 230, 90), (90, 200, 110), (70, 140, 230), (130, 90, 200)]
+            ):
+                bow.ellipse(
+                    rx,
+                    ground_y,
+                    rr - k * 0.008 * s,
+                    rr - k * 0.008 * s,
+                    pal.tone(c, 0.2),
+                    0.5,
+                    start=180,
+                    end=360,
+                    thickness=0.009 * s,
+                )
+            bow.composite(img, blur=0.006 * s, mode="screen", opacity=0.6)
+        xs = np.sort(rng.uniform(0.15, 0.85, int(rng.integers(2, 4)))) * w
+        for x in xs:
+            width = rng.uniform(0.2, 0.32) * w
+            base = rng.uniform(0.58, 0.66) * h
+            height = min(rng.uniform(0.3, 0.45) * h, width * 1.3)
+            blobs = cumulus_blobs(rng, x, base, width, height)
+            cloud_volume(img, rng, blobs, shadow, [((sun_x - x, sun_y - base + height), lit, 1.0)], base=base)
+        shafts = Layer(h, w, 0.25)
+        for _ in range(int(rng.integers(4, 8))):
+            a = rng.uniform(-0.6, 0.6)
+            sp = rng.uniform(0.02, 0.05)
+            L = 1.3 * h
+            shafts.poly(
+                [
+                    (sun_x, sun_y),
+                    (sun_x + np.sin(a - sp) * L, sun_y + np.cos(a - sp) * L),
+                    (sun_x + np.sin(a + sp) * L, sun_y + np.cos(a + sp) * L),
+                ],
+                pal.sunlight,
+                0.2,
+            )
+        shafts.composite(img, blur=0.015 * s, mode="screen")
+
+    # Open country beneath.
+    fill_below(img, far, mix(pal.deep, low, 0.5), mix(pal.deep, low, 0.35), span=0.1 * h)
+    fields = ridge(rng, w, ground_y + 0.02 * h, 0.01 * h, octaves=3)
+    green = pal.tone((70, 110, 60), 0.45)
+    fill_below(
+        img, fields, scale(green, 1.05 if not storm else 0.5), scale(green, 0.7 if not storm else 0.3), span=0.2 * h
+    )
+    strips = Layer(h, w)  # a patchwork of fields converging on the horizon
+    vx = rng.uniform(0.2, 0.8) * w
+    for k in range(-12, 13):
+        if k % 2:
+            x0, x1 = vx + k * 0.09 * w, vx + (k + 1) * 0.09 * w
+            strips.poly(
+                [
+                    (vx + k * 0.012 * w, ground_y),
+                    (vx + (k + 1) * 0.012 * w, ground_y),
+                    (x1 * 3 - vx * 2, h * 1.5),
+                    (x0 * 3 - vx * 2, h * 1.5),
+                ],
+                scale(green, 1.25 if rng.random() < 0.5 else 0.8),
+                0.35 if not storm else 0.2,
+            )
+    strips.composite(img)
+    rows = Layer(h, w)
+    for k in range(1, 6):
+        y = ground_y + 0.02 * h + (h - ground_y) * (k / 6) ** 1.6
+        rows.line(
+            bezier([(-0.1 * w, y), (0.5 * w, y - 0.02 * h * k), (1.1 * w, y)], 24),
+            scale(green, 0.35),
+            max(1.0, 2 * s / 1080),
+            0.35,
+        )
+    for k in range(1, 3):  # hedgerows and copses along the far field boundaries
+        y = ground_y + 0.02 * h + (h - ground_y) * (k / 6) ** 1.6 - 0.01 * h * k
+        size = (0.004 + 0.003 * k) * s
+        x = rng.uniform(-0.05, 0.1) * w
+        while x < w * 1.05:
+            run = int(rng.integers(3, 12))
+            for _ in range(run):
+                rows.circle(x, y - size * 0.7, size * rng.uniform(0.8, 1.3), scale(green, 0.3 if storm else 0.42))
+                x += size * rng.uniform(0.8, 1.4)
+            x += size * rng.uniform(4, 14)
+    rows.composite(img)
+    if storm:
+        mist(img, rng, ground_y, 0.03 * h, mix(low, pal.mid, 0.5), 0.35)
+    return img
+
+
+__all__ = ["draw_night", "draw_space", "draw_weather"]
