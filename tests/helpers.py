@@ -23,6 +23,7 @@ OUTSIDE = (
     "OPENAI_",
     "HF_",
     "POLLINATIONS_",
+    "PEXELS_",
     "AUTOSTREAM_",
     "HUGGING",
 )  # keys and endpoints of the developer's shell

@@ -2,7 +2,8 @@
 
 Each call has a timeout and bounded retries with backoff on rate limits, server errors, timeouts,
 lost connections and unreadable images. A failure raises ProviderError with one line; the image
-step then falls back to the next provider of the chain.
+step then falls back to the next provider of the chain. `with_retries` is that loop for any provider
+(the Pexels client uses it too).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import io
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 from urllib.parse import quote
 
 from PIL import Image
@@ -22,6 +24,9 @@ from autostream_compiler.errors import BuildError
 HF_DEFAULT_MODEL = "sd-community/sdxl-flash"
 POLLINATIONS_URL = "https://image.pollinations.ai"
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_REFUSED = "{where} refused the token (HTTP {status}); check HF_TOKEN / POLLINATIONS_API_TOKEN"
+
+T = TypeVar("T")
 
 
 class ProviderError(BuildError):
@@ -54,7 +59,7 @@ def hf_image(
     def call() -> Image.Image:
         return client.text_to_image(prompt, width=w, height=h, seed=seed % 2**31, **steps)
 
-    return _with_retries(call, where, retries)
+    return with_retries(call, where, retries, _usable)
 
 
 def pollinations_image(
@@ -80,7 +85,7 @@ def pollinations_image(
         reply.raise_for_status()
         return _decode(reply.content)
 
-    return _with_retries(call, f"pollinations ({public_url(base)})", retries)
+    return with_retries(call, f"pollinations ({public_url(base)})", retries, _usable)
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -89,26 +94,53 @@ def _decode(data: bytes) -> Image.Image:
     return image
 
 
-def _with_retries(call: Callable[[], Image.Image], where: str, retries: int) -> Image.Image:
+def _usable(image: Image.Image) -> Image.Image:
+    if image.width < 16 or image.height < 16:
+        raise ValueError(f"a {image.width}x{image.height} image")
+    return image.convert("RGB")
+
+
+def backoff(exc: Exception, attempt: int) -> float:
+    """Seconds to wait before the next attempt: the server's Retry-After (up to 30 s), else 0.5 s doubling."""
+    return _retry_after(exc) or 0.5 * 2**attempt
+
+
+def with_retries(
+    call: Callable[[], T],
+    where: str,
+    retries: int,
+    check: Callable[[T], T] | None = None,
+    *,
+    refused: str = _REFUSED,
+    wait: Callable[[Exception, int], float] = backoff,
+    secrets: Sequence[str] = (),
+) -> T:
+    """`check(call())` with up to `retries` more attempts on rate limits, server errors, timeouts, lost
+    connections and anything `check` rejects; 401/403 stop at once with `refused` (formatted with `where`
+    and `status`). Failures raise ProviderError in one line, secret values (and `secrets`) masked."""
     for attempt in range(retries + 1):
         try:
-            image = call()
-            if image.width < 16 or image.height < 16:
-                raise ValueError(f"a {image.width}x{image.height} image")
-            return image.convert("RGB")
+            value = call()
+            return check(value) if check is not None else value
         except Exception as exc:  # noqa: BLE001 - every failure is either retried or reported in one line
             status = _status(exc)
             if status in (401, 403):
-                raise ProviderError(
-                    f"{where} refused the token (HTTP {status}); check HF_TOKEN / POLLINATIONS_API_TOKEN"
-                ) from None
+                raise ProviderError(_mask(refused.format(where=where, status=status), secrets)) from None
             if status is not None and status not in _RETRY_STATUS:
-                raise ProviderError(redact(f"{where} failed (HTTP {status}): {_short(exc)}")) from None
+                raise ProviderError(_mask(f"{where} failed (HTTP {status}): {_short(exc)}", secrets)) from None
             if attempt == retries:
                 what = f"HTTP {status}" if status else _short(exc)
-                raise ProviderError(redact(f"{where} failed after {retries + 1} attempts ({what})")) from None
-            time.sleep(_retry_after(exc) or 0.5 * 2**attempt)
+                raise ProviderError(_mask(f"{where} failed after {retries + 1} attempts ({what})", secrets)) from None
+            time.sleep(wait(exc, attempt))
     raise AssertionError("unreachable")
+
+
+def _mask(text: str, secrets: Sequence[str]) -> str:
+    text = redact(text)
+    for value in secrets:
+        if value and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
 
 
 def _status(exc: Exception) -> int | None:
