@@ -4,6 +4,7 @@ prepare the exact command to run, which is also what their key hashes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import wave
 from pathlib import Path
@@ -132,31 +133,112 @@ def image_file(ctx: StepContext) -> Result:
     return _picture(ctx, picture, {})
 
 
+def image_clip(ctx: StepContext) -> Result:
+    """A scene's own video clip: kept as it is (segments cut it), with what it holds and a poster frame."""
+    from autostream_compiler.render import clips
+
+    source = ctx.files["source"]
+    try:
+        info = clips.probe(source)
+        frame = clips.poster(source, min(1.0, info.duration / 2))
+    except ValueError as exc:
+        raise UserError(
+            f"scene {ctx.scene + 1} video: {ctx.params['file']} cannot be used: {exc}; use an MP4, MOV or WebM clip"
+        ) from None
+    return _clip_result(ctx, source.read_bytes(), info, frame, {})
+
+
+def _clip_result(ctx: StepContext, data: bytes, info, frame, record: dict, warnings: list[str] = ()) -> Result:
+    from autostream_compiler.render import clips
+
+    clip = ctx.workdir / "clip.mp4"
+    clip.write_bytes(data)
+    result = _picture(ctx, procedural.cover(frame, ctx.params["width"], ctx.params["height"]), record, warnings)
+    result.outputs |= {"clip": clip, "info": clips.write_info(ctx.workdir / "clip.json", info)}
+    return result
+
+
 def image_chain(
-    ctx: StepContext, chain: list[str] = (), palette: list[str] = (), timeout: float = 60, retries: int = 2
+    ctx: StepContext,
+    chain: list[str] = (),
+    palette: list[str] = (),
+    timeout: float = 60,
+    retries: int = 2,
+    family: str = "mountains",
+    card: dict | None = None,
 ) -> Result:
     """The picture from the first provider of the chain that delivers. Each fallback is a warning,
     and a picture from a fallback is not cached, so the next build asks the first provider again
-    (which is why the step's key holds only what the first provider reads)."""
-    from autostream_compiler.providers import online
+    (which is why the step's key holds only what the first provider reads: the family and card an
+    offline picture falls back to come as arguments)."""
+    from autostream_compiler.providers import online, pexels
 
     p, warnings = ctx.params, []
     for n, name in enumerate(chain):
-        if name == procedural.NAME:
-            picture = procedural.draw(p["prompt"], p["seed"], list(palette), p["width"], p["height"])
-        else:
-            generate = online.hf_image if name == "hf" else online.pollinations_image
-            model = p.get("model") if name == "hf" else None
-            try:
+        record = {"provider": name}
+        try:
+            if name == procedural.NAME:
+                family, card = p.get("family", family), p.get("card", card)
+                picture = procedural.draw(family, p["seed"], list(palette), p["width"], p["height"])
+                if card:
+                    from autostream_compiler.render.card import phrase_card
+
+                    picture = phrase_card(picture, card["text"], FONTS_DIR / card["font"], card["color"], card["area"])
+                record["family"] = family
+            elif name == pexels.NAME:
+                kind = p.get("stock", "photo")
+                asset = pexels.fetch(
+                    kind, p["visual"], p["seed"], p["width"], p["height"], timeout, retries, p.get("seconds", 0)
+                )
+                record |= {
+                    "asset": asset.id,
+                    "kind": asset.kind,
+                    "credit": asset.credit(),
+                    "sha256": hashlib.sha256(asset.data).hexdigest(),
+                }
+                if asset.kind == "video":
+                    result = _stock_clip(ctx, asset, record, warnings)
+                    result.cacheable = not warnings
+                    return result
+                picture = procedural.cover(_decode_image(asset.data), p["width"], p["height"])
+            else:
+                generate = online.hf_image if name == "hf" else online.pollinations_image
+                model = p.get("model") if name == "hf" else None
                 made = generate(p["prompt"], p["seed"], p["width"], p["height"], model, timeout, retries)
-            except online.ProviderError as exc:
-                warnings.append(f"{exc}; falling back to {chain[n + 1]}" if n + 1 < len(chain) else str(exc))
-                continue
-            picture = procedural.cover(made, p["width"], p["height"])
-        result = _picture(ctx, picture, {"provider": name}, warnings)
+                picture = procedural.cover(made, p["width"], p["height"])
+        except online.ProviderError as exc:
+            warnings.append(f"{exc}; falling back to {chain[n + 1]}" if n + 1 < len(chain) else str(exc))
+            continue
+        result = _picture(ctx, picture, record, warnings)
         result.cacheable = not warnings
         return result
     raise BuildError("no image provider delivered: " + " | ".join(warnings))
+
+
+def _decode_image(data: bytes):
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB")
+
+
+def _stock_clip(ctx: StepContext, asset, record: dict, warnings: list[str]) -> Result:
+    """A stock clip kept as downloaded, probed like a scene's own (muted: its sound is never mixed)."""
+    from autostream_compiler.providers.online import ProviderError
+    from autostream_compiler.render import clips
+
+    source = ctx.workdir / "download.mp4"
+    source.write_bytes(asset.data)
+    try:
+        info = clips.probe(source)
+        frame = clips.poster(source, min(1.0, info.duration / 2))
+    except ValueError as exc:
+        raise ProviderError(f"pexels sent video {asset.id} that cannot be read: {exc}") from None
+    finally:
+        source.unlink(missing_ok=True)
+    return _clip_result(ctx, asset.data, info, frame, record, warnings)
 
 
 def image_page(ctx: StepContext) -> Result:
@@ -241,13 +323,38 @@ def audio(ctx: StepContext) -> Result:
     wav = write_wav(ctx.workdir / "narration.wav", master, rate)
     out = ctx.workdir / "narration.m4a"
     music = {**p["music"], "path": str(ctx.files["music"])} if p["music"] else None
+    sound = _clip_sound(ctx, placed, fps, rate, total) if p.get("sounds") else None
     if p.get("draft"):
         mixed = draft_master(wav, out, total / rate, r128.place(levels, total / rate), p["loudness"])
         mixed["estimated"] = True
     else:
-        mixed = master_audio(wav, out, total / rate, music, p["loudness"], ctx.workdir, p["codec"])
+        mixed = master_audio(wav, out, total / rate, music, p["loudness"], ctx.workdir, p["codec"], sound)
     record = {key: mixed[key] for key in ("integrated", "true_peak", "mode", "estimated") if key in mixed}
     return Result({"audio": out}, record)
+
+
+def _clip_sound(ctx: StepContext, placed: list[Placement], fps: int, rate: int, total: int) -> Path:
+    """The sound of the clips kept under the narration (`video_audio: duck`), each cut like its frames
+    and placed where its scene plays, as one mono WAV as long as the video."""
+    from autostream_compiler.render import clips
+
+    track = np.zeros(total, dtype=np.int16)
+    for i in ctx.params["sounds"]:
+        picture, spot = ctx.inputs[f"clip{i}"], placed[i]
+        info = clips.read_info(picture["info"])
+        if not info.audio:
+            continue
+        seconds = spot.frames / fps
+        fit = clips.cut(info.duration, seconds)
+        out = ctx.workdir / f"clip{i}.wav"
+        argv = [ffmpeg.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", *clips.input_args(fit, str(picture["clip"]))]
+        argv += ["-vn", "-af", clips.audio_filter(fit, seconds, rate), "-c:a", "pcm_s16le", str(out)]
+        ffmpeg.run(argv, what=f"ffmpeg (the sound of scene {i + 1}'s clip)")
+        samples, _ = _read_wav(out)
+        at = round(spot.start * rate / fps)
+        n = max(0, min(len(samples), total - at))
+        track[at : at + n] = samples[:n]
+    return write_wav(ctx.workdir / "clips.wav", track, rate)
 
 
 # --- video (ffmpeg commands) ---------------------------------------------------------------------
@@ -259,16 +366,36 @@ def scene_cues(words: list[TimedWord], params: dict, scene_end: float) -> list[C
 
 
 def _shot(ctx: StepContext, name: str, params: dict, first: str) -> tuple[ffmpeg.Shot, int, list[TimedWord]]:
-    """A scene's shot for ffmpeg (its picture and move), starting at its first frame (`first="start"`),
-    after the transition in (`"body"`) or at the transition out (`"tail"`); the scene's length; its words."""
+    """A scene's shot for ffmpeg (its picture and move, or its clip cut to the scene), starting at its
+    first frame (`first="start"`), after the transition in (`"body"`) or at the transition out
+    (`"tail"`); the scene's length; its words."""
     duration, words = read_words(ctx.inputs[f"align{name}"]["words"])
     fps, head, tail = params["fps"], params["head"], params["tail"]
     frames = scene_length(duration, params["pause"], fps, head, tail)
     offset = {"start": 0, "body": head, "tail": frames - tail}[first]
     motion = params["motion"]
+    picture = ctx.inputs[f"image{name}"]
+    if "clip" in picture:
+        from autostream_compiler.render import clips
+
+        fit = clips.cut(clips.read_info(picture["info"]).duration, frames / fps)
+        size = (params["width"], params["height"])
+        return ffmpeg.Shot(f"clip{name}.mp4", None, frames, offset, "none", 0.0, size, tuple(fit)), frames, words
     size = (params["width"], params["height"]) if params.get("draft") else None
     shot = ffmpeg.Shot(f"image{name}.png", None, frames, offset, motion["preset"], motion["strength"], size)
     return shot, frames, words
+
+
+def _links(ctx: StepContext, *names: str) -> dict[str, Path]:
+    """The picture (or clip) of each named image input, under the name its shot gives."""
+    links = {}
+    for name in names:
+        picture = ctx.inputs[f"image{name}"]
+        if "clip" in picture:
+            links[f"clip{name}.mp4"] = picture["clip"]
+        else:
+            links[f"image{name}.png"] = picture["image"]
+    return links
 
 
 def segment(ctx: StepContext) -> Command:
@@ -290,7 +417,7 @@ def segment(ctx: StepContext) -> Command:
         writes["captions.ass"] = ass
         shot = shot._replace(ass="captions.ass")
     argv = ffmpeg.segment_argv(shot, count, p["fps"], "fonts", p["codec"], "segment.mp4")
-    links = {"image.png": ctx.inputs["image"]["image"], "fonts": FONTS_DIR}
+    links = {**_links(ctx, ""), "fonts": FONTS_DIR}
     return Command(argv, {"video": "segment.mp4"}, writes, links, {"frames": count})
 
 
@@ -300,8 +427,7 @@ def transition(ctx: StepContext) -> Command:
     a, _, _ = _shot(ctx, "A", p["a"], "tail")
     b, _, _ = _shot(ctx, "B", p["b"], "start")
     argv = ffmpeg.transition_argv(a, b, p["frames"], p["a"]["fps"], XFADE[p["kind"]], "fonts", p["codec"], "join.mp4")
-    links = {"imageA.png": ctx.inputs["imageA"]["image"], "imageB.png": ctx.inputs["imageB"]["image"]}
-    return Command(argv, {"video": "join.mp4"}, links=links)
+    return Command(argv, {"video": "join.mp4"}, links=_links(ctx, "A", "B"))
 
 
 def mux(ctx: StepContext) -> Command:

@@ -26,6 +26,7 @@ from autostream_compiler.engine.runner import (
 from autostream_compiler.errors import AutostreamError, BuildError, UserError
 from autostream_compiler.expand import Resolved, resolve
 from autostream_compiler.expand.lock import lock_path
+from autostream_compiler.providers import families
 from autostream_compiler.render import ffmpeg
 from autostream_compiler.render.sequence import Placement
 from autostream_compiler.render.subtitles import srt_document, vtt_document
@@ -131,6 +132,7 @@ def build(
     fingerprint too, so the CLI can answer the next no-op without planning (`fingerprint.replay`)."""
     started_ns = time.time_ns()
     ffmpeg.probe_version()  # answers while the spec is read
+    families.prefetch()  # the model that picks offline pictures' families loads meanwhile too
     spec_path = Path(spec_path)
     reporter = reporter or Silent()
     inputs = first_inputs(spec_path)
@@ -242,7 +244,7 @@ def finish(resolved: Resolved, store: Store, steps: list[Step], out: Path, notes
 
 def _outputs(out: Path) -> list[Path]:
     """The files a build places: the video and its sidecars."""
-    suffixes = (".thumb.png", ".srt", ".vtt", ".words.json", ".sources.md")
+    suffixes = (".thumb.png", ".srt", ".vtt", ".words.json", ".sources.md", ".credits.md")
     return [out, *(out.with_suffix(suffix) for suffix in suffixes)]
 
 
@@ -308,6 +310,18 @@ def _write_sidecars(resolved: Resolved, steps: list[Step], store: Store, placed:
         write_if_changed(notes, sources_markdown(resolved.graph.title, cited))
     else:
         notes.unlink(missing_ok=True)  # of an earlier build that cited sources
+    credits = [(s.scene, s.record["credit"]) for s in steps if s.kind == "image" and s.record.get("credit")]
+    if credits:
+        write_if_changed(out.with_suffix(".credits.md"), credits_markdown(resolved.graph.title, credits))
+    else:
+        out.with_suffix(".credits.md").unlink(missing_ok=True)  # of an earlier build that used stock media
+
+
+def credits_markdown(title: str, credits: list[tuple[int, str]]) -> str:
+    """`<stem>.credits.md`: who made the stock photos and clips each scene shows, as their licence asks."""
+    lines = [f"# Credits: {title}", "", "Stock media from [Pexels](https://www.pexels.com):", ""]
+    lines += [f"- Scene {scene + 1}: {credit}" for scene, credit in credits]
+    return "\n".join(lines) + "\n"
 
 
 # --- status --------------------------------------------------------------------------------------

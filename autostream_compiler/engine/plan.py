@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -16,11 +17,13 @@ from autostream_compiler.errors import UserError
 from autostream_compiler.expand.offline import sentences, shortened
 from autostream_compiler.expand.scenegraph import Scene, SceneGraph, cited_pages
 from autostream_compiler.expand.spoken import to_words
-from autostream_compiler.providers import native_align, piper_tts, procedural
+from autostream_compiler.providers import families, native_align, piper_tts, procedural
 from autostream_compiler.providers.voices import resolve_voice
 from autostream_compiler.render import ffmpeg, mix
 from autostream_compiler.render.captions import font_digest
+from autostream_compiler.render.card import card_band, key_phrase
 from autostream_compiler.render.sequence import join_frames
+from autostream_compiler.render.timeline import safe_area
 
 DRAFT_SHORT_SIDE = 360
 _TTS = {"piper": actions.tts_piper, "edge": actions.tts_edge, "espeak": actions.tts_espeak}
@@ -53,8 +56,11 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
     steps: list[Step] = []
     tts_steps, shots, pieces = [], [], {}  # pieces: name -> step, in the order they are joined
     font = {"font": font_digest(graph.captions.font)}
+    drawn = _families(graph)
+    images = {}
     for i, scene in enumerate(graph.scenes):
-        tts, align, image = _scene_steps(i, scene, graph, spec_dir, render)
+        tts, align, image = _scene_steps(i, scene, graph, spec_dir, drawn.get(i))
+        images[i] = image
         shot = _shot_params(scene, graph, render, head=joins[i - 1] if i else 0, tail=joins[i] if i < len(joins) else 0)
         deps = {"image": image, "align": align}
         segment = Step("segment", i, "ffmpeg", {**shot, "codec": codec}, command=actions.segment, deps=deps)
@@ -85,8 +91,11 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
     music = graph.music.model_dump(mode="json", exclude={"path"}) if graph.music else None
     music_file = {"music": _local_file(spec_dir, graph.music.path, None, "music")} if graph.music else {}
     mastering = {"fps": fmt.fps, "music": music, "loudness": graph.loudness, "codec": mix.audio_codec(render.profile)}
+    sounds = [i for i, scene in enumerate(graph.scenes) if scene.image.video_audio == "duck"]
+    if sounds:  # the clips' own sound, ducked under the narration
+        mastering["sounds"] = sounds
     levels = {}  # a draft of narration alone takes its gain from each take's loudness, measured once
-    if render.profile == "draft" and music is None:
+    if render.profile == "draft" and music is None and not sounds:
         mastering["draft"] = True
         levels = {
             f"level{i}": Step("level", i, "autostream", {}, actions.level, deps={"tts": s})
@@ -99,7 +108,7 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
         "ffmpeg",
         mastering,
         actions.audio,
-        deps={"timeline": timeline, **narrations, **levels},
+        deps={"timeline": timeline, **narrations, **levels, **{f"clip{i}": images[i] for i in sounds}},
         files=music_file,
         file_digests=_digests(music_file),
     )
@@ -180,10 +189,37 @@ def _thumbnail_step(graph: SceneGraph, first_image: Step, mux: Step) -> Step:
     )
 
 
-def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, render: Render) -> tuple[Step, ...]:
+def _families(graph: SceneGraph) -> dict[int, str]:
+    """The scene family each generated picture draws offline (when the chain can draw offline)."""
+    if procedural.NAME not in image_chain(graph.images):
+        return {}
+    wanted = [i for i, scene in enumerate(graph.scenes) if scene.image.provider == "generated"]
+    chosen = families.choose_all([(graph.scenes[i].visual, graph.scenes[i].narration) for i in wanted])
+    return dict(zip(wanted, chosen, strict=True))
+
+
+def _card(scene: Scene, graph: SceneGraph) -> dict | None:
+    """A typographic card's phrase and look, for styles that set scenes' key phrases over their picture."""
+    if not graph.cards:
+        return None
+    cap = graph.captions
+    area = safe_area(graph.format.aspect, graph.format.width, graph.format.height, cap.bottom)
+    band = card_band(cap.position, graph.format.height, area)
+    return {"text": key_phrase(scene.narration), "font": cap.font, "color": cap.color, "area": [*area[:2], *band]}
+
+
+def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, family: str | None) -> tuple[Step, ...]:
     tts = _tts_step(i, scene, graph, spec_dir)
     align = _align_step(i, scene, graph, spec_dir, tts)
     size = {"width": graph.format.width, "height": graph.format.height}
+    if scene.image.provider == "clip":
+        files = {"source": _local_file(spec_dir, scene.image.path or "", i, "video")}
+        params = {**size, "file": scene.image.path}
+        return (
+            tts,
+            align,
+            Step("image", i, "clip", params, actions.image_clip, files=files, file_digests=_digests(files)),
+        )
     if scene.image.provider == "file":
         source = _local_file(spec_dir, scene.image.path or "", i, "image")
         digests = _digests({"source": source})
@@ -195,19 +231,30 @@ def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, render
     if scene.image.provider == "page":
         return tts, align, _page_step(i, scene, graph, spec_dir)
     chain = image_chain(graph.images)
-    params = {**size, "prompt": scene.image.prompt, "seed": scene.image.seed}
+    card = _card(scene, graph)
+    params = {**size, "seed": scene.image.seed}
     if chain[0] == procedural.NAME:
-        params["palette"] = graph.palette
-    elif chain[0] == "hf":
-        from autostream_compiler.providers.online import HF_DEFAULT_MODEL
+        params |= {"palette": graph.palette, "family": family}
+        if card:
+            params["card"] = card
+    elif chain[0] == "pexels":  # searched by what the scene shows, for about as long as it speaks
+        params |= {"visual": scene.visual, "stock": scene.image.stock or "photo"}
+        if scene.image.stock == "video":
+            params["seconds"] = math.ceil(len(scene.spoken) * 60 / graph.pacing.words_per_minute)
+    else:
+        params["prompt"] = scene.image.prompt
+        if chain[0] == "hf":
+            from autostream_compiler.providers.online import HF_DEFAULT_MODEL
 
-        params["model"] = graph.images.model or HF_DEFAULT_MODEL
-    action = partial(  # keyed on what the first provider reads
+            params["model"] = graph.images.model or HF_DEFAULT_MODEL
+    action = partial(  # keyed on what the first provider reads; a fallback gets the rest as arguments
         actions.image_chain,
         chain=chain,
         palette=graph.palette,
         timeout=graph.images.timeout,
         retries=graph.images.retries,
+        family=family or families.DEFAULT,
+        card=card,
     )
     return tts, align, Step("image", i, chain[0], params, action)
 

@@ -84,9 +84,11 @@ _ENGINES = {  # provider -> the distributions (besides ffmpeg, found in the code
     "whisperx": ("whisperx",),
     "recorded": (),
     "file": ("pillow",),
-    "procedural": ("pillow", "numpy"),
+    "procedural": ("pillow", "numpy", "opencv-python-headless"),
     "hf": ("huggingface_hub", "pillow"),
     "pollinations": ("httpx", "pillow"),
+    "pexels": ("httpx", "pillow", "av"),
+    "clip": ("av", "pillow"),
     "card": ("pillow",),
     "page": ("pypdfium2", "pillow"),
     "ffmpeg": (),
@@ -152,6 +154,10 @@ def _visit(obj, parts: dict[str, str]) -> None:
                     _visit(value, parts)
             elif _plain(value) and ref.lstrip("_").isupper():  # CONSTANTS; not caches, not process state
                 parts[f"{owner}:{ref}"] = _text(value)
+            elif isinstance(value, (dict, list, tuple)):  # a table of our functions (a dispatch)
+                for item in value.values() if isinstance(value, dict) else value:
+                    if inspect.isfunction(item) and _ours(item):
+                        _visit(item, parts)
             elif callable(value) and hasattr(value, "__qualname__"):  # another library's code: by name
                 parts[f"{owner}:{ref}"] = f"{getattr(value, '__module__', '')}.{value.__qualname__}"
 

@@ -44,6 +44,9 @@ class Draft:
     motion: MotionSpec | None = None
     transition: TransitionSpec | None = None
     sources: list[Citation] | None = None
+    video: str | None = None
+    video_audio: str | None = None
+    stock: str | None = None
 
 
 def frame_format(aspect: str, resolution: str, fps: int) -> FrameFormat:
@@ -84,6 +87,7 @@ def build_graph(spec: Spec, style: Style, title: str, drafts: list[Draft]) -> Sc
         captions=style.captions.model_copy(update=spec.captions.model_dump(exclude_none=True)),
         motion=style.motion,
         images=spec.images,
+        cards=(style.cards if spec.images.cards is None else spec.images.cards) or None,
         align=spec.align,
         align_model=spec.align_model,
         speakers={name: SpeakerLook(color=s.color, show_name=s.show_name) for name, s in speakers.items()},
@@ -106,6 +110,9 @@ def drafts_of(graph: SceneGraph) -> list[Draft]:
             list(s.spoken),
             s.speaker,
             s.audio,
+            video=s.image.path if s.image.provider == "clip" else None,
+            video_audio=s.image.video_audio,
+            stock=s.image.stock,
             sources=s.sources,
         )
         for s in graph.scenes
@@ -141,7 +148,7 @@ def _scene(index: int, draft: Draft, spec: Spec, style: Style, title: str) -> Sc
         voice=f"{voice.provider}:{voice.id}",
         speaker=draft.speaker,
         audio=draft.audio,
-        image=_image(index, draft, spec, prompt, seed),
+        image=_image(index, draft, spec, prompt, seed, style.stock),
         motion=SceneMotion(
             preset=move.get("preset", presets[seed % len(presets)]),
             strength=move.get("strength", style.motion.strength),
@@ -156,15 +163,18 @@ def _pdf(file: str) -> bool:
     return file.lower().endswith(".pdf") and "://" not in file
 
 
-def _image(index: int, draft: Draft, spec: Spec, prompt: str, seed: int) -> ImageSource:
+def _image(index: int, draft: Draft, spec: Spec, prompt: str, seed: int, style_stock: str) -> ImageSource:
     """A scene's picture: generated, a file, or a page of a source PDF (the cited one for `page: auto`,
     and for every scene citing a PDF with `retrieval.show_pages`)."""
     wanted = draft.image
+    if draft.video:
+        return ImageSource(provider="clip", prompt=prompt, seed=seed, path=draft.video, video_audio=draft.video_audio)
     if isinstance(wanted, str):
         return ImageSource(provider="file", prompt=prompt, seed=seed, path=wanted)
     shown = [c for c in draft.sources or [] if _pdf(c.file)]  # the cited pages that can be shown
     if wanted is None and not (spec.retrieval.show_pages and shown):
-        return ImageSource(provider="generated", prompt=prompt, seed=seed)
+        stock = draft.stock or spec.images.stock or style_stock
+        return ImageSource(provider="generated", prompt=prompt, seed=seed, stock="video" if stock == "video" else None)
     wanted = wanted or PageImage(page="auto", file=shown[0].file)
     named = source_paths(spec)
     if not named:

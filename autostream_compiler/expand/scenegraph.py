@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from autostream_compiler.specfile.models import Aligner, FilePath, Images, Music
+from autostream_compiler.specfile.models import Aligner, ClipSound, FilePath, Images, Music, Stock
 from autostream_compiler.specfile.style import Aspect, Captions, HexColor, Motion, MotionPreset, Transition
 
 SCHEMA_VERSION = 3
@@ -32,9 +32,9 @@ class FrameFormat(_Strict):
 class ImageSource(_Strict):
     """Where a scene's picture comes from."""
 
-    provider: Literal["generated", "file", "page"]
+    provider: Literal["generated", "file", "page", "clip"]
     """`generated` by the graph's image providers from the prompt and seed; `file` uses `path`; `page`
-    shows `page` of the source document `path` with `highlight` marked."""
+    shows `page` of the source document `path` with `highlight` marked; `clip` plays the video `path`."""
     prompt: str
     """The rendered image prompt."""
     seed: int = Field(ge=0, lt=2**32)
@@ -47,6 +47,10 @@ class ImageSource(_Strict):
     """The passage marked on the page, for `page`."""
     figure: bool | None = None
     """For `page`: the page's largest embedded picture instead of the whole page."""
+    video_audio: ClipSound | None = None
+    """For `clip`: its own sound muted (`mute`, the default) or ducked under the narration (`duck`)."""
+    stock: Stock | None = None
+    """For `generated`: `video` asks `pexels` for a clip instead of a photo."""
 
 
 class Citation(_Strict):
@@ -168,6 +172,8 @@ class SceneGraph(_Strict):
     """Seconds into the video for the thumbnail; None for a title card."""
     chip: bool | None = None
     """Draw a citation chip on cited scenes."""
+    cards: bool | None = None
+    """Typographic cards: each scene's key phrase set large over its offline picture."""
     card: float | None = Field(default=None, gt=0, le=30)
     """Seconds of the closing sources card, when scenes cite sources."""
     scenes: list[Scene] = Field(min_length=1)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from autostream_compiler import children
 from autostream_compiler.errors import ToolError, UserError
+from autostream_compiler.render import clips
 
 # Pictures become YUV with the BT.601 matrix, the one ffmpeg's libass filter blends captions with, and
 # the stream says so: untagged HD video is shown with BT.709 by browsers, shifting every colour.
@@ -113,11 +114,12 @@ class Shot(NamedTuple):
     first: int  # scene frame of the shot's first frame
     preset: str
     strength: float
-    size: tuple[int, int] | None = None  # scale the picture to this first (drafts)
+    size: tuple[int, int] | None = None  # scale the picture to this first (drafts; a clip: always)
+    clip: tuple[float, bool] | None = None  # `image` is a video clip, cut so (render/clips.py Cut)
 
     @property
     def moves(self) -> bool:
-        return self.preset != "none" and self.strength > 0
+        return self.clip is None and self.preset != "none" and self.strength > 0
 
 
 def _warped(shots: list[Shot], count: int, fps: int) -> list[str]:
@@ -144,13 +146,32 @@ def _captioned(shot: Shot, fps: int, fontsdir: str) -> str:
     return ",".join([*chain, "format=yuv420p"])
 
 
-def segment_argv(shot: Shot, count: int, fps: int, fontsdir: str, codec: list[str], out: str) -> list[str]:
-    """Encode `count` frames of one scene from `shot.first`: the still with its camera move and captions."""
+def _input(shot: Shot, fps: int) -> list[str]:
+    """ffmpeg's input options for a shot: the warp process's pipe, a clip, or a still picture."""
     if shot.moves:
-        head, frames = [*_warped([shot], count, fps), "-f", "yuv4mpegpipe", "-i", "pipe:0"], ""
-    else:
-        head, frames = _plain(["-framerate", str(fps), "-i", shot.image]), _still(shot, count) + ","
-    return _encode(head, f"[0:v]{frames}{_captioned(shot, fps, fontsdir)}[v]", count, fps, codec, out)
+        return ["-f", "yuv4mpegpipe", "-i", "pipe:0"]
+    if shot.clip:
+        return clips.input_args(clips.Cut(*shot.clip), shot.image)
+    return ["-framerate", str(fps), "-i", shot.image]
+
+
+def _frames(shot: Shot, count: int, fps: int) -> str:
+    """The filters that make a shot's input its `count` frames (none for warped frames)."""
+    if shot.moves:
+        return ""
+    if shot.clip:
+        width, height = shot.size
+        return clips.video_filter(clips.Cut(*shot.clip), fps, shot.first, count, width, height, TO_YUV) + ","
+    return _still(shot, count) + ","
+
+
+def segment_argv(shot: Shot, count: int, fps: int, fontsdir: str, codec: list[str], out: str) -> list[str]:
+    """Encode `count` frames of one scene from `shot.first`: the still with its camera move (or the
+    clip's frames) and captions."""
+    head = [*(_warped([shot], count, fps) if shot.moves else _plain([])), *_input(shot, fps)]
+    return _encode(
+        head, f"[0:v]{_frames(shot, count, fps)}{_captioned(shot, fps, fontsdir)}[v]", count, fps, codec, out
+    )
 
 
 def transition_argv(
@@ -158,17 +179,18 @@ def transition_argv(
 ) -> list[str]:
     """Encode a join: the last `count` frames of shot `a` giving way to the first of shot `b`."""
     join = f"xfade=transition={xfade}:duration={count / fps:.6f}:offset=0,format=yuv420p[v]"
-    if a.moves or b.moves:  # one stream, the two shots stacked in each frame
+    if (a.moves or b.moves) and not (a.clip or b.clip):  # one stream, the two shots stacked in each frame
         head = [*_warped([a, b], count, fps), "-f", "yuv4mpegpipe", "-i", "pipe:0"]
         graph = (
             f"[0:v]split[p][q];[p]crop=iw:ih/2:0:0,{_captioned(a, fps, fontsdir)}[a];"
             f"[q]crop=iw:ih/2:0:ih/2,{_captioned(b, fps, fontsdir)}[b];[a][b]{join}"
         )
-    else:
-        head = _plain(["-framerate", str(fps), "-i", a.image, "-framerate", str(fps), "-i", b.image])
+    else:  # stills and clips are files; a clip's partner may be warped (on the pipe)
+        movers = [s for s in (a, b) if s.moves]
+        head = [*(_warped(movers, count, fps) if movers else _plain([])), *_input(a, fps), *_input(b, fps)]
         graph = (
-            f"[0:v]{_still(a, count)},{_captioned(a, fps, fontsdir)}[a];"
-            f"[1:v]{_still(b, count)},{_captioned(b, fps, fontsdir)}[b];[a][b]{join}"
+            f"[0:v]{_frames(a, count, fps)}{_captioned(a, fps, fontsdir)}[a];"
+            f"[1:v]{_frames(b, count, fps)}{_captioned(b, fps, fontsdir)}[b];[a][b]{join}"
         )
     return _encode(head, graph, count, fps, codec, out)
 

@@ -33,6 +33,7 @@ AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k", "-ar", str(RATE), "-
 DRAFT_AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "96k", "-ar", str(RATE), "-ac", "2"]
 # a draft of narration alone is mono, half the encoding (both speakers play it: its loudness is dual mono's)
 DRAFT_VOICE_AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "64k", "-ar", str(RATE), "-ac", "1"]
+CLIP_DUCK = 12.0  # dB a clip's own sound dips under the narration (`video_audio: duck`) without music
 MUSIC_DEFAULTS = {"volume": 0.25, "duck": 12.0, "fade_in": 0.0, "fade_out": 0.0}
 
 
@@ -63,21 +64,31 @@ def duck_options(level: float, duck: float) -> str:
     return f"threshold={threshold:.6f}:ratio={DUCK_RATIO:g}:attack=20:release=500:knee=1:level_sc={level_sc:.6f}"
 
 
-def mix_graph(duration: float, music: dict | None, key: str | None) -> str:
-    """The filter graph from inputs 0 (narration) and 1 (looped music) to [mix]: 48 kHz stereo, exactly
-    `duration` long; the music faded, scaled and, given sidechain options `key`, ducked under the voice."""
+def mix_graph(duration: float, music: dict | None, key: str | None, sound: int | None = None) -> str:
+    """The filter graph from inputs 0 (narration), 1 (looped music) and `sound` (the clips' own sound,
+    when kept) to [mix]: 48 kHz stereo, exactly `duration` long; the music faded and scaled; music and
+    clip sound, given sidechain options `key`, ducked under the voice."""
     n = round(duration * RATE)
     length = f"aresample={RATE},apad=whole_len={n},atrim=end_sample={n}"
     voice = "pan=stereo|c0=c0|c1=c0"  # the mono narration at full level on both sides
-    if music is None:
+    if music is None and sound is None:
         return f"[0:a]{length},{voice}[mix]"
-    chain = [length, "aformat=channel_layouts=stereo", "asetpts=N/SR/TB"]
-    if music["fade_in"] > 0:
-        chain.append(f"afade=t=in:st=0:d={music['fade_in']:g}")
-    if music["fade_out"] > 0:
-        chain.append(f"afade=t=out:st={max(0.0, duration - music['fade_out']):g}:d={music['fade_out']:g}")
-    chain.append(f"volume={music['volume']:g}")
-    graph = f"[1:a]{','.join(chain)}[bed];"
+    graph, beds = "", []
+    one = "bed" if music is None or sound is None else None  # a single bed is the bed itself
+    if music is not None:
+        chain = [length, "aformat=channel_layouts=stereo", "asetpts=N/SR/TB"]
+        if music["fade_in"] > 0:
+            chain.append(f"afade=t=in:st=0:d={music['fade_in']:g}")
+        if music["fade_out"] > 0:
+            chain.append(f"afade=t=out:st={max(0.0, duration - music['fade_out']):g}:d={music['fade_out']:g}")
+        chain.append(f"volume={music['volume']:g}")
+        graph += f"[1:a]{','.join(chain)}[{one or 'music'}];"
+        beds.append("[music]")
+    if sound is not None:
+        graph += f"[{sound}:a]{length},{voice}[{one or 'sound'}];"
+        beds.append("[sound]")
+    if one is None:
+        graph += f"{''.join(beds)}amix=inputs=2:duration=first:normalize=0[bed];"
     if key:  # the sidechain is the mono narration, at the level speech_level() measured
         graph += (
             f"[0:a]{length},asplit=2[narration][key];[narration]{voice}[voice];"
@@ -130,6 +141,7 @@ def master_audio(
     loudness: float,
     workdir: Path,
     codec: list[str] = AAC,
+    sound: Path | None = None,
 ) -> dict:
     """Mix the narration WAV with optional ducked music, normalise to `loudness` LUFS (true peak at
     most -1 dBTP) and encode `out` as AAC 48 kHz stereo, exactly `duration` long; returns the
@@ -139,11 +151,14 @@ def master_audio(
         level = speech_level(np.frombuffer(f.readframes(f.getnframes()), dtype=np.int16), f.getframerate())
     if music is not None:
         music = {**MUSIC_DEFAULTS, **{k: v for k, v in music.items() if v is not None}}
-    key = duck_options(level, music["duck"]) if music and music["duck"] > 0 and level is not None else None
+    duck = music["duck"] if music else CLIP_DUCK
+    key = duck_options(level, duck) if (music or sound) and duck > 0 and level is not None else None
     inputs = ["-i", str(narration)]
     if music is not None:
         inputs += ["-stream_loop", "-1", "-i", str(music["path"])]
-    graph = mix_graph(duration, music, key)
+    if sound is not None:
+        inputs += ["-i", str(sound)]
+    graph = mix_graph(duration, music, key, None if sound is None else 2 if music else 1)
     base = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-y", "-v", "info", *inputs]
 
     def analyse(chain: str) -> str:

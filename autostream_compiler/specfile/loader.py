@@ -53,7 +53,7 @@ def named_files(spec: Spec, root: Path) -> set[Path]:
     """The files of the user's a valid spec names (found or not): a style file, pictures,
     recordings, music, an aligner model's config, source documents."""
     names = [scene.image for scene in spec.scenes or [] if isinstance(scene.image, str)]
-    names += [scene.audio for scene in spec.scenes or []]
+    names += [name for scene in spec.scenes or [] for name in (scene.audio, scene.video)]
     names += [spec.music.path if spec.music else None, f"{spec.align_model}/config.json" if spec.align_model else None]
     names += [path for path in source_paths(spec) if "://" not in path]
     files = {root / name for name in names if name}
@@ -109,11 +109,15 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
                     f"unknown speaker {shorten(scene.speaker)!r} ({known}); add it under `speakers` or fix the name",
                 )
             )
-        for key in ("image", "audio"):
+        for key in ("image", "audio", "video"):
             value = getattr(scene, key)
             msg = isinstance(value, str) and local_file_problem(root, value)
             if msg:
                 out.append((("scenes", i, key), msg))
+            elif key == "video" and value:
+                msg = clip_problem(root / value, value)
+                if msg:
+                    out.append((("scenes", i, key), msg))
         if not isinstance(scene.image, str) and scene.image is not None and not spec.sources:
             out.append((("scenes", i, "image"), "a page needs documents: add them under `sources:`"))
     for i, path in enumerate(source_paths(spec)):
@@ -137,6 +141,17 @@ def _file_problems(spec: Spec, root: Path) -> list[tuple[tuple, str]]:
             )
         )
     return out
+
+
+def clip_problem(path: Path, name: str) -> str | None:
+    """Why a scene's clip cannot be shown (it holds no readable video), or None when it can."""
+    from autostream_compiler.render.clips import probe
+
+    try:
+        probe(path)
+    except ValueError as exc:
+        return f"{shorten(name)!r} cannot be shown: {exc}; use an MP4, MOV or WebM video"
+    return None
 
 
 def _missing(path: Path, folder: bool = False) -> str | None:

@@ -91,7 +91,9 @@ class Llm(_Strict):
     """How many times an invalid answer is sent back to the model with the validation errors."""
 
 
-ImageProvider = Literal["hf", "pollinations", "procedural"]
+ImageProvider = Literal["hf", "pollinations", "pexels", "procedural"]
+Stock = Literal["photo", "video"]
+ClipSound = Literal["mute", "duck"]
 Aligner = Literal["auto", "native", "whisper", "whisperx"]
 
 
@@ -99,8 +101,13 @@ class Images(_Strict):
     """Where generated pictures come from."""
 
     providers: list[ImageProvider] | None = Field(default=None, min_length=1)
-    """Fallback chain tried in order: `hf` (Hugging Face Inference, HF_TOKEN), `pollinations`, `procedural`
-    (offline). Default: [hf, pollinations, procedural] when HF_TOKEN is set, else [procedural]."""
+    """Fallback chain tried in order: `hf` (Hugging Face Inference, HF_TOKEN), `pollinations`, `pexels`
+    (stock photos and clips, PEXELS_API_KEY), `procedural` (offline scene families chosen by meaning).
+    Default: [hf, pollinations, procedural] when HF_TOKEN is set, else [procedural]."""
+    stock: Stock | None = None
+    """What `pexels` fetches: `photo` or `video` (motion footage, muted); default the style's, else photo."""
+    cards: bool | None = None
+    """Typographic cards: each scene's key phrase set large over its offline picture; default the style's."""
     model: str | None = Field(default=None, min_length=1, max_length=NAME_LENGTH)
     """Hugging Face text-to-image model id; default sd-community/sdxl-flash."""
     timeout: float = Field(default=60, gt=0, le=600)
@@ -225,6 +232,13 @@ class SceneSpec(_Strict):
     image: FilePath | PageImage | None = None
     """A local image file used instead of a generated one (relative to the spec, inside its folder),
     or a page of a source document: {page: auto} (the cited page) or {page: 12, file: report.pdf}."""
+    video: FilePath | None = None
+    """A video clip shown instead of a picture (relative to the spec, inside its folder): scaled and
+    cropped to the frame, trimmed or looped to the scene's length (slowed a little when slightly short)."""
+    video_audio: ClipSound | None = None
+    """The clip's own sound: `mute` (default) or `duck` (kept under the narration, lowered while it speaks)."""
+    stock: Stock | None = None
+    """What `pexels` fetches for this scene: a `photo` or a `video` clip (default: `images.stock`)."""
     audio: FilePath | None = None
     """A recorded narration of this scene (WAV, MP3, FLAC...) used instead of TTS and aligned to the
     narration text; relative to the spec, inside its folder."""
@@ -243,6 +257,10 @@ class SceneSpec(_Strict):
             raise ValueError("`narration` has only spaces; write what the narrator says")
         if self.visual is not None and not self.visual.split():
             raise ValueError("`visual` has only spaces; write what the picture shows or remove `visual`")
+        if self.video is not None and self.image is not None:
+            raise ValueError("give `image` or `video`, not both; remove one")
+        if self.video_audio is not None and self.video is None:
+            raise ValueError("`video_audio` is for a scene's own clip; add `video: clips/your.mp4` or remove it")
         return self
 
 

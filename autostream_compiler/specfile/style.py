@@ -165,6 +165,10 @@ class Style(_Strict):
     """Default pacing."""
     palette: list[HexColor] = Field(min_length=3, max_length=64)
     """Colours of the procedural pictures, darkest first."""
+    cards: bool = False
+    """Typographic cards: each scene's key phrase set large over its offline picture."""
+    stock: Literal["photo", "video"] = "photo"
+    """What the `pexels` image provider fetches: photos, or video clips (motion footage)."""
     image_prompt: str = Field(default="{{ visual }}", max_length=TEMPLATE_LENGTH)
     """Jinja2 template of a scene's image prompt; variables: visual, narration, title."""
     prompts: Prompts = Field(default_factory=Prompts)

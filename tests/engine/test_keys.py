@@ -143,3 +143,12 @@ def test_keys_do_not_depend_on_the_process_umask_or_hash_seed(tmp_path):
         seen.add(done.stdout)
         assert '"ffmpeg": "ffmpeg version' in done.stdout  # the audio mix and Edge's decode run ffmpeg
     assert len(seen) == 1
+
+
+def test_the_scene_families_a_picture_may_draw_are_in_its_key(project, monkeypatch):
+    """The families are a table of drawing functions: their code reaches the picture steps' keys."""
+    from autostream_compiler.providers import scenery
+
+    before = _keys(project)
+    monkeypatch.setitem(scenery._PAINTERS, "sea", scenery._PAINTERS["mountains"])
+    assert _changed(before, _keys(project)) == {"image scene 1", "image scene 2"}
