@@ -33,6 +33,7 @@ STEP_FUNCTIONS = {  # what a task may name: the steps of a plan, and nothing els
         actions.tts_recorded,
         actions.align,
         actions.image_file,
+        actions.image_clip,
         actions.image_chain,
         actions.image_page,
         actions.timeline,
@@ -47,7 +48,7 @@ STEP_FUNCTIONS = {  # what a task may name: the steps of a plan, and nothing els
         actions.closing,
     )
 }
-NETWORK_PROVIDERS = {"edge", "hf", "pollinations"}  # steps that wait on a service rather than a core
+NETWORK_PROVIDERS = {"edge", "hf", "pollinations", "pexels"}  # steps that wait on a service rather than a core
 QUEUES = {"cpu": "autostream.cpu", "network": "autostream.network"}
 
 

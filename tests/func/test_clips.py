@@ -146,3 +146,16 @@ def test_a_file_that_is_no_video_is_named_in_one_line(tmp_path):
     result = run_cli("build", write_spec(tmp_path, spec))
     assert result.exit_code == 2, result.stderr
     assert "scenes[0].video: 'clip.mp4' cannot be shown" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_workers_may_run_every_step_of_a_clip_scene(built):
+    """A Celery worker runs only the step functions it knows: a clip's steps are among them."""
+    from autostream_compiler.engine import tasks
+    from autostream_compiler.engine.plan import plan
+    from autostream_compiler.expand import resolve
+
+    path, _, _ = built
+    for step in plan(resolve(path).graph, path.parent):
+        fn = step.action or step.command
+        name = getattr(fn, "func", fn).__name__
+        assert tasks.STEP_FUNCTIONS.get(name) is getattr(fn, "func", fn), step.label
