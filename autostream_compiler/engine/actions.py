@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import wave
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from autostream_compiler.engine.runner import Result, StepContext
 from autostream_compiler.errors import BuildError, UserError
 from autostream_compiler.providers import native_align, piper_tts, procedural
 from autostream_compiler.providers.tts import Speech
-from autostream_compiler.render import ffmpeg
+from autostream_compiler.render import ffmpeg, mix
 from autostream_compiler.render import loudness as r128
 from autostream_compiler.render.captions import FONTS_DIR, caption_ass, caption_cues, chip_events
 from autostream_compiler.render.mix import draft_master, master_audio
@@ -142,17 +143,18 @@ def image_clip(ctx: StepContext) -> Result:
         info = clips.probe(source)
         frame = clips.poster(source, min(1.0, info.duration / 2))
     except ValueError as exc:
+        where = ctx.label.replace("image", "video")
         raise UserError(
-            f"scene {ctx.scene + 1} video: {ctx.params['file']} cannot be used: {exc}; use an MP4, MOV or WebM clip"
+            f"{where}: {ctx.params['file']} cannot be shown: {exc}; use an MP4, MOV or WebM video"
         ) from None
-    return _clip_result(ctx, source.read_bytes(), info, frame, {})
+    clip = ctx.workdir / "clip.mp4"
+    shutil.copyfile(source, clip)  # a clip may be large: copied, never read into memory
+    return _clip_result(ctx, clip, info, frame, {})
 
 
-def _clip_result(ctx: StepContext, data: bytes, info, frame, record: dict, warnings: list[str] = ()) -> Result:
+def _clip_result(ctx: StepContext, clip: Path, info, frame, record: dict, warnings: list[str] = ()) -> Result:
     from autostream_compiler.render import clips
 
-    clip = ctx.workdir / "clip.mp4"
-    clip.write_bytes(data)
     result = _picture(ctx, procedural.cover(frame, ctx.params["width"], ctx.params["height"]), record, warnings)
     result.outputs |= {"clip": clip, "info": clips.write_info(ctx.workdir / "clip.json", info)}
     return result
@@ -164,32 +166,34 @@ def image_chain(
     palette: list[str] = (),
     timeout: float = 60,
     retries: int = 2,
-    family: str = "mountains",
-    card: dict | None = None,
+    rest: dict | None = None,
 ) -> Result:
     """The picture from the first provider of the chain that delivers. Each fallback is a warning,
     and a picture from a fallback is not cached, so the next build asks the first provider again
-    (which is why the step's key holds only what the first provider reads: the family and card an
-    offline picture falls back to come as arguments)."""
+    (which is why the step's key holds only what the first provider reads: what the others read
+    comes in `rest`)."""
     from autostream_compiler.providers import online, pexels
 
-    p, warnings = ctx.params, []
+    p, warnings = {**(rest or {}), **ctx.params}, []
     for n, name in enumerate(chain):
         record = {"provider": name}
         try:
             if name == procedural.NAME:
-                family, card = p.get("family", family), p.get("card", card)
-                picture = procedural.draw(family, p["seed"], list(palette), p["width"], p["height"])
-                if card:
+                picture = procedural.draw(p["family"], p["seed"], list(palette), p["width"], p["height"])
+                record["family"] = p["family"]
+                if p.get("card"):
                     from autostream_compiler.render.card import phrase_card
 
+                    card = p["card"]
+                    plain = _picture(ctx, picture, record, warnings, "plain.png").outputs["image"]
                     picture = phrase_card(picture, card["text"], FONTS_DIR / card["font"], card["color"], card["area"])
-                record["family"] = family
+                    result = _picture(ctx, picture, record, warnings)
+                    result.outputs["plain"] = plain  # the picture without its card, for the title card
+                    result.cacheable = not warnings
+                    return result
             elif name == pexels.NAME:
-                kind = p.get("stock", "photo")
-                asset = pexels.fetch(
-                    kind, p["visual"], p["seed"], p["width"], p["height"], timeout, retries, p.get("seconds", 0)
-                )
+                stock, seconds = p.get("stock", "photo"), p.get("seconds", 0)
+                asset = pexels.fetch(stock, p["visual"], p["seed"], p["width"], p["height"], timeout, retries, seconds)
                 record |= {
                     "asset": asset.id,
                     "kind": asset.kind,
@@ -229,16 +233,15 @@ def _stock_clip(ctx: StepContext, asset, record: dict, warnings: list[str]) -> R
     from autostream_compiler.providers.online import ProviderError
     from autostream_compiler.render import clips
 
-    source = ctx.workdir / "download.mp4"
-    source.write_bytes(asset.data)
+    clip = ctx.workdir / "clip.mp4"
+    clip.write_bytes(asset.data)
     try:
-        info = clips.probe(source)
-        frame = clips.poster(source, min(1.0, info.duration / 2))
+        info = clips.probe(clip)
+        frame = clips.poster(clip, min(1.0, info.duration / 2))
     except ValueError as exc:
-        raise ProviderError(f"pexels sent video {asset.id} that cannot be read: {exc}") from None
-    finally:
-        source.unlink(missing_ok=True)
-    return _clip_result(ctx, asset.data, info, frame, record, warnings)
+        clip.unlink()
+        raise ProviderError(f"pexels sent video {asset.id} that cannot be shown: {exc}") from None
+    return _clip_result(ctx, clip, info, frame, record, warnings)
 
 
 def image_page(ctx: StepContext) -> Result:
@@ -259,8 +262,8 @@ def image_page(ctx: StepContext) -> Result:
     return _picture(ctx, picture, {"page": p["page"]}, warnings)
 
 
-def _picture(ctx: StepContext, picture, record: dict, warnings: list[str] = ()) -> Result:
-    out = ctx.workdir / "image.png"
+def _picture(ctx: StepContext, picture, record: dict, warnings: list[str] = (), name: str = "image.png") -> Result:
+    out = ctx.workdir / name
     picture.save(out, compress_level=1)
     return Result({"image": out}, record, list(warnings))
 
@@ -323,7 +326,7 @@ def audio(ctx: StepContext) -> Result:
     wav = write_wav(ctx.workdir / "narration.wav", master, rate)
     out = ctx.workdir / "narration.m4a"
     music = {**p["music"], "path": str(ctx.files["music"])} if p["music"] else None
-    sound = _clip_sound(ctx, placed, fps, rate, total) if p.get("sounds") else None
+    sound = _clip_sound(ctx, placed, fps, rate, master) if p.get("sounds") else None
     if p.get("draft"):
         mixed = draft_master(wav, out, total / rate, r128.place(levels, total / rate), p["loudness"])
         mixed["estimated"] = True
@@ -333,12 +336,13 @@ def audio(ctx: StepContext) -> Result:
     return Result({"audio": out}, record)
 
 
-def _clip_sound(ctx: StepContext, placed: list[Placement], fps: int, rate: int, total: int) -> Path:
+def _clip_sound(ctx: StepContext, placed: list[Placement], fps: int, rate: int, narration: np.ndarray) -> Path:
     """The sound of the clips kept under the narration (`video_audio: duck`), each cut like its frames
-    and placed where its scene plays, as one mono WAV as long as the video."""
+    and placed where its scene plays, set under the narration and ducked while it speaks, as one mono
+    WAV as long as the video."""
     from autostream_compiler.render import clips
 
-    track = np.zeros(total, dtype=np.int16)
+    track = np.zeros(len(narration), dtype=np.int32)  # summed: two clips overlap in a crossfade
     for i in ctx.params["sounds"]:
         picture, spot = ctx.inputs[f"clip{i}"], placed[i]
         info = clips.read_info(picture["info"])
@@ -352,9 +356,10 @@ def _clip_sound(ctx: StepContext, placed: list[Placement], fps: int, rate: int, 
         ffmpeg.run(argv, what=f"ffmpeg (the sound of scene {i + 1}'s clip)")
         samples, _ = _read_wav(out)
         at = round(spot.start * rate / fps)
-        n = max(0, min(len(samples), total - at))
-        track[at : at + n] = samples[:n]
-    return write_wav(ctx.workdir / "clips.wav", track, rate)
+        n = max(0, min(len(samples), len(narration) - at))
+        track[at : at + n] += samples[:n]
+    sound = mix.duck_under(np.clip(track, -32768, 32767).astype(np.int16), narration, rate, mix.CLIP_DUCK)
+    return write_wav(ctx.workdir / "clips.wav", sound, rate)
 
 
 # --- video (ffmpeg commands) ---------------------------------------------------------------------
@@ -482,5 +487,6 @@ def title_card(ctx: StepContext) -> Result:
 
     p = ctx.params
     out = ctx.workdir / "thumb.png"
-    draw(ctx.inputs["image"]["image"], p["title"], FONTS_DIR / p["font"], p["color"], p["accent"], out)
+    picture = ctx.inputs["image"].get("plain", ctx.inputs["image"]["image"])  # not under a second text
+    draw(picture, p["title"], FONTS_DIR / p["font"], p["color"], p["accent"], out)
     return Result({"image": out})

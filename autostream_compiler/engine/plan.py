@@ -18,6 +18,7 @@ from autostream_compiler.expand.offline import sentences, shortened
 from autostream_compiler.expand.scenegraph import Scene, SceneGraph, cited_pages
 from autostream_compiler.expand.spoken import to_words
 from autostream_compiler.providers import families, native_align, piper_tts, procedural
+from autostream_compiler.providers.online import HF_DEFAULT_MODEL
 from autostream_compiler.providers.voices import resolve_voice
 from autostream_compiler.render import ffmpeg, mix
 from autostream_compiler.render.captions import font_digest
@@ -91,7 +92,7 @@ def plan(graph: SceneGraph, spec_dir: Path, render: Render | None = None) -> lis
     music = graph.music.model_dump(mode="json", exclude={"path"}) if graph.music else None
     music_file = {"music": _local_file(spec_dir, graph.music.path, None, "music")} if graph.music else {}
     mastering = {"fps": fmt.fps, "music": music, "loudness": graph.loudness, "codec": mix.audio_codec(render.profile)}
-    sounds = [i for i, scene in enumerate(graph.scenes) if scene.image.video_audio == "duck"]
+    sounds = [i for i, s in enumerate(graph.scenes) if s.image.provider == "clip" and s.image.video_audio == "duck"]
     if sounds:  # the clips' own sound, ducked under the narration
         mastering["sounds"] = sounds
     levels = {}  # a draft of narration alone takes its gain from each take's loudness, measured once
@@ -232,31 +233,28 @@ def _scene_steps(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path, family
         return tts, align, _page_step(i, scene, graph, spec_dir)
     chain = image_chain(graph.images)
     card = _card(scene, graph)
-    params = {**size, "seed": scene.image.seed}
-    if chain[0] == procedural.NAME:
-        params |= {"palette": graph.palette, "family": family}
-        if card:
-            params["card"] = card
-    elif chain[0] == "pexels":  # searched by what the scene shows, for about as long as it speaks
-        params |= {"visual": scene.visual, "stock": scene.image.stock or "photo"}
-        if scene.image.stock == "video":
-            params["seconds"] = math.ceil(len(scene.spoken) * 60 / graph.pacing.words_per_minute)
-    else:
-        params["prompt"] = scene.image.prompt
-        if chain[0] == "hf":
-            from autostream_compiler.providers.online import HF_DEFAULT_MODEL
-
-            params["model"] = graph.images.model or HF_DEFAULT_MODEL
+    wants = {  # what each provider reads besides the size and seed
+        procedural.NAME: {"palette": graph.palette, "family": family or families.DEFAULT, "card": card},
+        "pexels": {"visual": scene.visual, "stock": scene.image.stock or "photo"},
+        "hf": {"prompt": scene.image.prompt, "model": graph.images.model or HF_DEFAULT_MODEL},
+        "pollinations": {"prompt": scene.image.prompt},
+    }
+    if scene.image.stock == "video":  # a clip about as long as the scene speaks
+        wants["pexels"]["seconds"] = math.ceil(len(scene.spoken) * 60 / graph.pacing.words_per_minute)
+    first = {k: v for k, v in wants[chain[0]].items() if v is not None}
+    params = {**size, "seed": scene.image.seed, **first}
+    rest = {k: v for name in chain[1:] for k, v in wants[name].items() if k not in first}
     action = partial(  # keyed on what the first provider reads; a fallback gets the rest as arguments
         actions.image_chain,
         chain=chain,
         palette=graph.palette,
         timeout=graph.images.timeout,
         retries=graph.images.retries,
-        family=family or families.DEFAULT,
-        card=card,
+        rest=rest,
     )
-    return tts, align, Step("image", i, chain[0], params, action)
+    digests = {"font": font_digest(card["font"])} if card and chain[0] == procedural.NAME else {}
+    step = Step("image", i, chain[0], params, action, file_digests=digests)
+    return tts, align, step
 
 
 def _page_step(i: int, scene: Scene, graph: SceneGraph, spec_dir: Path) -> Step:

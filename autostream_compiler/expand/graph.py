@@ -112,7 +112,6 @@ def drafts_of(graph: SceneGraph) -> list[Draft]:
             s.audio,
             video=s.image.path if s.image.provider == "clip" else None,
             video_audio=s.image.video_audio,
-            stock=s.image.stock,
             sources=s.sources,
         )
         for s in graph.scenes

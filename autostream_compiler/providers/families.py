@@ -96,17 +96,17 @@ DESCRIPTIONS = {
     ),
 }
 KEYWORDS = {  # the fallback without wordllama: word stems that point at a family
-    "sea": ("ship", "sail", "boat", "ocean", "sea", "navy", "voyage", "fleet", "sailor"),
+    "sea": ("ship", "sail", "sailing", "boat", "ocean", "sea", "navy", "voyage", "fleet", "sailor"),
     "coast": ("coast", "shore", "beach", "lighthouse", "cliff", "harbo", "bay", "surf", "wave"),
-    "city": ("city", "skyline", "town", "street", "building", "skyscraper", "tower", "urban"),
-    "night": ("night", "moon", "star", "dark"),
+    "city": ("city", "cities", "skyline", "town", "street", "building", "skyscraper", "tower", "urban"),
+    "night": ("night", "moon", "moonlight", "star", "dark"),
     "space": ("space", "planet", "galax", "nebula", "orbit", "rocket", "astronaut", "solar", "cosmos"),
-    "volcano": ("volcan", "lava", "magma", "erupt", "crater", "ash", "fire", "tectonic"),
-    "forest": ("forest", "tree", "wood", "jungle", "leaf", "leaves", "plant", "nature"),
-    "desert": ("desert", "dune", "sand", "pyramid", "drought", "arid"),
+    "volcano": ("volcan", "lava", "magma", "erupt", "eruption", "crater", "ash", "fire", "tectonic"),
+    "forest": ("forest", "tree", "wood", "woodland", "jungle", "leaf", "leaves", "plant", "nature"),
+    "desert": ("desert", "dune", "sand", "sandy", "pyramid", "drought", "arid"),
     "mountains": ("mountain", "peak", "valley", "hill", "rock", "landscape", "alp"),
     "laboratory": ("lab", "scien", "experiment", "microscope", "instrument", "research", "flask", "chemi"),
-    "weather": ("storm", "cloud", "rain", "lightning", "weather", "wind", "hurricane", "snow", "fog"),
+    "weather": ("storm", "cloud", "rain", "rainy", "lightning", "weather", "wind", "hurricane", "snow", "snowy", "fog"),
     "maps": ("map", "globe", "world", "continent", "country", "countries", "nation", "route", "border"),
     "charts": ("chart", "graph", "data", "statistic", "percent", "number", "figure", "growth", "economy"),
 }
@@ -141,10 +141,16 @@ def by_keywords(visual: str, narration: str = "") -> str:
     """The family whose keywords the visual (then the narration) names most; DEFAULT when none."""
     for text in (visual, narration):
         words = re.findall(r"[a-z]+", text.lower())
-        hits = [sum(any(w.startswith(stem) for stem in KEYWORDS[f]) for w in words) for f in FAMILIES]
+        hits = [sum(any(_names(w, stem) for stem in KEYWORDS[f]) for w in words) for f in FAMILIES]
         if max(hits) > 0:
             return FAMILIES[hits.index(max(hits))]
     return DEFAULT
+
+
+def _names(word: str, stem: str) -> bool:
+    """Whether a word is a keyword: a short stem whole or plural (star, stars; not start), a longer
+    one as the start of the word (volcan: volcano, volcanic)."""
+    return word in (stem, stem + "s", stem + "es") or (len(stem) >= 5 and word.startswith(stem))
 
 
 def _by_family(similarity: np.ndarray, names: list[str]) -> np.ndarray:
@@ -168,13 +174,14 @@ def _loading() -> threading.Thread:
 def _model():
     """wordllama's model from the weights inside its wheel, or None when it is not installed."""
     try:
+        from pathlib import Path
+
         import wordllama
         from wordllama import WordLlama
-    except ImportError:
-        return None
-    from pathlib import Path
 
-    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+        return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    except Exception:  # noqa: BLE001 - not installed, or its weights unreadable: the keywords decide
+        return None
 
 
 @cache

@@ -31,7 +31,8 @@ class Cut(NamedTuple):
 
 
 def probe(path: Path) -> ClipInfo:
-    """The duration, frame size and sound of a video file (PyAV); ValueError when it holds no video."""
+    """The duration of the video track (its last frame's end, not the file's, whose sound may run
+    longer), frame size and sound of a video file (PyAV); ValueError when it holds no moving video."""
     import av
 
     try:
@@ -39,31 +40,38 @@ def probe(path: Path) -> ClipInfo:
             video = next((s for s in container.streams if s.type == "video"), None)
             if video is None:
                 raise ValueError("it holds no video stream")
-            if video.duration is not None and video.time_base is not None:
-                duration = float(video.duration * video.time_base)
-            elif container.duration is not None:
-                duration = container.duration / 1_000_000
-            else:
-                duration = 0.0
             sound = any(s.type == "audio" for s in container.streams)
-            return ClipInfo(round(duration, 4), video.codec_context.width, video.codec_context.height, sound)
+            width, height = video.codec_context.width, video.codec_context.height
+            end, frames = 0.0, 0
+            for packet in container.demux(video):  # packets only: nothing is decoded
+                if packet.pts is None:
+                    continue
+                frames += 1
+                end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+            start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
     except av.error.FFmpegError as exc:
         raise ValueError(f"it is not a video ffmpeg can read ({type(exc).__name__})") from None
+    if frames < 2 or end - start <= 0:
+        raise ValueError("it holds a single picture, not a moving video (use `image:` for a still)")
+    return ClipInfo(round(end - start, 4), width, height, sound)
 
 
 def poster(path: Path, at: float):
-    """The clip's frame at `at` seconds (or its last before) as a PIL image."""
+    """The clip's frame at `at` seconds (or its last before) as a PIL image; ValueError when it cannot
+    be decoded."""
     import av
 
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        frame = None
-        for frame in container.decode(stream):
-            if frame.time is not None and frame.time >= at:
-                break
-        if frame is None:
-            raise ValueError("it holds no frame")
-        return frame.to_image()
+    try:
+        with av.open(str(path)) as container:
+            frame = None
+            for frame in container.decode(container.streams.video[0]):
+                if frame.time is not None and frame.time >= at:
+                    break
+            if frame is None:
+                raise ValueError("it holds no frame")
+            return frame.to_image()
+    except av.error.FFmpegError as exc:
+        raise ValueError(f"its frames cannot be decoded ({type(exc).__name__})") from None
 
 
 def write_info(path: Path, info: ClipInfo) -> Path:
@@ -91,6 +99,7 @@ def video_filter(c: Cut, fps: int, first: int, count: int, width: int, height: i
         [
             f"setpts=(PTS-STARTPTS)/{c.speed:g}",
             f"fps={fps}",
+            "tpad=stop_mode=clone:stop=-1",  # never short of frames, whatever a container claims
             f"trim=start_frame={first}:end_frame={first + count}",
             "setpts=PTS-STARTPTS",
             f"{to_yuv}:w={width}:h={height}:force_original_aspect_ratio=increase",

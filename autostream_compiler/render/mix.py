@@ -33,7 +33,7 @@ AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k", "-ar", str(RATE), "-
 DRAFT_AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "96k", "-ar", str(RATE), "-ac", "2"]
 # a draft of narration alone is mono, half the encoding (both speakers play it: its loudness is dual mono's)
 DRAFT_VOICE_AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "64k", "-ar", str(RATE), "-ac", "1"]
-CLIP_DUCK = 12.0  # dB a clip's own sound dips under the narration (`video_audio: duck`) without music
+CLIP_DUCK = 12.0  # dB a clip's own sound (`video_audio: duck`) dips while the narration speaks
 MUSIC_DEFAULTS = {"volume": 0.25, "duck": 12.0, "fade_in": 0.0, "fade_out": 0.0}
 
 
@@ -66,29 +66,24 @@ def duck_options(level: float, duck: float) -> str:
 
 def mix_graph(duration: float, music: dict | None, key: str | None, sound: int | None = None) -> str:
     """The filter graph from inputs 0 (narration), 1 (looped music) and `sound` (the clips' own sound,
-    when kept) to [mix]: 48 kHz stereo, exactly `duration` long; the music faded and scaled; music and
-    clip sound, given sidechain options `key`, ducked under the voice."""
+    already ducked) to [mix]: 48 kHz stereo, exactly `duration` long; the music faded, scaled and,
+    given sidechain options `key`, ducked under the voice."""
     n = round(duration * RATE)
     length = f"aresample={RATE},apad=whole_len={n},atrim=end_sample={n}"
     voice = "pan=stereo|c0=c0|c1=c0"  # the mono narration at full level on both sides
-    if music is None and sound is None:
-        return f"[0:a]{length},{voice}[mix]"
-    graph, beds = "", []
-    one = "bed" if music is None or sound is None else None  # a single bed is the bed itself
-    if music is not None:
-        chain = [length, "aformat=channel_layouts=stereo", "asetpts=N/SR/TB"]
-        if music["fade_in"] > 0:
-            chain.append(f"afade=t=in:st=0:d={music['fade_in']:g}")
-        if music["fade_out"] > 0:
-            chain.append(f"afade=t=out:st={max(0.0, duration - music['fade_out']):g}:d={music['fade_out']:g}")
-        chain.append(f"volume={music['volume']:g}")
-        graph += f"[1:a]{','.join(chain)}[{one or 'music'}];"
-        beds.append("[music]")
-    if sound is not None:
-        graph += f"[{sound}:a]{length},{voice}[{one or 'sound'}];"
-        beds.append("[sound]")
-    if one is None:
-        graph += f"{''.join(beds)}amix=inputs=2:duration=first:normalize=0[bed];"
+    extra = f"[{sound}:a]{length},{voice}[sound];" if sound is not None else ""
+    tail = ("[sound]", 1) if sound is not None else ("", 0)
+    if music is None:
+        if sound is None:
+            return f"[0:a]{length},{voice}[mix]"
+        return f"{extra}[0:a]{length},{voice}[voice];[voice][sound]amix=inputs=2:duration=first:normalize=0[mix]"
+    chain = [length, "aformat=channel_layouts=stereo", "asetpts=N/SR/TB"]
+    if music["fade_in"] > 0:
+        chain.append(f"afade=t=in:st=0:d={music['fade_in']:g}")
+    if music["fade_out"] > 0:
+        chain.append(f"afade=t=out:st={max(0.0, duration - music['fade_out']):g}:d={music['fade_out']:g}")
+    chain.append(f"volume={music['volume']:g}")
+    graph = f"{extra}[1:a]{','.join(chain)}[bed];"
     if key:  # the sidechain is the mono narration, at the level speech_level() measured
         graph += (
             f"[0:a]{length},asplit=2[narration][key];[narration]{voice}[voice];"
@@ -96,7 +91,31 @@ def mix_graph(duration: float, music: dict | None, key: str | None, sound: int |
         )
     else:
         graph += f"[0:a]{length},{voice}[voice];[voice][bed]"
-    return graph + "amix=inputs=2:duration=first:normalize=0[mix]"
+    return graph + f"{tail[0]}amix=inputs={2 + tail[1]}:duration=first:normalize=0[mix]"
+
+
+def duck_under(sound: np.ndarray, voice: np.ndarray, rate: int, duck: float, below: float = 6.0) -> np.ndarray:
+    """A clip's sound (int16, as long as the narration) set `below` dB under the narration's speech
+    level and lowered `duck` dB more while the narration speaks (20 ms attack, 500 ms release)."""
+    block = max(1, rate // 100)  # 10 ms
+    count = len(voice) // block
+    if count == 0 or not sound.any():
+        return sound
+    x = voice[: count * block].astype(np.float32).reshape(count, block) / 32768.0
+    speaking = 10 * np.log10(np.mean(x * x, axis=1) + 1e-12) > -45
+    gain_db = np.where(speaking, -duck, 0.0)
+    smooth = np.empty(count, dtype=np.float32)
+    level, down, up = 0.0, 1 - np.exp(-1 / 2), 1 - np.exp(-1 / 50)  # per 10 ms: attack 20 ms, release 500 ms
+    for k, target in enumerate(gain_db):
+        level += (target - level) * (down if target < level else up)
+        smooth[k] = level
+    gains = np.repeat(10 ** (smooth / 20), block)
+    gains = np.concatenate([gains, np.full(len(sound) - len(gains), gains[-1])])[: len(sound)]
+    speech = speech_level(voice, rate)
+    present = sound[np.abs(sound) > 0].astype(np.float32) / 32768.0
+    clip_level = 10 * np.log10(np.mean(present**2) + 1e-12) if present.size else None
+    scale = 10 ** ((speech - below - clip_level) / 20) if speech is not None and clip_level is not None else 1.0
+    return np.clip(sound.astype(np.float32) * gains * scale, -32768, 32767).astype(np.int16)
 
 
 def linear_gain(measured: dict, loudness: float) -> str:
@@ -151,8 +170,7 @@ def master_audio(
         level = speech_level(np.frombuffer(f.readframes(f.getnframes()), dtype=np.int16), f.getframerate())
     if music is not None:
         music = {**MUSIC_DEFAULTS, **{k: v for k, v in music.items() if v is not None}}
-    duck = music["duck"] if music else CLIP_DUCK
-    key = duck_options(level, duck) if (music or sound) and duck > 0 and level is not None else None
+    key = duck_options(level, music["duck"]) if music and music["duck"] > 0 and level is not None else None
     inputs = ["-i", str(narration)]
     if music is not None:
         inputs += ["-stream_loop", "-1", "-i", str(music["path"])]

@@ -113,3 +113,25 @@ def test_without_a_key_pexels_says_so_and_falls_back(tmp_path, fake, monkeypatch
     assert image["provider"] == "procedural"
     assert any("pexels needs PEXELS_API_KEY" in w for w in image["warnings"])
     assert fake.requests == []
+
+
+def test_pexels_after_another_provider_gets_what_it_reads(tmp_path, fake, monkeypatch):
+    """A chain where pexels is a fallback: it still searches by the scene's visual."""
+    from fake_images import FakeImages
+    from fake_images import Reply as ImageReply
+
+    with FakeImages() as images:
+        monkeypatch.setenv("AUTOSTREAM_POLLINATIONS_URL", images.pollinations_url)
+        images.pollinations.replies.extend([ImageReply(500), ImageReply(500)])
+        spec = _spec()
+        spec["images"]["providers"] = ["pollinations", "pexels", "procedural"]
+        _, _, _, image = _build(tmp_path, spec)
+    assert image["provider"] == "pexels" and "fishing boats harbour" in fake.requests[0]["query"]["query"]
+    assert any("falling back to pexels" in w for w in image["warnings"])
+
+
+def test_changing_the_stock_kind_changes_what_a_scene_shows(tmp_path, fake):
+    _, _, _, image = _build(tmp_path, _spec("video"))
+    assert image["details"]["kind"] == "video"
+    _, _, _, image = _build(tmp_path, _spec("photo"), "r2.json")
+    assert image["details"]["kind"] == "photo"
