@@ -31,7 +31,7 @@ EXAMPLE = ROOT / "specs" / "examples" / "volcano-script.yaml"
 
 def main(spec: Path = EXAMPLE, out: Path = ROOT / "docs" / "contact-sheet.jpg") -> None:
     """Write the contact sheet of `spec`'s offline pictures to `out`."""
-    graph = resolve(spec).graph
+    graph = resolve(spec, write=False).graph  # the lock as it is: the sheet never rewrites it
     scenes = graph.scenes
     chosen = families.choose_all([(s.visual, s.narration) for s in scenes])
     columns = 3

@@ -40,7 +40,7 @@ def built(tmp_path_factory):
         "encoder": "libx264",
         "format": {"aspect": "16:9", "resolution": "720p", "fps": FPS},
         "pacing": {"words_per_minute": 170, "pause": 1.5},
-        "transition": {"kind": "cut"},
+        "transition": {"kind": "crossfade", "duration": 0.5},  # joins of clips and pictures
         "scenes": [
             {"narration": "The harbour wakes before dawn.", "video": "clips/long.mp4", "video_audio": "duck"},
             {"narration": "Boats slip out one by one into the grey water.", "video": "clips/short.mp4"},
