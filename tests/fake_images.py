@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from helpers import LocalServer
+from helpers import LocalServer, send_reply
 from PIL import Image
 
 
@@ -71,14 +71,7 @@ class FakeImages(LocalServer):
                 reply = endpoint.replies.popleft() if endpoint.replies else Reply()
                 time.sleep(reply.delay)
                 data = reply.body if reply.body is not None else png(width, height, endpoint.color)
-                try:
-                    self.send_response(reply.status)
-                    self.send_header("content-type", "image/png" if reply.status == 200 else "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                send_reply(self, reply.status, data, "image/png" if reply.status == 200 else "application/json")
 
             def log_message(self, *args):
                 pass

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from helpers import LocalServer
+from helpers import LocalServer, send_reply
 from PIL import Image
 
 PHOTO_IDS = (101, 102, 103)
@@ -142,16 +142,7 @@ class FakePexels(LocalServer):
                     self._send(404, b"no such file", "text/plain")
 
             def _send(self, status: int, data: bytes, kind: str, headers: dict | None = None) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", kind)
-                    self.send_header("content-length", str(len(data)))
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                send_reply(self, status, data, kind, headers)
 
             def log_message(self, *args):
                 pass

@@ -105,6 +105,20 @@ def small_spec() -> dict:
     }
 
 
+def send_reply(handler: BaseHTTPRequestHandler, status: int, data: bytes, kind: str, headers: dict | None = None):
+    """Answer a fake server's request (a client that hung up is no error of the fake's)."""
+    try:
+        handler.send_response(status)
+        handler.send_header("content-type", kind)
+        handler.send_header("content-length", str(len(data)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 class LocalServer:
     """An HTTP server on 127.0.0.1 (random port) run in a thread by `with`; `root` is its URL."""
 

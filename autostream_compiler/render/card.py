@@ -31,16 +31,14 @@ def title_card(picture: Path, title: str, font: Path, color: str, accent: str, o
     top = height - margin - line_height * len(lines)
     bar = max(4, round(size * 0.12))
     draw.rectangle([margin, top - bar * 3, margin + round(size * 2.2), top - bar * 2], fill=accent)
-    for n, line in enumerate(lines):
-        draw.text(
-            (margin, top + n * line_height),
-            line,
-            font=face,
-            fill=color,
-            stroke_width=max(1, size // 28),
-            stroke_fill="#000000",
-        )
+    _outlined(draw, [(margin, top + n * line_height) for n in range(len(lines))], lines, face, color, size // 28)
     image.save(out, format="PNG")
+
+
+def _outlined(draw: ImageDraw.ImageDraw, origins: list[tuple[float, float]], lines: list[str], face, color, stroke):
+    """Lines of text at their origins, each with a black outline (at least 1 px) that keeps it legible."""
+    for origin, line in zip(origins, lines, strict=True):
+        draw.text(origin, line, font=face, fill=color, stroke_width=max(1, stroke), stroke_fill="#000000")
 
 
 def _wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
@@ -118,14 +116,6 @@ def phrase_card(picture: Image.Image, text: str, font: Path, color: str, area: l
     pixels = np.asarray(image, dtype=np.float32) * (1 - shade)
     image = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
-    for n, line in enumerate(lines):
-        x = left + (box_w - face.getlength(line)) / 2
-        draw.text(
-            (x, y0 + n * line_height),
-            line,
-            font=face,
-            fill=color,
-            stroke_width=max(1, size // 24),
-            stroke_fill="#000000",
-        )
+    origins = [(left + (box_w - face.getlength(line)) / 2, y0 + n * line_height) for n, line in enumerate(lines)]
+    _outlined(draw, origins, lines, face, color, size // 24)
     return image
