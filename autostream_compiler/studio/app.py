@@ -135,6 +135,8 @@ class Studio:
             if not 0 <= index < len(scenes) or not isinstance(scenes[index], dict):
                 raise SpecError([f"there is no scene {int(scene or 0)}; scenes are numbered 1 to {len(scenes)}"])
             scenes[index]["image"] = self.workspace.add_picture(slug, Path(upload))
+            for key in ("video", "video_audio"):  # a picture instead of the scene's clip
+                scenes[index].pop(key, None)
             new = draft.dump(spec)
         except AutostreamError as exc:
             raise _fail(exc) from None

@@ -153,7 +153,7 @@ def table(spec: dict, sources: list[str] | None = None) -> list[list[str]]:
             [
                 str(scene.get("narration") or ""),
                 str(scene.get("visual") or ""),
-                _picture(scene.get("image")),
+                f"video {scene['video']}" if scene.get("video") else _picture(scene.get("image")),
                 str(motion.get("preset") or ""),
                 (sources or [])[i] if i < len(sources or []) else "",
             ]
@@ -171,7 +171,10 @@ def _picture(image) -> str:
 
 
 def _image(text: str):
-    """The picture column back as a scene's `image`."""
+    """The picture column back as a scene's `image` (`video PATH`: its `video`, as {"video": PATH})."""
+    clip = re.fullmatch(r"video\s+(.+)", text.strip())
+    if clip:
+        return {"video": clip[1].strip()}
     found = re.fullmatch(r"(figure of\s+)?page\s+(auto|\d+)(?:\s+of\s+(.+))?", text.strip())
     if not found:
         return text
@@ -189,11 +192,18 @@ def with_table(spec: dict, rows: list[list[Any]]) -> dict:
         narration, visual, picture, motion = ([str(c or "").strip() for c in row] + [""] * 4)[:4]
         if not (narration or visual or picture):
             continue
-        scene = {k: v for k, v in (old[i] if i < len(old) else {}).items() if k not in COLUMNS + ["image"]}
+        kept = old[i] if i < len(old) else {}
+        shown = _image(picture) if picture else ""
+        if not (isinstance(shown, dict) and "video" in shown):  # a clip's sound setting goes with the clip
+            kept = {k: v for k, v in kept.items() if k != "video_audio"}
+        scene = {k: v for k, v in kept.items() if k not in COLUMNS + ["image", "video"]}
         scene = {"narration": narration, **scene}
-        for key, value in (("visual", visual), ("image", _image(picture) if picture else "")):
-            if value:
-                scene[key] = value
+        if visual:
+            scene["visual"] = visual
+        if isinstance(shown, dict) and "video" in shown:
+            scene["video"] = shown["video"]
+        elif shown:
+            scene["image"] = shown
         moved = {k: v for k, v in (scene.pop("motion", None) or {}).items() if k != "preset"}
         if motion:
             moved["preset"] = motion

@@ -139,3 +139,23 @@ def test_a_build_killed_before_its_follower_closes_is_recorded_cancelled(workspa
         assert workspace.spec("harbour-at-dawn").read_text() == SPEC  # the running build's spec stays
     finally:
         builds.end(again)
+
+
+def test_the_scene_table_shows_and_keeps_a_scenes_clip():
+    from autostream_compiler.studio import draft
+
+    spec = {
+        "version": 1,
+        "scenes": [
+            {"narration": "Boats leave.", "video": "clips/boats.mp4", "video_audio": "duck"},
+            {"narration": "The sun rises.", "image": {"page": 3}},
+        ],
+    }
+    rows = draft.table(spec)
+    assert [row[2] for row in rows] == ["video clips/boats.mp4", "page 3"]
+    assert draft.with_table(spec, rows)["scenes"] == spec["scenes"]  # unchanged rows, unchanged scenes
+    rows[0][2], rows[1][2] = "pictures/boats.png", "video clips/sun.mp4"
+    assert draft.with_table(spec, rows)["scenes"] == [
+        {"narration": "Boats leave.", "image": "pictures/boats.png"},
+        {"narration": "The sun rises.", "video": "clips/sun.mp4"},
+    ]

@@ -39,6 +39,21 @@ def luminance(c: np.ndarray) -> float:
     return float(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
 
 
+def tone_to(c: np.ndarray, target: float) -> np.ndarray:
+    """The colour brought to a luminance of `target` (0..255), keeping its hue: scaled, and past full
+    brightness mixed toward white. Families set their light and dark areas with it whatever the palette."""
+    c = np.maximum(np.asarray(c, F32), 1.0)
+    lum = luminance(c)
+    out = c * F32(target / lum)
+    top = float(out.max())
+    if top > 255:
+        base = c * F32(255 / float(c.max()))
+        lb = luminance(base)
+        t = float(np.clip((target - lb) / max(255 - lb, 1e-3), 0, 1))
+        out = mix(base, np.full(3, 255, F32), t)
+    return np.clip(out, 0, 255).astype(F32)
+
+
 def saturation(c: np.ndarray) -> float:
     """HSV saturation 0..1 of an RGB colour."""
     hi, lo = float(np.max(c)), float(np.min(c))
@@ -661,6 +676,126 @@ def cloud_volume(
     FX0, FY0 = int(X0 / sx), int(Y0 / sy)
     FX1, FY1 = min(w, max(FX0 + 1, round(X1 / sx))), min(h, max(FY0 + 1, round(Y1 / sy)))
     up = cv2.resize(rgba, (FX1 - FX0, FY1 - FY0), interpolation=cv2.INTER_LINEAR)
+    tgt = img[FY0:FY1, FX0:FX1]
+    tgt *= 1 - up[..., 3:]
+    tgt += up[..., :3]
+    return img
+
+
+def billows(rng: np.random.Generator, height: int, width: int, cells: float, octaves: int = 4) -> np.ndarray:
+    """Billow noise in about 0..1 (H×W float32): |2n − 1| of smooth noise, octave on octave, so its bumps are
+    rounded and the creases between them sharp, like the heads of a cumulus."""
+    out = np.zeros((height, width), F32)
+    amp, total = 1.0, 0.0
+    for o in range(octaves):
+        cx = max(2, round(cells * 2**o))
+        cy = max(2, round(cells * 2**o * height / max(width, 1)))
+        grid = rng.random((cy + 1, cx + 1), dtype=F32)
+        n = cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
+        out += F32(amp) * np.abs(n * 2 - 1)
+        total += amp
+        amp *= 0.5
+    return out / F32(total)
+
+
+def cloud_mass(
+    img: np.ndarray,
+    rng: np.random.Generator,
+    blobs: Sequence[tuple[float, float, float, float]],
+    shadow: np.ndarray,
+    lit: np.ndarray,
+    toward: tuple[float, float] = (-0.3, -1.0),
+    opacity: float = 1.0,
+    base: float | None = None,
+    rough: float = 0.8,
+    haze: tuple[np.ndarray, float] | None = None,
+    under: np.ndarray | None = None,
+    glow_from: tuple[np.ndarray, float] | None = None,
+    glow_reach: float = 0.5,
+    relief: float = 0.2,
+    scale_: float = 0.35,
+) -> np.ndarray:
+    """Soft billowing clouds (or smoke) around (x, y, rx, ry) puffs, lit from one side and shading themselves.
+
+    The puffs only shape an envelope; billow noise breaks it into rounded heads and wisps, so no circle shows.
+    Each head is lit on its side toward the light (`toward`: direction to the light in screen axes) and the
+    whole mass darkens away from it, from `lit` down to `shadow`. A flat `base` row (if given) cuts the
+    underside, which sinks toward `under`; `glow_from` (colour, strength) lights the lower `glow_reach` of the
+    mass from below instead, as lava or a city does; `relief` keeps the heads visible in shade; `haze` (colour,
+    amount) fades distant clouds into the sky. Computed small, scaled up.
+    """
+    if not blobs:
+        return img
+    h, w = img.shape[:2]
+    lh, lw = _small(h, w, scale_)
+    sx, sy = lw / w, lh / h
+    b = np.asarray(blobs, np.float64)
+    mean_r = float(np.mean(b[:, 2:4]))
+    pad = 0.35 * mean_r
+    X0 = int(max(0, np.floor(((b[:, 0] - b[:, 2]).min() - pad) * sx)))
+    X1 = int(min(lw, np.ceil(((b[:, 0] + b[:, 2]).max() + pad) * sx) + 1))
+    Y0 = int(max(0, np.floor(((b[:, 1] - b[:, 3]).min() - pad) * sy)))
+    Y1 = int(min(lh, np.ceil(((b[:, 1] + b[:, 3]).max() + pad) * sy) + 1))
+    if base is not None:
+        Y1 = int(min(Y1, np.ceil(base * sy) + 2))
+    bw, bh = X1 - X0, Y1 - Y0
+    if bw < 2 or bh < 2:
+        return img
+    gx = ((np.arange(X0, X1, dtype=F32) + 0.5) / sx)[None, :]
+    gy = ((np.arange(Y0, Y1, dtype=F32) + 0.5) / sy)[:, None]
+    # Envelope: a smooth union of the puffs' (1 - d²) fields, about 1 at their centres and 0 on their rims.
+    k = F32(4.0)
+    acc = np.full((bh, bw), np.exp(-k * 1.5), F32)
+    for x, y, rx, ry in b:
+        a0, a1 = int(max(X0, (x - 1.6 * rx) * sx)) - X0, int(min(X1, (x + 1.6 * rx) * sx + 2)) - X0
+        c0, c1 = int(max(Y0, (y - 1.6 * ry) * sy)) - Y0, int(min(Y1, (y + 1.6 * ry) * sy + 2)) - Y0
+        if a1 <= a0 or c1 <= c0:
+            continue
+        d = ((gx[:, a0:a1] - F32(x)) / F32(rx)) ** 2 + ((gy[c0:c1] - F32(y)) / F32(ry)) ** 2
+        acc[c0:c1, a0:a1] += np.exp(k * (1 - np.minimum(d, 2.5)))
+    env = np.log(acc) / k
+    # Billows at about a third of a puff and finer, which make the outline and the heads inside it.
+    cells = max(2.0, bw / max(mean_r * sx * 0.6, 1.0))
+    bil = billows(rng, bh, bw, cells, octaves=3)
+    dens = env + F32(rough) * (bil - 0.35)
+    if base is not None:
+        dens -= F32(2.0) * smoothstep(base - 0.06 * mean_r, base + 0.01 * mean_r, gy)
+    alpha = smoothstep(0.0, 0.12, dens)
+    # Light: each head's slope toward the light, and how much cloud lies between it and the light.
+    t = np.hypot(*toward) or 1.0
+    lx, ly = toward[0] / t, toward[1] / t
+    r_s = mean_r * sx
+    hgt = cv2.GaussianBlur(np.clip(dens, 0, 1.0).astype(F32), (0, 0), max(0.7, 0.07 * r_s)) * F32(0.7 * r_s)
+    dy, dx = np.gradient(hgt)
+    lam = np.clip((-dx * lx - dy * ly) + 0.45, 0, 1.5) / np.sqrt(dx * dx + dy * dy + 1)
+    step = max(1.0, 0.3 * r_s)
+    m = int(np.ceil(5 * step)) + 1  # cloud cut off by the frame goes on beyond it
+    thick = np.pad(cv2.GaussianBlur(np.clip(dens * 2, 0, 1).astype(F32), (0, 0), 0.5 * step), m, mode="edge")
+    depth = np.zeros_like(thick)
+    for i in range(1, 6):
+        depth += _shifted(thick, round(lx * step * i), round(ly * step * i)) * F32(0.2)
+    trans = np.exp(-F32(1.6) * depth[m:-m, m:-m])
+    light = np.clip(trans * (0.25 + 0.75 * lam) + F32(relief) * lam, 0, 1)
+    col = np.asarray(shadow, F32) + (np.asarray(lit, F32) - np.asarray(shadow, F32)) * light[..., None]
+    y_top = float((b[:, 1] - b[:, 3]).min())
+    y_bot = float(base if base is not None else (b[:, 1] + b[:, 3]).max())
+    rel = (gy - y_top) / max(y_bot - y_top, 1.0)
+    if under is not None:  # the underside in the mass's own shade
+        low = smoothstep(0.5, 1.0, rel)
+        col += (np.asarray(under, F32) - col) * (low * (1 - 0.5 * light) * F32(0.75))[..., None]
+    if glow_from is not None:
+        low = smoothstep(1 - glow_reach, 1.0, rel) ** 1.5 * (0.5 + 0.5 * lam)
+        col += np.asarray(glow_from[0], F32) * (low * (1 - 0.5 * light) * F32(glow_from[1]))[..., None]
+    if haze is not None:
+        col += (np.asarray(haze[0], F32) - col) * F32(haze[1])
+    a = (alpha * F32(opacity))[..., None]
+    rgba = np.concatenate([col * a, a], axis=2)
+    rgba = cv2.GaussianBlur(rgba, (0, 0), 0.6)
+    FX0, FY0 = int(X0 / sx), int(Y0 / sy)
+    FX1, FY1 = min(w, max(FX0 + 1, round(X1 / sx))), min(h, max(FY0 + 1, round(Y1 / sy)))
+    up = cv2.resize(rgba, (FX1 - FX0, FY1 - FY0), interpolation=cv2.INTER_LINEAR)
+    if up.ndim == 2:
+        up = up[:, :, None]
     tgt = img[FY0:FY1, FX0:FX1]
     tgt *= 1 - up[..., 3:]
     tgt += up[..., :3]

@@ -11,6 +11,7 @@ from .base import (
     Palette,
     bezier,
     cirrus,
+    cloud_mass,
     cloud_volume,
     fill_below,
     glow,
@@ -20,6 +21,7 @@ from .base import (
     ridge,
     scale,
     smoothstep,
+    tone_to,
     upscale,
     value_noise,
     vertical_gradient,
@@ -43,49 +45,156 @@ def _sun(img: np.ndarray, x: float, y: float, r: float, color: np.ndarray, edge:
 # --- mountains ----------------------------------------------------------------------------------------------------
 
 
+def _skyline(rng: np.random.Generator, knots: list[tuple[float, float]], levels: int, rough: float) -> np.ndarray:
+    """A jagged ridgeline through (x, y) knots: midpoint displacement in y, level by level, as (N, 2) points."""
+    pts = np.asarray(knots, np.float64)
+    for level in range(levels):
+        d = np.diff(pts, axis=0)
+        mid = (pts[1:] + pts[:-1]) / 2
+        mid[:, 1] += rng.normal(0, rough * (0.7**level), len(d)) * np.abs(d[:, 0])
+        mid[:, 0] += rng.uniform(-0.15, 0.15, len(d)) * d[:, 0]
+        out = np.empty((2 * len(pts) - 1, 2))
+        out[0::2], out[1::2] = pts, mid
+        pts = out
+    return pts
+
+
+def _fan_ribs(
+    rng: np.random.Generator, gx: np.ndarray, gy: np.ndarray, x: float, summit: float, height: float, bw: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ribs and gullies fanning down a slope from a summit at (x, summit): ridged noise sampled in fan
+    coordinates (about constant along each line down from the summit). Returns the ribs (crests near 1) and
+    their sideways slope, which shades them as if lit from one side. gx, gy: the sample grid (1×W, H×1)."""
+    bh = gy.shape[0]
+    dy = np.maximum(gy - summit, 0) + F32(0.05 * height)
+    warp = value_noise(rng, bh, bw, 3, octaves=2) - 0.5
+    u = (gx - F32(x)) / dy + warp * F32(0.5)
+    tex_w, tex_h = 384, 48
+    ribs = value_noise(rng, tex_h, tex_w, 40, octaves=3, gain=0.55, stretch=0.08)
+    ribs = 1 - np.abs(ribs * 2 - 1) * 2  # ridged: sharp crests between gullies
+    map_x = ((np.clip(u, -2.5, 2.5) + 2.5) / 5 * (tex_w - 1)).astype(F32)
+    map_y = np.broadcast_to(np.clip((gy - summit) / F32(height * 1.2), 0, 1) * (tex_h - 1), map_x.shape).astype(F32)
+    r = cv2.remap(ribs.astype(F32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return r, np.gradient(r, axis=1) * F32(bw / 30)
+
+
+def _peak(
+    img: np.ndarray,
+    rng: np.random.Generator,
+    x: float,
+    summit: float,
+    half: tuple[float, float],
+    foot: float,
+    sun_side: float,
+    rock: tuple[np.ndarray, np.ndarray],
+    snow: tuple[np.ndarray, np.ndarray],
+    haze: np.ndarray,
+    snowline: float,
+    fade: float,
+) -> None:
+    """Paint one peak standing on row `foot`: a jagged skyline, a sunlit and a shaded face meeting on a slanted
+    arête, both carved into ribs and gullies fanning down from the summit (ridged noise in fan coordinates, lit
+    by its slope), snow above `snowline` (a fraction of the height, deeper in the gullies), haze at the foot."""
+    h, w = img.shape[:2]
+    height = foot - summit
+    left, right = x - half[0], x + half[1]
+    shoulder_l = (x - half[0] * rng.uniform(0.35, 0.6), summit + height * rng.uniform(0.25, 0.5))
+    shoulder_r = (x + half[1] * rng.uniform(0.35, 0.6), summit + height * rng.uniform(0.25, 0.5))
+    knots = [(left, foot + 0.02 * h), shoulder_l, (x, summit), shoulder_r, (right, foot + 0.02 * h)]
+    line = _skyline(rng, knots, 6, 0.16)
+    x0, x1 = int(max(0, np.floor(left))), int(min(w, np.ceil(right) + 1))
+    y_top, y_bot = int(max(0, np.floor(line[:, 1].min()) - 2)), int(min(h, foot + 0.025 * h))
+    if x1 - x0 < 2 or y_bot - y_top < 2:
+        return
+    cols = np.arange(x0, x1, dtype=F32)
+    profile = np.interp(cols, line[:, 0], line[:, 1]).astype(F32)
+    k = 0.5 if min(x1 - x0, y_bot - y_top) > 16 else 1.0
+    bw, bh = max(2, round((x1 - x0) * k)), max(2, round((y_bot - y_top) * k))
+    gx = (x0 + (np.arange(bw, dtype=F32) + 0.5) * F32((x1 - x0) / bw))[None, :]
+    gy = (y_top + (np.arange(bh, dtype=F32) + 0.5) * F32((y_bot - y_top) / bh))[:, None]
+    r, relief = _fan_ribs(rng, gx, gy, x, summit, height, bw)
+    crag = value_noise(rng, bh, bw, max(4.0, bw / 10), octaves=3)
+    slant = rng.uniform(-0.4, 0.4)
+    side = np.tanh((gx - F32(x) - F32(slant) * (gy - summit)) / F32(0.01 * w + 1))
+    nx = side * 0.6 + np.clip(relief, -1.2, 1.2) * 0.55 + (crag - 0.5) * 0.6
+    lam = np.clip(nx * 0.8 * sun_side + 0.25, 0, 1)
+    lam = 0.35 * lam + 0.65 * smoothstep(0.25, 0.45, lam)  # crisp light and shade, as on rock
+    frac = np.clip((F32(foot) - gy) / F32(height), 0, 1)  # 1 at the summit, 0 at the foot
+    col = rock[1] + (rock[0] - rock[1]) * lam[..., None]
+    lying = smoothstep(snowline - 0.04, snowline + 0.04, frac + 0.28 * (0.3 - r) + 0.1 * (crag - 0.5))
+    col += (snow[1] + (snow[0] - snow[1]) * lam[..., None] - col) * lying[..., None]
+    col += (haze - col) * (F32(fade) + (1 - F32(fade)) * 0.85 * smoothstep(0.4, 0.0, frac))[..., None]
+    col = cv2.resize(col.astype(F32), (x1 - x0, y_bot - y_top), interpolation=cv2.INTER_LINEAR)
+    mask = np.zeros((y_bot - y_top, x1 - x0), np.uint8)
+    edge = np.stack([cols - x0, profile - y_top], 1)
+    rim = [[x1 - x0 + 1, profile[-1] - y_top], [x1 - x0 + 1, y_bot - y_top + 2], [-1, y_bot - y_top + 2], [-1, profile[0] - y_top]]
+    cv2.fillPoly(mask, [np.round(np.concatenate([edge, rim]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    tgt = img[y_top:y_bot, x0:x1]
+    tgt += (col - tgt) * (mask.astype(F32)[..., None] * F32(1 / 255))
+
+
 def draw_mountains(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndarray:
-    """Layered mountain ridges under a sun with soft bokeh, fading into haze with distance."""
-    cols, n = pal.colors, len(pal.colors)
+    """A snow-capped massif above a misty valley: sunlit faces and shaded ones carved into ribs and gullies,
+    hazy ranges behind, dark wooded ridges in front."""
+    s = min(w, h)
     dark, light = pal.dark, pal.light
-    accent = cols[int(rng.integers(2, n))]
-    sky_top = mix(cols[int(rng.integers(0, 2))], light, 0.12)
-    horizon = cols[int(rng.integers(1, n - 1))]
-    img = _sky(h, w, sky_top, 0.55 * horizon + 0.45 * accent)
+    sky_top = mix(mix(pal.deep, pal.dark, 0.45), pal.cool, 0.25)
+    sky_low = mix(mix(pal.mid, light, 0.55), pal.warm, 0.12)
+    img = _sky(h, w, sky_top, sky_low, horizon=0.7, ease=1.2)
+    sun_side = 1.0 if rng.random() < 0.5 else -1.0
+    sun_x, sun_y = w * (0.5 + sun_side * rng.uniform(0.25, 0.4)), rng.uniform(0.1, 0.22) * h
+    glow(img, [(sun_x, sun_y, 0.25 * s, mix(light, pal.warm, 0.3), 0.6)])
+    glow(img, [(sun_x, sun_y, 0.7 * s, light, 0.25)], falloff="halo")
+    _sun(img, sun_x, sun_y, 0.035 * s, mix(pal.sunlight, light, 0.5), edge=0.003 * s)
+    cirrus(img, rng, 0.0, 0.35 * h, mix(light, pal.warm, 0.15), 0.45, 0.4, rng.uniform(-0.3, 0.3))
 
-    sun_x, sun_y = rng.uniform(0.2, 0.8) * w, rng.uniform(0.22, 0.45) * h
-    sun_r = 0.045 * h
-    glow(img, [(sun_x, sun_y, rng.uniform(0.18, 0.32) * h, 0.6 * light + 0.4 * accent, 0.75)], mode="over")
-    glow(img, [(sun_x, sun_y, 0.5 * h, light, 0.25)], falloff="halo")
-    _sun(img, sun_x, sun_y, sun_r, light, edge=0.004 * h)
-
-    orbs = Layer(h, w, 0.25)
-    for _ in range(int(rng.integers(6, 14))):
-        c = 0.5 * cols[int(rng.integers(2, n))] + 0.5 * light
-        orbs.circle(rng.uniform(0, w), rng.uniform(0, 0.6 * h), rng.uniform(0.02, 0.07) * w, c, rng.uniform(0.08, 0.22))
-    orbs.composite(img, blur=8)
-    cirrus(img, rng, 0.0, 0.5 * h, mix(light, accent, 0.2), 0.55, 0.5, rng.uniform(-0.3, 0.3))
-
-    layers = int(rng.integers(3, 6))
-    haze = 0.5 * horizon + 0.5 * light
-    snow = mix(light, accent, 0.1)
-    for k in range(layers):
-        depth = k / max(layers - 1, 1)  # 0 = far, 1 = near
-        base = 0.42 + 0.46 * depth + rng.uniform(-0.03, 0.03)
-        span = min(h, 0.5625 * w)  # keep slopes the same in portrait pictures
-        profile = base * h + ridge(rng, w, 0, amplitude=0.09 - 0.045 * depth, sharp=0.35 * (1 - depth)) * span
-        tone = dark * (0.35 + 0.65 * depth) + haze * (1 - depth) * 0.65
-        top = tone + accent * 0.08 * (1 - depth)
-        fill_below(img, profile, top, top * 0.62, span=0.35 * h)
-        if k == 0 and layers > 2:  # snow on the highest far peaks
-            line = float(np.quantile(profile, 0.15))
-            y0, m = profile_mask(h, w, profile)
-            rows = np.arange(y0, h, dtype=F32)[:, None]
-            below = rows - profile[None, :]
-            cap = (1 - smoothstep(line - 0.004 * h, line + 0.004 * h, rows)) * (1 - smoothstep(0.0, 0.012 * h, below))
-            tgt = img[y0:]
-            tgt += (mix(snow, haze, 0.3) - tgt) * (m * cap[..., None] * F32(0.8))
-        if depth < 1:
-            mist(img, rng, (base + 0.06) * h, 0.022 * h, haze, strength=0.2 * (1 - depth) + 0.05, streaks=0.4)
+    haze = mix(sky_low, light, 0.25)
+    base_y = rng.uniform(0.6, 0.66) * h
+    span = min(h, 0.5625 * w)  # keep slopes the same in portrait pictures
+    # A far range, pale with distance, then the massif.
+    far = base_y - 0.05 * h + ridge(rng, w, 0, 0.07, sharp=0.4) * span
+    fill_below(img, far, mix(haze, sky_top, 0.25), mix(haze, sky_top, 0.1), span=0.2 * h, relative=False)
+    main_x = rng.uniform(0.3, 0.7) * w
+    rock_lit = mix(mix(pal.tone((150, 128, 112), 0.3), pal.warm, 0.2), light, 0.05)
+    rock_shade = mix(mix(dark, pal.deep, 0.6), pal.cool, 0.25)
+    snow_lit = mix(pal.sunlight, np.full(3, 255, F32), 0.3)
+    snow_shade = mix(mix(pal.cool, light, 0.5), pal.deep, 0.2)
+    peaks = []
+    for _ in range(int(rng.integers(1, 3))):  # lesser peaks behind, to either side
+        px = main_x + rng.choice([-1, 1]) * rng.uniform(0.25, 0.45) * w
+        peaks.append((px, rng.uniform(0.05, 0.12) * h, rng.uniform(0.2, 0.3) * w, 0.3))
+    peaks.append((main_x, rng.uniform(0.07, 0.15) * h, rng.uniform(0.3, 0.42) * w, 0.06))
+    for px, ph, hw, fade in peaks:
+        _peak(
+            img,
+            rng,
+            px,
+            base_y - (base_y - ph) * (1.0 if fade < 0.2 else 0.8),
+            (hw * rng.uniform(0.8, 1.2), hw * rng.uniform(0.8, 1.2)),
+            base_y,
+            sun_side,
+            (rock_lit, rock_shade),
+            (snow_lit, snow_shade),
+            haze,
+            rng.uniform(0.4, 0.6),
+            fade,
+        )
+    mist(img, rng, base_y + 0.02 * h, 0.045 * h, haze, strength=0.7, streaks=0.5)
+    # Wooded ridges in front, dark and calm down to the bottom edge.
+    for k, (y, amp, t) in enumerate(((0.76, 0.035, 0.45), (0.86, 0.03, 0.85))):
+        prof = y * h + ridge(rng, w, 0, amp, octaves=5) * span
+        top = mix(mix(dark, pal.deep, 0.5), haze, 0.55 * (1 - t))
+        fill_below(img, prof, top, scale(top, 0.8), span=0.25 * h, relative=False)
+        trees = Layer(h, w)
+        x = rng.uniform(0, 0.02) * w
+        while x < w:
+            th = (0.012 + 0.02 * t) * h * rng.uniform(0.7, 1.3)
+            gy = prof[int(np.clip(x, 0, w - 1))] + 0.003 * h
+            trees.poly([(x - th * 0.3, gy), (x, gy - th), (x + th * 0.3, gy)], top)
+            x += th * rng.uniform(0.25, 0.7)
+        trees.composite(img)
+        if k == 0:
+            mist(img, rng, y * h + 0.03 * h, 0.025 * h, haze, strength=0.35, streaks=0.6)
     return img
 
 
@@ -365,94 +474,85 @@ def draw_desert(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nd
 
 
 def draw_volcano(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndarray:
-    """An erupting cone: glowing crater, lava streaks down dark flanks and an ash plume lit from below."""
+    """An erupting cone at night: a towering ash column lit orange from the crater, a lava fountain, lava
+    rivers down ribbed dark flanks and the red glow they throw on the sky."""
     s = min(w, h)
     lava = pal.tone((255, 96, 24), 0.22)
     hot = pal.tone((255, 214, 110), 0.15)
     ember = pal.tone((190, 40, 20), 0.3)
-    dark = scale(pal.dark, 0.8)
-    img = _sky(
-        h,
-        w,
-        scale(mix(pal.dark, pal.deep, 0.2), 0.7),
-        mix(mix(pal.deep, ember, 0.5), pal.warm, 0.3),
-        horizon=0.72,
-        ease=1.8,
-    )
+    dark = tone_to(mix(pal.dark, ember, 0.15), 9)
+    img = _sky(h, w, tone_to(mix(pal.dark, pal.deep, 0.3), 7), tone_to(mix(ember, pal.warm, 0.25), 38), 0.8, 1.8)
 
     cx = rng.uniform(0.38, 0.62) * w
-    peak = rng.uniform(0.33, 0.4) * h
-    base = 0.8 * h
+    peak = rng.uniform(0.42, 0.5) * h
+    base = 0.82 * h
     half = max(0.5 * w, 0.45 * h) * rng.uniform(0.85, 1.1)
     crater = half * rng.uniform(0.07, 0.1)
+    glow(img, [(cx, peak, 0.45 * s, ember, 0.4), (cx, peak - 0.1 * h, 0.2 * s, lava, 0.3)])
 
     far = Layer(h, w, 0.5)
-    prof = ridge(rng, w, 0.66, 0.05, octaves=4) * h
+    prof = ridge(rng, w, 0.7, 0.05, octaves=4) * h
     far.poly(
         np.concatenate([np.stack([np.arange(w), prof], 1)[:: max(1, w // 300)], [[w, h], [0, h]]]),
-        mix(mix(pal.dark, pal.deep, 0.4), ember, 0.3),
+        tone_to(mix(pal.deep, ember, 0.4), 22),
     )
     far.composite(img, blur=0.004 * h)
 
-    # Ash plume: billows growing and drifting with the wind, lit orange from the crater below.
-    wind = rng.uniform(-1, 1) * 0.3 * w
-    ash = mix(pal.tone((120, 112, 108), 0.3), pal.light, 0.15)
-    steps = 18
+    # The eruption column: billows swelling as they rise, bent by the wind and spreading under the sky's lid.
+    wind = rng.choice([-1.0, 1.0]) * rng.uniform(0.1, 0.3) * w
+    ash = mix(pal.tone((120, 112, 108), 0.3), pal.light, 0.1)
     blobs = []
+    steps = 16
     for i in range(steps):
         t = i / (steps - 1)
-        px = cx + wind * t**1.7
-        py = peak - 0.01 * h - t * (peak + 0.08 * h)
-        r = s * (0.045 + 0.22 * t**0.9)
-        for _ in range(3):
-            rr = r * rng.uniform(0.6, 1.0)
-            blobs.append((px + rng.normal(0, 0.3) * r, py + rng.normal(0, 0.2) * r, rr, rr))
-    cloud_volume(
+        px = cx + wind * t**1.5
+        py = peak - 0.02 * h - t * (peak + 0.02 * h)
+        r = s * (0.05 + 0.26 * t**0.8)
+        for _ in range(2):
+            rr = r * rng.uniform(0.7, 1.0)
+            blobs.append((px + rng.normal(0, 0.25) * r, py + rng.normal(0, 0.15) * r, rr, rr))
+    cloud_mass(
         img,
         rng,
         blobs,
-        scale(ash, 0.45),
-        [((-0.4, -1), mix(ash, pal.light, 0.35), 0.75), ((0, 1), mix(lava, ash, 0.3), 0.5)],
-        detail=0.12,
+        tone_to(mix(ash, ember, 0.25), 30),
+        tone_to(mix(ash, lava, 0.55), 120),
+        (-np.sign(wind) * 0.3, 1.0),  # lit from below, by the crater
+        rough=0.75,
+        glow_from=(tone_to(lava, 150), 0.6),
+        relief=0.45,
     )
-    # The cone: concave flanks, a notched crater, rough lower slopes.
+    # The cone: concave flanks, a notched crater, ribs of scree and old flows fanning down from the rim.
     xs = np.arange(w, dtype=F32)
     dx = np.abs(xs - cx) / half
     cone = peak + (base - peak) * np.clip(dx, 0, None) ** 0.72
     cone += np.where(np.abs(xs - cx) < crater, 0.012 * h * (1 - ((xs - cx) / crater) ** 2), 0)
     cone += ridge(rng, w, 0, 0.012 * h, octaves=5) * np.clip(dx, 0, 1)
-    ground = ridge(rng, w, 0.8 * h, 0.012 * h, octaves=4)
+    ground = ridge(rng, w, 0.82 * h, 0.01 * h, octaves=4)
     profile = np.minimum(cone, ground)
     y0, m = profile_mask(h, w, profile)
-    rows = np.arange(y0, h, dtype=F32)[:, None]
-    rock = mix(dark, pal.deep, 0.35)
-    side = np.clip((xs - cx) / half, -1, 1)[None, :]
-    lit_k = 1 + 0.35 * np.clip(-side, 0, 1) - 0.2 * np.clip(side, 0, 1)
-    down = np.clip((rows - peak) / (base - peak), 0, 1)
-    col = mix(rock, ember, 0.35)[None, None, :] * (1 - down[..., None]) + dark * down[..., None]
-    col = col * lit_k[..., None] * (1 - 0.3 * np.clip((rows - profile[None, :]) / (0.25 * h), 0, 1))[..., None]
-    rough = upscale(value_noise(rng, max(2, (h - y0) // 4), max(2, w // 4), 14, 4, stretch=0.5), h - y0, w)
-    col *= (0.6 + 0.8 * rough)[..., None]  # scree and lava rock
+    k = 0.5 if min(w, h - y0) > 16 else 1.0
+    bh, bw = max(2, round((h - y0) * k)), max(2, round(w * k))
+    gx = ((np.arange(bw, dtype=F32) + 0.5) * F32(w / bw))[None, :]
+    gy = (y0 + (np.arange(bh, dtype=F32) + 0.5) * F32((h - y0) / bh))[:, None]
+    ribs, relief = _fan_ribs(rng, gx, gy, cx, peak, base - peak, bw)
+    side = np.clip((gx - cx) / half, -1, 1)
+    lit = np.clip(0.5 + 0.6 * np.clip(relief, -1, 1) * -np.sign(wind) - 0.2 * side * np.sign(wind), 0, 1)
+    down = np.clip((gy - peak) / (base - peak), 0, 1)
+    heat = np.exp(-(((gx - cx) / (0.5 * half)) ** 2) - ((gy - peak) / (0.35 * (base - peak))) ** 2)
+    rock_lo, rock_hi = tone_to(mix(pal.dark, pal.deep, 0.4), 10), tone_to(mix(pal.deep, ember, 0.55), 48)
+    col = rock_lo + (rock_hi - rock_lo) * (lit * (0.35 + 0.65 * heat) * (1 - 0.6 * down))[..., None]
+    col = cv2.resize(col.astype(F32), (w, h - y0), interpolation=cv2.INTER_LINEAR)
     tgt = img[y0:]
     tgt += (col - tgt) * m
+    fill_below(img, ground + 0.01 * h, dark, scale(dark, 0.8), span=0.15 * h)
 
-    # Gullies, then lava streaks down the flanks (a wide blurred glow under a bright core).
-    gul = Layer(h, w)
-    for _ in range(int(rng.integers(22, 34))):
-        f = rng.uniform(-0.95, 0.95)
-        ys = np.linspace(peak + rng.uniform(0.02, 0.2) * h, base, 12)
-        xx = (
-            cx + f * half * ((ys - peak) / (base - peak)) ** (1 / 0.72) * 0.92 + np.cumsum(rng.normal(0, 0.004, 12)) * w
-        )
-        ys = ys[: int(rng.integers(5, 12))]
-        c = mix(rock, ember, 0.45) if rng.random() < 0.5 else scale(rock, 0.45)
-        gul.line(np.stack([xx[: len(ys)], ys + 0.01 * h], 1), c, max(1.0, rng.uniform(0.002, 0.005) * h), 0.6)
-    gul.composite(img, blur=0.0015 * h)
+    # Lava rivers down the flanks (a wide blurred glow under a bright core); the first reaches the plain.
     glow_l = Layer(h, w, 0.5)
     core = Layer(h, w)
     for i in range(int(rng.integers(3, 7))):
         d = rng.choice([-1.0, 1.0])
-        reach = 1.0 if i == 0 else rng.uniform(0.45, 0.95)  # the first flow reaches the plain and runs on
+        reach = 1.0 if i == 0 else rng.uniform(0.45, 0.95)
         f = rng.uniform(0.15, 0.5) if i == 0 else rng.uniform(0.15, 0.75)
         ys = np.linspace(peak + 0.004 * h, peak + reach * (base - peak), 28)
         tt = (ys - peak) / (base - peak)
@@ -464,8 +564,8 @@ def draw_volcano(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
             tail = bezier(
                 [
                     end,
-                    end + (d * 0.08 * w, 0.06 * h),
-                    end + (d * rng.uniform(0.15, 0.3) * w, rng.uniform(0.07, 0.12) * h),
+                    end + (d * 0.08 * w, 0.04 * h),
+                    end + (d * rng.uniform(0.15, 0.3) * w, rng.uniform(0.05, 0.08) * h),
                 ],
                 16,
             )
@@ -479,23 +579,19 @@ def draw_volcano(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
     glow_l.composite(img, blur=0.008 * s, mode="add", opacity=0.8)
     core.composite(img)
 
-    # Crater fire, sparks and the glow they throw on plume and rock.
+    # The lava fountain: glowing bombs thrown in arcs from the crater, then the crater's own blaze.
     sparks = Layer(h, w)
-    for _ in range(int(rng.integers(18, 34))):
-        vx, vy = rng.normal(0, 0.6), rng.uniform(0.6, 1.6)
-        t = np.linspace(0, rng.uniform(0.4, 1.0), 8)
-        pts = np.stack([cx + vx * t * 0.12 * h, peak - (vy * t - 0.9 * t**2) * 0.12 * h], 1)
-        sparks.line(pts[-3:], mix(hot, lava, rng.uniform(0, 1)), max(1.0, 0.003 * s), rng.uniform(0.5, 1.0))
-    for _ in range(int(w * h / 2500)):  # drifting embers and ash
-        ex, ey = cx + rng.normal(0, 0.3) * w, rng.uniform(0, peak)
-        hot_k = rng.random()
-        sparks.circle(ex, ey, max(0.7, rng.uniform(0.6, 2.2) * s / 1080), mix(ember, hot, hot_k), rng.uniform(0.3, 0.9))
+    for _ in range(int(rng.integers(30, 50))):
+        vx, vy = rng.normal(0, 0.7), rng.uniform(0.8, 1.8)
+        t = np.linspace(0, rng.uniform(0.5, 1.3), 10)
+        pts = np.stack([cx + vx * t * 0.1 * h, peak - (vy * t - 0.9 * t**2) * 0.1 * h], 1)
+        sparks.line(pts[-4:], mix(hot, lava, rng.uniform(0, 1)), max(1.0, 0.004 * s), rng.uniform(0.5, 1.0))
     sparks.composite(img, mode="add")
     glow(
         img,
-        [(cx, peak, 0.05 * s, hot, 1.0), (cx, peak, 0.16 * s, lava, 0.8), (cx, peak - 0.05 * h, 0.4 * s, ember, 0.45)],
+        [(cx, peak, 0.05 * s, hot, 1.0), (cx, peak, 0.15 * s, lava, 0.8), (cx, peak - 0.06 * h, 0.35 * s, ember, 0.4)],
     )
-    glow(img, [(cx, base, 0.9 * w, ember, 0.18)], falloff="halo", mode="add")
+    glow(img, [(cx, base, 0.9 * w, ember, 0.12)], falloff="halo", mode="add")
     return img
 
 

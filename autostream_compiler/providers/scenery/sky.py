@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -11,7 +13,7 @@ from .base import (
     Palette,
     bezier,
     cirrus,
-    cloud_volume,
+    cloud_mass,
     cumulus_blobs,
     fill_below,
     glow,
@@ -341,124 +343,166 @@ def luminance_gap(a: np.ndarray, b: np.ndarray) -> float:
 # --- weather ------------------------------------------------------------------------------------------------------
 
 
-def _bolt(
-    rng: np.random.Generator, x: float, y0: float, y1: float, w: int, depth: int = 0, drift: float = 0.0
-) -> list[np.ndarray]:
-    """A forked lightning path from (x, y0) down to row y1: a jagged main stroke and short branches."""
-    n = 16 if depth == 0 else 8
-    ys = np.linspace(y0, y1, n) + np.r_[0, rng.uniform(-0.35, 0.35, n - 2), 0] * (y1 - y0) / (n - 1)  # always downward
-    steps = rng.normal(drift, 0.007 * w, n)
-    steps[0] = 0
-    xs = x + np.cumsum(steps)
-    out = [np.stack([xs, ys], 1)]
-    if depth < 1:
-        for _ in range(int(rng.integers(1, 4))):
-            j = int(rng.integers(2, n - 5))
-            out += _bolt(
-                rng, xs[j], ys[j], ys[j] + (y1 - ys[j]) * rng.uniform(0.25, 0.45), w, 1, rng.choice([-1, 1]) * 0.008 * w
-            )
+def _jagged(rng: np.random.Generator, p0: Sequence[float], p1: Sequence[float], levels: int, rough: float) -> np.ndarray:
+    """A path from p0 to p1 made jagged at every scale: each segment's midpoint pushed sideways, level by level
+    (gently on the first levels, so the path keeps its course, and harder on the fine ones)."""
+    pts = np.array([p0, p1], np.float64)
+    for level in range(levels):
+        d = pts[1:] - pts[:-1]
+        k = rough * (0.4 + 0.6 * level / max(levels - 1, 1))
+        mid = (pts[1:] + pts[:-1]) / 2 + np.stack([-d[:, 1], d[:, 0]], 1) * rng.normal(0, k, (len(d), 1))
+        out = np.empty((2 * len(pts) - 1, 2))
+        out[0::2], out[1::2] = pts, mid
+        pts = out
+    return pts
+
+
+def _bolt(rng: np.random.Generator, x: float, y0: float, y1: float) -> list[tuple[np.ndarray, float]]:
+    """A lightning bolt from the cloud base (x, y0) down to row y1: a jagged main channel with forks and twigs,
+    as (path, weight) pairs — weight 1 for the channel, less for each generation of branches."""
+    span = y1 - y0
+    main = _jagged(rng, (x, y0), (x + rng.normal(0, 0.12) * span, y1), 6, 0.24)
+    out = [(main, 1.0)]
+
+    def forks(path: np.ndarray, weight: float, count: int, reach: float) -> None:
+        n = len(path)
+        for _ in range(count):
+            j = int(rng.integers(int(n * 0.08), max(int(n * 0.7), int(n * 0.08) + 1)))
+            p = path[j]
+            d = path[min(j + max(2, n // 12), n - 1)] - p
+            ang = np.arctan2(d[1], d[0]) + rng.choice([-1, 1]) * rng.uniform(0.3, 0.7)
+            ang = float(np.clip(ang, 0.45, np.pi - 0.45))  # branches run downward and out
+            ln = max(y1 - p[1], 0.1 * span) * reach * rng.uniform(0.6, 1.2)
+            q = p + ln * np.array([np.cos(ang), np.sin(ang)])
+            branch = _jagged(rng, p, q, 5 if weight > 0.3 else 4, 0.26)
+            out.append((branch, weight))
+            if weight > 0.3:
+                forks(branch, weight * 0.5, int(rng.integers(0, 3)), 0.45)
+
+    forks(main, 0.5, int(rng.integers(2, 5)), 0.4)
+    return out
+
+
+def _strike(img: np.ndarray, rng: np.random.Generator, x: float, y0: float, y1: float, color: np.ndarray) -> None:
+    """Draw one bolt: a white-hot core tapering along each branch inside a wide coloured glow."""
+    h, w = img.shape[:2]
+    s = min(w, h)
+    core, halo = Layer(h, w), Layer(h, w, 0.5)
+    paths = _bolt(rng, x, y0, y1)
+    for path, weight in paths:
+        n = len(path)
+        parts = 4
+        for k in range(parts):
+            seg = path[k * (n - 1) // parts : (k + 1) * (n - 1) // parts + 1]
+            taper = 1 - 0.55 * k / parts
+            white = mix(color, np.full(3, 255, F32), 0.75)
+            core.line(seg, white, max(1.0, 0.0035 * s * weight * taper), min(1.0, 0.45 + weight))
+            halo.line(seg, color, 0.008 * s * weight * taper + 1, 0.3 * weight + 0.1)
+    halo.composite(img, blur=0.006 * s, mode="add")
+    core.composite(img, blur=0.0004 * s)
+    ex, ey = paths[0][0][-1]
+    glow(img, [(x, y0, 0.2 * s, color, 0.25), (ex, ey, 0.05 * s, color, 0.25)], mode="add")
+
+
+def _storm_blobs(rng: np.random.Generator, w: int, h: int, base: float) -> list[tuple[float, float, float, float]]:
+    """Puffs for a storm's cloud mass: a heavy shelf along row `base` and great heaps piled above it to the top."""
+    out = []
+    n = 10
+    for i in range(n):  # the shelf
+        u = (i + rng.uniform(0.2, 0.8)) / n
+        r = rng.uniform(0.06, 0.09) * w
+        out.append((u * w * 1.1 - 0.05 * w, base - r * 0.5 + rng.normal(0, 0.015) * h, r * 1.5, r * 0.5))
+    for _ in range(int(rng.integers(9, 14))):  # heaps, thinning toward one upper corner
+        x = rng.uniform(-0.1, 1.1) * w
+        r = rng.uniform(0.09, 0.16) * w
+        out.append((x, rng.uniform(0.05, 0.8) * (base - 0.5 * r), r * 1.2, min(r, 0.25 * h)))
     return out
 
 
 def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndarray:
-    """Weather over open country: towering cumulus in sunshine, or a storm cloud with rain and lightning."""
+    """Weather over open country: a sky piled with sunlit cumulus, or a thunderstorm with rain and lightning."""
     s = min(w, h)
     storm = rng.random() < 0.5
     ground_y = rng.uniform(0.76, 0.8) * h
     if storm:
-        top, low = scale(mix(pal.dark, pal.deep, 0.5), 0.8), mix(mix(pal.mid, pal.light, 0.35), pal.warm, 0.15)
+        top, low = scale(mix(pal.dark, pal.deep, 0.5), 0.75), mix(mix(pal.mid, pal.light, 0.4), pal.warm, 0.2)
     else:
-        top, low = (
-            mix(pal.tone((70, 140, 210), 0.45), pal.deep, 0.15),
-            mix(pal.light, pal.tone((180, 215, 240), 0.3), 0.4),
-        )
-    img = vertical_gradient(h, w, [(0, top), (ground_y / h * 0.7, mix(top, low, 0.6)), (ground_y / h, low), (1, low)])
-    sun_x, sun_y = rng.uniform(0.2, 0.8) * w, rng.uniform(0.12, 0.3) * h
-    glow(
-        img,
-        [
-            (sun_x, sun_y, 0.25 * s, pal.sunlight, 0.5 if not storm else 0.2),
-            (sun_x, sun_y, 0.8 * s, pal.sunlight, 0.25),
-        ],
-    )
-
+        top = mix(pal.tone((60, 125, 200), 0.4), pal.deep, 0.2)
+        low = mix(pal.light, pal.tone((180, 215, 240), 0.3), 0.4)
+    img = vertical_gradient(h, w, [(0, top), (ground_y / h * 0.75, mix(top, low, 0.6)), (ground_y / h, low), (1, low)])
+    sun_x, sun_y = rng.uniform(0.2, 0.8) * w, rng.uniform(0.1, 0.25) * h
+    glow(img, [(sun_x, sun_y, 0.25 * s, pal.sunlight, 0.2 if storm else 0.5), (sun_x, sun_y, 0.8 * s, pal.sunlight, 0.2)])
     far = ridge(rng, w, ground_y - 0.02 * h, 0.015 * h, octaves=4)
-    cirrus(
-        img,
-        rng,
-        0.0,
-        0.5 * h,
-        mix(top, low, 0.4) if storm else pal.sunlight,
-        0.7 if storm else 0.5,
-        0.5,
-        rng.uniform(-0.3, 0.3),
-    )
+    cirrus(img, rng, 0.0, 0.45 * h, mix(top, low, 0.5) if storm else pal.sunlight, 0.45, 0.45, rng.uniform(-0.3, 0.3))
+
     if storm:
-        shadow, lit = scale(mix(pal.dark, pal.deep, 0.4), 0.8), mix(mix(pal.mid, pal.dark, 0.3), pal.sunlight, 0.25)
+        shadow = scale(mix(pal.dark, pal.deep, 0.45), 0.85)
+        lit = mix(shadow, mix(mix(pal.mid, pal.light, 0.45), pal.sunlight, 0.2), 0.6)
+        bolt_c = mix(pal.sunlight, pal.tone((190, 170, 255), 0.3), 0.4)
         cx = rng.uniform(0.35, 0.65) * w
-        base = rng.uniform(0.5, 0.56) * h
-        width = min(0.6 * w, 0.95 * h)
-        for _ in range(int(rng.integers(2, 4))):
-            cw = rng.uniform(0.15, 0.3) * w
-            bx, by = rng.uniform(0, w), rng.uniform(0.2, 0.5) * h
-            cloud_volume(
-                img,
-                rng,
-                cumulus_blobs(rng, bx, by, cw, cw * 0.3),
-                mix(shadow, top, 0.3),
-                [((-0.3, -1), lit, 0.6)],
-                0.8,
-                base=by,
-            )
-        # Rain: a grey curtain under the cloud with streaks.
+        base = rng.uniform(0.46, 0.54) * h
+        width = min(0.85 * w, 1.3 * h) * rng.uniform(0.9, 1.05)
+        cloud_mass(
+            img,
+            rng,
+            _storm_blobs(rng, w, h, base),
+            shadow,
+            lit,
+            (sun_x - cx, -0.6 * h),
+            rough=0.6,
+            under=scale(shadow, 0.7),
+            glow_from=(bolt_c, 0.2),
+        )
+        # Rain: a dim curtain under the shelf, combed into slanting streaks.
+        lean = rng.uniform(-0.06, 0.06) * w
         curtain = Layer(h, w, 0.25)
-        lean = rng.uniform(-0.08, 0.08) * w
         curtain.poly(
             [
                 (cx - width * 0.4, base),
-                (cx + width * 0.35, base),
-                (cx + width * 0.3 + lean, ground_y + 0.02 * h),
+                (cx + width * 0.3, base),
+                (cx + width * 0.25 + lean, ground_y + 0.02 * h),
                 (cx - width * 0.45 + lean, ground_y + 0.02 * h),
             ],
-            mix(shadow, low, 0.5),
-            0.55,
+            mix(shadow, low, 0.45),
+            0.6,
         )
-        curtain.composite(img, blur=0.03 * s)
-        bolt_c = mix(pal.sunlight, pal.tone((190, 170, 255), 0.3), 0.4)
-        blobs = cumulus_blobs(rng, cx, base, width, base * rng.uniform(0.85, 0.95), anvil=True)
-        cloud_volume(img, rng, blobs, shadow, [((-0.4, -1), lit, 0.8), ((0.1, 1), bolt_c, 0.25)], base=base)
+        curtain.composite(img, blur=0.04 * s)
         rain = Layer(h, w)
         streaks = []
-        for _ in range(int(500 * w / 1920) + 40):
-            rx = rng.uniform(cx - width * 0.5, cx + width * 0.45)
+        for _ in range(int(700 * w / 1920) + 40):
+            rx = rng.uniform(cx - width * 0.45, cx + width * 0.35)
             ry = rng.uniform(base, ground_y)
-            ln = rng.uniform(0.03, 0.08) * h
+            ln = rng.uniform(0.04, 0.1) * h
+            rx += lean * (ry - base) / max(ground_y - base, 1)
             streaks.append(np.array([(rx, ry), (rx + lean * ln / h, ry + ln)]))
-        rain.lines(streaks, mix(low, pal.light, 0.3), max(1.0, 1.2 * s / 1080), 0.35)
+        rain.lines(streaks, mix(low, pal.light, 0.3), max(1.0, 1.2 * s / 1080), 0.3)
         rain.composite(img)
-        strike = Layer(h, w)
-        halo = Layer(h, w, 0.25)
-        for slot in rng.permutation([-0.24, 0.2])[: int(rng.integers(1, 3))]:  # bolts kept apart
+        for slot in rng.permutation([-0.22, 0.18])[: int(rng.integers(1, 3))]:  # bolts kept apart
             bx = cx + (slot + rng.uniform(-0.05, 0.05)) * width
-            for k, path in enumerate(_bolt(rng, bx, base - 0.01 * h, far[int(np.clip(bx, 0, w - 1))], w)):
-                strike.line(path, pal.sunlight, max(1.0, (2.5 if k == 0 else 1.2) * s / 1080))
-                halo.line(path, bolt_c, 0.006 * s, 0.7)
-            glow(img, [(bx, base, 0.2 * s, bolt_c, 0.25)], mode="add")
-        halo.composite(img, blur=0.01 * s, mode="add")
-        strike.composite(img)
+            _strike(img, rng, bx, base - 0.01 * h, far[int(np.clip(bx, 0, w - 1))] + 0.01 * h, bolt_c)
     else:
-        shadow, lit = mix(mix(pal.mid, top, 0.5), low, 0.2), pal.sunlight
+        shadow = mix(mix(pal.mid, top, 0.55), low, 0.25)
+        lit = mix(pal.sunlight, np.full(3, 255, F32), 0.3)
+        sky_mid = mix(top, low, 0.5)
+        # Three layers: a far bank along the horizon, a middle row, and towering heaps in front.
+        bank = []
+        for _ in range(int(rng.integers(8, 13))):
+            r = rng.uniform(0.02, 0.04) * w
+            bank.append((rng.uniform(-0.05, 1.05) * w, ground_y - rng.uniform(0.05, 0.11) * h, r * 1.8, r * 0.55))
+        cloud_mass(img, rng, bank, shadow, lit, (sun_x - w / 2, -0.5 * h), 0.9, haze=(low, 0.45), rough=0.6)
         for _ in range(int(rng.integers(3, 6))):
-            cw = rng.uniform(0.08, 0.18) * w
-            bx, by = rng.uniform(0, w), rng.uniform(0.12, 0.38) * h
-            cloud_volume(
+            cw = rng.uniform(0.08, 0.15) * w
+            bx, by = rng.uniform(0, w), rng.uniform(0.3, 0.5) * h
+            cloud_mass(
                 img,
                 rng,
                 cumulus_blobs(rng, bx, by, cw, cw * 0.35),
-                mix(shadow, top, 0.3),
-                [((sun_x - bx, sun_y - by - 0.3 * h), lit, 0.9)],
-                0.85,
+                shadow,
+                lit,
+                (sun_x - bx, sun_y - by),
+                0.95,
                 base=by,
+                haze=(sky_mid, 0.25),
             )
         if rng.random() < 0.5:  # a rainbow behind a shower
             bow = Layer(h, w, 0.5)
@@ -466,25 +510,29 @@ def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
             for k, c in enumerate(
                 [(230, 70, 60), (240, 160, 60), (240, 230, 90), (90, 200, 110), (70, 140, 230), (130, 90, 200)]
             ):
-                bow.ellipse(
-                    rx,
-                    ground_y,
-                    rr - k * 0.008 * s,
-                    rr - k * 0.008 * s,
-                    pal.tone(c, 0.2),
-                    0.5,
-                    start=180,
-                    end=360,
-                    thickness=0.009 * s,
-                )
-            bow.composite(img, blur=0.006 * s, mode="screen", opacity=0.6)
-        xs = np.sort(rng.uniform(0.15, 0.85, int(rng.integers(2, 4)))) * w
+                r = rr - k * 0.008 * s
+                bow.ellipse(rx, ground_y, r, r, pal.tone(c, 0.2), 0.5, start=180, end=360, thickness=0.009 * s)
+            bow.composite(img, blur=0.006 * s, mode="screen", opacity=0.5)
+        for _ in range(int(rng.integers(2, 4))):  # overhead, big and cut off by the top of the frame
+            cw = rng.uniform(0.25, 0.4) * w
+            bx, by = rng.uniform(0, w), rng.uniform(0.1, 0.2) * h
+            cloud_mass(
+                img,
+                rng,
+                cumulus_blobs(rng, bx, by, cw, cw * 0.3),
+                shadow,
+                lit,
+                (sun_x - bx, sun_y - by),
+                base=by,
+                under=shadow,
+            )
+        xs = (np.sort(rng.uniform(0.1, 0.9, int(rng.integers(2, 4)))) + rng.uniform(-0.1, 0.1)) * w
         for x in xs:
-            width = rng.uniform(0.2, 0.32) * w
-            base = rng.uniform(0.58, 0.66) * h
-            height = min(rng.uniform(0.3, 0.45) * h, width * 1.3)
+            width = rng.uniform(0.22, 0.36) * w
+            base = rng.uniform(0.56, 0.64) * h
+            height = min(rng.uniform(0.32, 0.5) * h, width * 1.2)
             blobs = cumulus_blobs(rng, x, base, width, height)
-            cloud_volume(img, rng, blobs, shadow, [((sun_x - x, sun_y - base + height), lit, 1.0)], base=base)
+            cloud_mass(img, rng, blobs, shadow, lit, (sun_x - x, sun_y - base + height), base=base, under=shadow)
         shafts = Layer(h, w, 0.25)
         for _ in range(int(rng.integers(4, 8))):
             a = rng.uniform(-0.6, 0.6)
@@ -497,7 +545,7 @@ def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
                     (sun_x + np.sin(a + sp) * L, sun_y + np.cos(a + sp) * L),
                 ],
                 pal.sunlight,
-                0.2,
+                0.15,
             )
         shafts.composite(img, blur=0.015 * s, mode="screen")
 
