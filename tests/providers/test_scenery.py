@@ -75,11 +75,13 @@ def test_ssim_helper_sanity():
 
 
 @pytest.mark.parametrize("palette", [EXPLAINER, DOCUMENTARY], ids=["explainer", "documentary"])
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_families_differ_from_each_other(palette, seed):
+    """Every pair of families differs in its global structure (where the horizon, the masses, the light and dark
+    areas lie), not only in small subjects: grayscale SSIM at 256 pixels wide stays under 0.5."""
     grays = {f: _gray256(draw(f, seed, palette, 480, 270)) for f in FAMILIES}
     worst = max((ssim(grays[a], grays[b]), a, b) for a, b in itertools.combinations(FAMILIES, 2))
-    assert worst[0] < 0.6, f"{worst[1]} and {worst[2]} look alike (SSIM {worst[0]:.2f})"
+    assert worst[0] < 0.5, f"{worst[1]} and {worst[2]} look alike (SSIM {worst[0]:.2f})"
 
 
 def test_unknown_family_raises():

@@ -436,23 +436,6 @@ def mist(
     return img
 
 
-def fade(img: np.ndarray, y0: float, y1: float, color: np.ndarray, strength: float) -> np.ndarray:
-    """Blend rows toward a colour, from nothing at y0 to `strength` at y1 (rows are pixels; either order)."""
-    h = img.shape[0]
-    lo, hi = int(max(0, min(y0, y1))), int(min(h, max(y0, y1) + 1))
-    if hi <= lo:
-        return img
-    rows = np.arange(lo, hi, dtype=F32)
-    t = (np.clip((rows - y0) / (y1 - y0 if y1 != y0 else 1), 0, 1) * strength)[:, None, None]
-    tgt = img[lo:hi]
-    tgt += (np.asarray(color, F32) - tgt) * t
-    if y1 > y0 and hi < h:
-        img[hi:] += (np.asarray(color, F32) - img[hi:]) * F32(strength)
-    elif y1 < y0 and lo > 0:
-        img[:lo] += (np.asarray(color, F32) - img[:lo]) * F32(strength)
-    return img
-
-
 def stars(
     img: np.ndarray,
     rng: np.random.Generator,
@@ -487,28 +470,6 @@ def finish(img: np.ndarray, rng: np.random.Generator, grain: float = 3.0, vignet
         img += rng.standard_normal((h, w), dtype=F32)[..., None] * F32(grain)
     np.clip(img, 0, 255, out=img)
     return (img + 0.5).astype(np.uint8)
-
-
-def unit(width: int, height: int) -> float:
-    """The size of one pixel of a 1080-pixel-short-side picture, in this picture's pixels."""
-    return min(width, height) / 1080.0
-
-
-def puffs(
-    layer: Layer,
-    items: Sequence[tuple[float, float, float]],
-    shadow: np.ndarray,
-    lit: np.ndarray,
-    light: tuple[float, float] = (-0.35, -0.85),
-    alpha: float = 1.0,
-) -> None:
-    """A billowing mass from (x, y, r) puffs: each a shadow disc, a mid disc and a lit disc toward the light."""
-    mid = mix(shadow, lit, 0.55)
-    lx, ly = light
-    for x, y, r in items:
-        layer.circle(x, y, r, shadow, alpha)
-        layer.circle(x + lx * r * 0.14, y + ly * r * 0.14, r * 0.88, mid, alpha)
-        layer.circle(x + lx * r * 0.32, y + ly * r * 0.32, r * 0.66, lit, alpha)
 
 
 def bezier(points: Sequence[Sequence[float]], n: int = 48) -> np.ndarray:
@@ -561,39 +522,6 @@ def cloud_field(
     return img
 
 
-def cumulus(
-    layer: Layer,
-    rng: np.random.Generator,
-    x: float,
-    base: float,
-    width: float,
-    height: float,
-    shadow: np.ndarray,
-    lit: np.ndarray,
-    light: tuple[float, float] = (-0.3, -0.9),
-    alpha: float = 1.0,
-) -> None:
-    """A cumulus cloud: puffs heaped into a dome on a flat base row, lit from above."""
-    n = max(4, int(3 * width / max(height, 1.0)))
-    low, high = [], []
-    for i in range(n):
-        u = (i + 0.5) / n * 2 - 1
-        r = height * (0.3 + 0.3 * (1 - u * u)) * rng.uniform(0.8, 1.15)
-        low.append((x + u * width * 0.42, base - r * 0.55, r))
-    for _ in range(max(2, n // 2)):
-        u = rng.uniform(-0.55, 0.55)
-        r = height * (0.3 + 0.25 * (1 - u * u)) * rng.uniform(0.85, 1.2)
-        high.append((x + u * width * 0.4, base - height + r * rng.uniform(0.9, 1.1), r))
-    puffs(layer, sorted(high, key=lambda p: p[1]), shadow, lit, light, alpha)
-    puffs(layer, low, shadow, lit, light, alpha)
-    x0 = int(max(0, (x - width) * layer.sx))
-    x1 = int(min(layer.lw, (x + width) * layer.sx + 1))
-    y0 = int(max(0, (base + 0.02 * height) * layer.sy))
-    y1 = int(min(layer.lh, (base + height) * layer.sy + 1))
-    if x1 > x0 and y1 > y0:  # a flat underside
-        layer.buf[y0:y1, x0:x1] = 0
-
-
 def _shifted(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
     """a sampled at (x + dx, y + dy), zero outside."""
     out = np.zeros_like(a)
@@ -604,82 +532,6 @@ def _shifted(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
     xs_d, xs_s = slice(max(0, -dx), w - max(0, dx)), slice(max(0, dx), w - max(0, -dx))
     out[ys_d, xs_d] = a[ys_s, xs_s]
     return out
-
-
-def cloud_volume(
-    img: np.ndarray,
-    rng: np.random.Generator,
-    blobs: Sequence[tuple[float, float, float, float]],
-    shadow: np.ndarray,
-    lights: Sequence[tuple[tuple[float, float], np.ndarray, float]],
-    opacity: float = 1.0,
-    base: float | None = None,
-    detail: float = 0.07,
-    scale_: float = 0.5,
-    soft: float = 0.7,
-) -> np.ndarray:
-    """Billowing clouds (or smoke) from (x, y, rx, ry) puffs: each puff a dome, so every bulge is lit on its sunny side.
-
-    The puffs' union is a height field; its slope against each light ((dx, dy) direction toward it, colour,
-    strength) shades it over the `shadow` ambient colour, and the lower part of the mass falls into shade. With
-    a `base` row the clouds get a flat underside there. Computed small over the puffs' box, then scaled up.
-    """
-    if not blobs:
-        return img
-    h, w = img.shape[:2]
-    lh, lw = _small(h, w, scale_)
-    sx, sy = lw / w, lh / h
-    b = np.asarray(blobs, np.float64)
-    X0 = int(max(0, np.floor((b[:, 0] - b[:, 2]).min() * sx) - 2))
-    X1 = int(min(lw, np.ceil((b[:, 0] + b[:, 2]).max() * sx) + 3))
-    Y0 = int(max(0, np.floor((b[:, 1] - b[:, 3]).min() * sy) - 2))
-    Y1 = int(min(lh, np.ceil((b[:, 1] + b[:, 3]).max() * sy) + 3))
-    if X1 - X0 < 2 or Y1 - Y0 < 2:
-        return img
-    gx = ((np.arange(X0, X1, dtype=F32) + 0.5) / sx)[None, :]
-    gy = ((np.arange(Y0, Y1, dtype=F32) + 0.5) / sy)[:, None]
-    mean_r = float(np.mean(b[:, 2:4]))
-    k = F32(1 / (0.12 * mean_r))  # smooth union: puffs merge with soft creases
-    acc = np.zeros((Y1 - Y0, X1 - X0), F32)
-    for x, y, rx, ry in b:
-        a0, a1 = int(max(X0, (x - rx) * sx - 1)) - X0, int(min(X1, (x + rx) * sx + 2)) - X0
-        c0, c1 = int(max(Y0, (y - ry) * sy - 1)) - Y0, int(min(Y1, (y + ry) * sy + 2)) - Y0
-        if a1 <= a0 or c1 <= c0:
-            continue
-        d = ((gx[:, a0:a1] - x) / F32(rx)) ** 2 + ((gy[c0:c1] - y) / F32(ry)) ** 2
-        dome = np.sqrt(np.clip(1 - d, 0, None)) * F32(min(rx, ry))
-        acc[c0:c1, a0:a1] += np.where(d < 1, np.exp(np.minimum(k * dome, 60)), 0)
-    height = np.where(acc > 0, np.log(np.maximum(acc, 1e-30)) / k, -mean_r).astype(F32)
-    cells = max(2.0, (X1 - X0) / max(mean_r * sx * 0.7, 1.0))
-    height += (value_noise(rng, Y1 - Y0, X1 - X0, cells, octaves=3) - 0.5) * F32(detail * mean_r)
-    edge = max(1.5 / sx, 0.04 * mean_r)
-    dens = smoothstep(0.0, edge, height)
-    if base is not None:
-        dens *= 1 - smoothstep(base - 0.04 * mean_r, base + 0.04 * mean_r, gy)
-    hh = np.maximum(height, 0) * F32(sx)  # in small pixels, for the slope
-    dy, dx = np.gradient(cv2.GaussianBlur(hh, (0, 0), 0.8))
-    norm = np.sqrt(dx * dx + dy * dy + 1)
-    y_top, y_bot = float((b[:, 1] - b[:, 3]).min()), float((b[:, 1] + b[:, 3]).max()) if base is None else base
-    depth = np.clip((gy - y_top) / max(y_bot - y_top, 1.0), 0, 1)
-    shadow = np.asarray(shadow, F32)
-    col = np.broadcast_to(shadow, (*dens.shape, 3)).copy()
-    for (ldx, ldy), lcol, strength in lights:
-        n = max(np.hypot(ldx, ldy), 1e-6)
-        lx, ly, lz = 0.8 * ldx / n, 0.8 * ldy / n, 0.6
-        lam = np.clip((-dx * lx - dy * ly + lz) / norm, 0, 1)
-        toward = 1 - 0.55 * (depth if ly <= 0 else 1 - depth)  # the side of the mass facing the light is brighter
-        k = np.clip(lam * 1.25 * toward, 0, 1) ** F32(0.9)
-        col += (np.asarray(lcol, F32) - shadow) * (k * F32(strength))[..., None]
-    rgba = np.concatenate([col * dens[..., None], dens[..., None]], axis=2) * F32(opacity)
-    if soft > 0:
-        rgba = cv2.GaussianBlur(rgba, (0, 0), soft)
-    FX0, FY0 = int(X0 / sx), int(Y0 / sy)
-    FX1, FY1 = min(w, max(FX0 + 1, round(X1 / sx))), min(h, max(FY0 + 1, round(Y1 / sy)))
-    up = cv2.resize(rgba, (FX1 - FX0, FY1 - FY0), interpolation=cv2.INTER_LINEAR)
-    tgt = img[FY0:FY1, FX0:FX1]
-    tgt *= 1 - up[..., 3:]
-    tgt += up[..., :3]
-    return img
 
 
 def billows(rng: np.random.Generator, height: int, width: int, cells: float, octaves: int = 4) -> np.ndarray:
@@ -774,7 +626,7 @@ def cloud_mass(
     depth = np.zeros_like(thick)
     for i in range(1, 6):
         depth += _shifted(thick, round(lx * step * i), round(ly * step * i)) * F32(0.2)
-    trans = np.exp(-F32(1.6) * depth[m:-m, m:-m])
+    trans = np.exp(-F32(1.0) * depth[m:-m, m:-m])
     light = np.clip(trans * (0.25 + 0.75 * lam) + F32(relief) * lam, 0, 1)
     col = np.asarray(shadow, F32) + (np.asarray(lit, F32) - np.asarray(shadow, F32)) * light[..., None]
     y_top = float((b[:, 1] - b[:, 3]).min())

@@ -259,6 +259,15 @@ def _card(
     layer.poly(_rounded(x0, y0, x1, y1, r), fill)
 
 
+def _gridlines(layer, box, ax: float, ay: float, top: float, count: int, grid, label, u: float) -> None:
+    """A chart's `count` horizontal gridlines from the axis `ay` up to `top`, each with a label stub."""
+    x0, _, x1, _ = box
+    for k in range(count):
+        gy = ay - (ay - top) * (k + 1) / count
+        layer.line([(ax, gy), (x1, gy)], grid, max(1.0, 2 * u), 0.8)
+        _pills(layer, np.array([ax - 0.045 * (x1 - x0)]), gy, 0.05 * (x1 - x0), 9 * u, label)
+
+
 def _pills(
     layer: Layer, xs: np.ndarray, y: float, width: float, height: float, color: np.ndarray, alpha: float = 1.0
 ) -> None:
@@ -287,10 +296,7 @@ def _bars(
     vals[-1] = max(vals[-1], vals.max())
     ax, ay = x0 + 0.1 * (x1 - x0), y1 - 0.1 * (y1 - y0)
     top = y0 + 0.05 * (y1 - y0)
-    for k in range(5):
-        gy = ay - (ay - top) * (k + 1) / 5
-        layer.line([(ax, gy), (x1, gy)], grid, max(1.0, 2 * u), 0.8)
-        _pills(layer, np.array([ax - 0.045 * (x1 - x0)]), gy, 0.05 * (x1 - x0), 9 * u, label)
+    _gridlines(layer, box, ax, ay, top, 5, grid, label, u)
     slot = (x1 - ax) / n
     bw = slot * rng.uniform(0.5, 0.68)
     tops = []
@@ -329,10 +335,7 @@ def _trend(
     x0, y0, x1, y1 = box
     ax, ay = x0 + 0.1 * (x1 - x0), y1 - 0.1 * (y1 - y0)
     top = y0 + 0.08 * (y1 - y0)
-    for k in range(4):
-        gy = ay - (ay - top) * (k + 1) / 4
-        layer.line([(ax, gy), (x1, gy)], grid, max(1.0, 2 * u), 0.8)
-        _pills(layer, np.array([ax - 0.045 * (x1 - x0)]), gy, 0.05 * (x1 - x0), 9 * u, label)
+    _gridlines(layer, box, ax, ay, top, 4, grid, label, u)
     n = int(rng.integers(6, 10))
     vals = np.clip(np.cumsum(rng.uniform(0.02, 0.16, n)) + rng.normal(0, 0.05, n), 0.05, None)
     vals = 0.12 + 0.8 * (vals - vals.min()) / max(vals.max() - vals.min(), 1e-6)

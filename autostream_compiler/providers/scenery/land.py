@@ -12,7 +12,6 @@ from .base import (
     bezier,
     cirrus,
     cloud_mass,
-    cloud_volume,
     fill_below,
     glow,
     mist,
@@ -127,7 +126,12 @@ def _peak(
     col = cv2.resize(col.astype(F32), (x1 - x0, y_bot - y_top), interpolation=cv2.INTER_LINEAR)
     mask = np.zeros((y_bot - y_top, x1 - x0), np.uint8)
     edge = np.stack([cols - x0, profile - y_top], 1)
-    rim = [[x1 - x0 + 1, profile[-1] - y_top], [x1 - x0 + 1, y_bot - y_top + 2], [-1, y_bot - y_top + 2], [-1, profile[0] - y_top]]
+    rim = [
+        [x1 - x0 + 1, profile[-1] - y_top],
+        [x1 - x0 + 1, y_bot - y_top + 2],
+        [-1, y_bot - y_top + 2],
+        [-1, profile[0] - y_top],
+    ]
     cv2.fillPoly(mask, [np.round(np.concatenate([edge, rim]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
     tgt = img[y_top:y_bot, x0:x1]
     tgt += (col - tgt) * (mask.astype(F32)[..., None] * F32(1 / 255))
@@ -138,8 +142,8 @@ def draw_mountains(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np
     hazy ranges behind, dark wooded ridges in front."""
     s = min(w, h)
     dark, light = pal.dark, pal.light
-    sky_top = mix(mix(pal.deep, pal.dark, 0.45), pal.cool, 0.25)
-    sky_low = mix(mix(pal.mid, light, 0.55), pal.warm, 0.12)
+    sky_top = tone_to(mix(mix(pal.deep, pal.dark, 0.45), pal.cool, 0.25), 55)
+    sky_low = tone_to(mix(mix(pal.mid, light, 0.55), pal.warm, 0.12), 150)
     img = _sky(h, w, sky_top, sky_low, horizon=0.7, ease=1.2)
     sun_side = 1.0 if rng.random() < 0.5 else -1.0
     sun_x, sun_y = w * (0.5 + sun_side * rng.uniform(0.25, 0.4)), rng.uniform(0.1, 0.22) * h
@@ -149,7 +153,7 @@ def draw_mountains(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np
     cirrus(img, rng, 0.0, 0.35 * h, mix(light, pal.warm, 0.15), 0.45, 0.4, rng.uniform(-0.3, 0.3))
 
     haze = mix(sky_low, light, 0.25)
-    base_y = rng.uniform(0.6, 0.66) * h
+    base_y = rng.uniform(0.5, 0.54) * h
     span = min(h, 0.5625 * w)  # keep slopes the same in portrait pictures
     # A far range, pale with distance, then the massif.
     far = base_y - 0.05 * h + ridge(rng, w, 0, 0.07, sharp=0.4) * span
@@ -162,14 +166,15 @@ def draw_mountains(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np
     peaks = []
     for _ in range(int(rng.integers(1, 3))):  # lesser peaks behind, to either side
         px = main_x + rng.choice([-1, 1]) * rng.uniform(0.25, 0.45) * w
-        peaks.append((px, rng.uniform(0.05, 0.12) * h, rng.uniform(0.2, 0.3) * w, 0.3))
-    peaks.append((main_x, rng.uniform(0.07, 0.15) * h, rng.uniform(0.3, 0.42) * w, 0.06))
+        peaks.append((px, rng.uniform(0.04, 0.1) * h, rng.uniform(0.2, 0.3) * w, 0.3))
+    peaks.append((main_x, rng.uniform(0.05, 0.12) * h, rng.uniform(0.3, 0.42) * w, 0.06))
     for px, ph, hw, fade in peaks:
+        tall = min((base_y - ph) * (1.0 if fade < 0.2 else 0.8), 1.2 * hw)  # not a needle in a tall picture
         _peak(
             img,
             rng,
             px,
-            base_y - (base_y - ph) * (1.0 if fade < 0.2 else 0.8),
+            base_y - tall,
             (hw * rng.uniform(0.8, 1.2), hw * rng.uniform(0.8, 1.2)),
             base_y,
             sun_side,
@@ -179,22 +184,35 @@ def draw_mountains(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np
             rng.uniform(0.4, 0.6),
             fade,
         )
-    mist(img, rng, base_y + 0.02 * h, 0.045 * h, haze, strength=0.7, streaks=0.5)
-    # Wooded ridges in front, dark and calm down to the bottom edge.
-    for k, (y, amp, t) in enumerate(((0.76, 0.035, 0.45), (0.86, 0.03, 0.85))):
-        prof = y * h + ridge(rng, w, 0, amp, octaves=5) * span
-        top = mix(mix(dark, pal.deep, 0.5), haze, 0.55 * (1 - t))
-        fill_below(img, prof, top, scale(top, 0.8), span=0.25 * h, relative=False)
-        trees = Layer(h, w)
-        x = rng.uniform(0, 0.02) * w
-        while x < w:
-            th = (0.012 + 0.02 * t) * h * rng.uniform(0.7, 1.3)
-            gy = prof[int(np.clip(x, 0, w - 1))] + 0.003 * h
-            trees.poly([(x - th * 0.3, gy), (x, gy - th), (x + th * 0.3, gy)], top)
-            x += th * rng.uniform(0.25, 0.7)
-        trees.composite(img)
-        if k == 0:
-            mist(img, rng, y * h + 0.03 * h, 0.025 * h, haze, strength=0.35, streaks=0.6)
+    mist(img, rng, base_y + 0.015 * h, 0.03 * h, haze, strength=0.6, streaks=0.5)
+    # A wooded shore, then a still lake mirroring the massif, calm down to the bottom edge.
+    shore = int(round(rng.uniform(0.6, 0.64) * h))
+    prof = shore - 0.02 * h + ridge(rng, w, 0, 0.025, octaves=5) * span
+    wood = mix(mix(dark, pal.deep, 0.5), haze, 0.2)
+    fill_below(img, prof, wood, scale(wood, 0.85), span=0.1 * h, relative=False)
+    trees = Layer(h, w)
+    x = rng.uniform(0, 0.01) * w
+    while x < w:
+        th = 0.035 * h * rng.uniform(0.6, 1.4)
+        gy = prof[int(np.clip(x, 0, w - 1))] + 0.004 * h
+        trees.poly([(x - th * 0.28, gy), (x, gy - th), (x + th * 0.28, gy)], scale(wood, rng.uniform(0.85, 1.1)))
+        x += th * rng.uniform(0.2, 0.6)
+    trees.composite(img)
+    if shore < h:
+        src = np.clip(2 * shore - 1 - np.arange(shore, h), 0, h - 1)
+        refl = cv2.GaussianBlur(img[src], (0, 0), sigmaX=max(0.5, 0.003 * w), sigmaY=max(0.5, 0.014 * h))
+        water = tone_to(mix(pal.deep, sky_top, 0.5), 60)
+        t = np.linspace(0.25, 0.6, h - shore, dtype=F32)[:, None, None]
+        img[shore:] = refl * (1 - t) + water * t
+        ripples = Layer(h, w)
+        for _ in range(int(30 * w / 1920) + 6):
+            yy = shore + (h - shore) * rng.uniform(0.02, 1) ** 1.5
+            xx, ln = rng.uniform(0, w), rng.uniform(0.02, 0.08) * w
+            ripples.line([(xx, yy), (xx + ln, yy)], mix(haze, light, 0.5), max(1.0, 1.5 * s / 1080), 0.25)
+        ripples.line(
+            [(0, shore + 0.002 * h), (w, shore + 0.002 * h)], mix(haze, light, 0.4), max(1.0, 2 * s / 1080), 0.5
+        )
+        ripples.composite(img)
     return img
 
 
@@ -296,11 +314,12 @@ def _dune_field(
     h, w = img.shape[:2]
     focal = 0.62 * max(w, 1.1 * h)
     cam_h = 1.6
-    y_near, y_far = 1.12 * h, horizon + max(0.008 * h, 1.0)
-    n = int(np.clip(2 * (y_near - y_far), 24, 2400))
+    # The nearest slice must stay below the frame even under the tallest crest (height up to about 0.72).
+    y_near, y_far = horizon + (1.03 * h - horizon) * cam_h / (cam_h - 0.72), horizon + max(0.008 * h, 1.0)
+    n = int(np.clip(1.5 * (y_near - y_far), 24, 2400))
     tt = np.linspace(0, 1, n, dtype=F32) ** 1.6
     depth = cam_h * focal / (y_far + (y_near - y_far) * tt - horizon)  # far → near
-    lam = rng.uniform(7, 11)
+    lam = rng.uniform(5, 8)
     light = np.array([(-1 if from_left else 1) * 0.9, -0.2, 0.5], F32)
     light /= np.linalg.norm(light)
     # Steep lee faces turn toward the camera and away from the sun, so both light and shade show.
@@ -321,20 +340,19 @@ def _dune_field(
             p = F32(0.74)
             out += F32(amp) * np.where(f < p, (f / p) ** F32(1.7), (1 - (f - p) / (1 - p)) ** 2)
         ripple = np.sin(F32(2 * np.pi) * (u * F32(1.6) + F32(0.3) * np.sin(v * F32(0.9))))  # wind ripples near by
-        return out + F32(0.022) * ripple * np.exp(-d / F32(ripple_d))
+        return out + F32(0.03) * ripple * np.exp(-d / F32(ripple_d))
 
     wl = max(2, w // 3)
     d = depth[:, None]
     x = ((np.arange(wl, dtype=F32) + 0.5) * F32(w / wl) - F32(w / 2))[None, :] * d / F32(focal) + cam_x
     flat = 1 / (1 + d / F32(depth[0] * 0.25))  # far dunes flatten into the haze instead of aliasing
     z = height(x, d) * flat
-    e = F32(0.02)
-    gx = (height(x + e, d) * flat - z) / e
-    gd = (height(x, d + e) * flat - z) / e
+    gx = np.gradient(z, axis=1) / (F32(w / wl) * d / F32(focal))  # slopes from the neighbouring samples
+    gd = np.gradient(z, depth.astype(F32), axis=0)
     lam_t = (light[2] - gx * light[0] - gd * light[1]) / np.sqrt(gx * gx + gd * gd + 1)
-    k_tab = cv2.resize(np.clip((lam_t - 0.22) * 2.1, 0, 1).astype(F32), (w, n), interpolation=cv2.INTER_LINEAR)
+    k_tab = cv2.resize(np.clip((lam_t - 0.26) * 2.8, 0, 1).astype(F32), (w, n), interpolation=cv2.INTER_LINEAR)
     ys = cv2.resize((horizon + (cam_h - z) * F32(focal) / d).astype(F32), (w, n), interpolation=cv2.INTER_LINEAR)
-    fog = (1 - np.exp(-depth / (depth[0] * 0.12))).astype(F32)
+    fog = (1 - np.exp(-depth / (depth[0] * 0.25))).astype(F32)
 
     # y-buffer: the owner of a pixel is the nearest slice whose envelope top lies above it.
     env = np.minimum.accumulate(ys[::-1], axis=0)[::-1]
@@ -382,24 +400,85 @@ def _saguaro(
     )
 
 
+def _wind_ripples(img: np.ndarray, rng: np.random.Generator, top: np.ndarray, horizon: float) -> None:
+    """Score the sand under the `top` profile with wind ripples: wavy lines across the view, crowding toward the
+    horizon as they recede (and fading out before they get too fine to draw), a little softer at the bottom."""
+    h, w = img.shape[:2]
+    y0, m = profile_mask(h, w, top)
+    if y0 >= h:
+        return
+    lh, lw = max(2, (h - y0) // 2), max(2, w // 2)
+    ys = (y0 + (np.arange(lh, dtype=F32) + 0.5) * F32((h - y0) / lh))[:, None]
+    xs = ((np.arange(lw, dtype=F32) + 0.5) * F32(w / lw))[None, :]
+    v = np.maximum(ys - F32(horizon), 1.0)
+    a = F32(12 * h)
+    warp = value_noise(rng, lh, lw, 6, octaves=3) - 0.5
+    slant = F32(rng.uniform(-0.4, 0.4))
+    phase = a / v + slant * (xs - w / 2) / v * F32(8) + warp * F32(3)
+    spacing = v * v / a  # pixels between ripples
+    amp = smoothstep(2.0, 5.0, spacing) * (1 - 0.4 * smoothstep(0.85 * h, h, ys)) * F32(0.07)
+    ripple = 1 + amp * np.sin(phase * F32(2 * np.pi))
+    tgt = img[y0:]
+    tgt *= 1 + (upscale(ripple.astype(F32), h - y0, w)[..., None] - 1) * m
+
+
+def _butte(
+    layer: Layer,
+    rng: np.random.Generator,
+    x: float,
+    base: float,
+    width: float,
+    height: float,
+    lit: np.ndarray,
+    shade: np.ndarray,
+    sun_side: float,
+) -> None:
+    """A sandstone butte standing on row `base`: sheer walls under a flat cap on a skirt of scree, the wall
+    toward the sun bright and the other in shade, both scored by vertical gullies."""
+    tw = width * rng.uniform(0.38, 0.55)
+    wall = height * rng.uniform(0.5, 0.65)
+    top = base - height
+    lt, rt = (x - tw / 2, top), (x + tw / 2, top)
+    lb, rb = (x - tw * 0.56, top + wall), (x + tw * 0.56, top + wall)
+    fl, fr = (x - width / 2, base + 2), (x + width / 2, base + 2)
+    layer.poly([fl, lb, lt, rt, rb, fr], shade)
+    corner = x + sun_side * tw * rng.uniform(0.1, 0.3)
+    if sun_side > 0:
+        layer.poly([(corner, top), rt, rb, (corner + tw * 0.04, top + wall)], lit)
+        layer.poly([(corner + tw * 0.04, top + wall), rb, fr, (x + width * 0.1, base + 2)], mix(shade, lit, 0.55))
+    else:
+        layer.poly([lt, (corner, top), (corner - tw * 0.04, top + wall), lb], lit)
+        layer.poly([lb, (corner - tw * 0.04, top + wall), (x - width * 0.1, base + 2), fl], mix(shade, lit, 0.55))
+    gullies = []
+    for _ in range(int(rng.integers(6, 12))):
+        gx = x + rng.uniform(-0.48, 0.48) * tw
+        gullies.append(
+            np.array([(gx, top + height * 0.03), (gx + rng.normal(0, 0.01) * tw, top + wall * rng.uniform(0.5, 1))])
+        )
+    layer.lines(gullies, scale(shade, 0.75), max(1.0, tw * 0.012), 0.7)
+    layer.line([lt, rt], mix(lit, shade, 0.3), max(1.0, height * 0.025))
+
+
 def draw_desert(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndarray:
     """Sand dunes in crisp light and shade under a big low sun, with cacti and rocks in the foreground."""
     s = min(w, h)
     sunset = rng.random() < 0.5
     light = pal.light
+    horizon = rng.uniform(0.35, 0.4)
     if sunset:
-        top, low = mix(pal.deep, pal.accent, 0.35), mix(pal.warm, pal.sunlight, 0.35)
+        top, low = tone_to(mix(pal.deep, pal.accent, 0.35), 75), tone_to(mix(pal.warm, pal.sunlight, 0.35), 215)
     else:
-        top, low = mix(pal.tone((60, 120, 190), 0.45), pal.deep, 0.2), mix(pal.sunlight, pal.warm, 0.25)
-    img = _sky(h, w, top, low, horizon=0.46, ease=1.2)
+        top = tone_to(mix(pal.tone((60, 120, 190), 0.45), pal.deep, 0.2), 95)
+        low = tone_to(mix(pal.sunlight, pal.warm, 0.25), 225)
+    img = _sky(h, w, top, low, horizon=horizon + 0.02, ease=1.2)
     sun_x = rng.uniform(0.22, 0.78) * w
-    sun_y = rng.uniform(0.2, 0.3) * h
+    sun_y = rng.uniform(0.15, 0.24) * h
     sun_r = rng.uniform(0.08, 0.12) * s
     sun_c = mix(pal.sunlight, pal.warm, 0.35 if sunset else 0.12)
     glow(img, [(sun_x, sun_y, sun_r * 4, mix(pal.warm, light, 0.4), 0.7)])
     glow(img, [(sun_x, sun_y, h * 0.6, pal.warm, 0.35)], falloff="halo")
     rays = Layer(h, w, 0.25)  # the sun's rays fanning out through the dusty air
-    n_rays = int(rng.integers(14, 22))
+    n_rays = int(rng.integers(20, 30))
     a0 = rng.uniform(0, 2 * np.pi)
     for k in range(n_rays):
         a = a0 + 2 * np.pi * k / n_rays
@@ -412,53 +491,63 @@ def draw_desert(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nd
                 (sun_x + np.cos(a + da) * L, sun_y + np.sin(a + da) * L),
             ],
             sun_c,
-            0.16,
+            0.22,
         )
-    rays.composite(img, blur=0.004 * s, mode="screen")
+    rays.composite(img, blur=0.003 * s, mode="screen")
     _sun(img, sun_x, sun_y, sun_r, sun_c, edge=0.003 * s)
 
     haze = mix(low, light, 0.08)
     sand = pal.tone((214, 160, 98), 0.35)
-    lit = mix(sand, pal.sunlight, 0.35)
-    shade = mix(mix(sand, pal.dark, 0.58), pal.cool, 0.15)
-    if rng.random() < 0.65:  # distant mesas
-        mesas = Layer(h, w, 0.5)
-        for _ in range(int(rng.integers(1, 4))):
-            mx, mw = rng.uniform(0, w), rng.uniform(0.08, 0.22) * w
-            mh, my = rng.uniform(0.04, 0.08) * h, 0.46 * h
-            tw = mw * rng.uniform(0.4, 0.6)
-            tal = (mw - tw) / 2 * rng.uniform(0.3, 0.6)
-            mesa = [
-                (mx - mw / 2, my),
-                (mx - tw / 2 - tal, my - mh * 0.45),
-                (mx - tw / 2, my - mh),
-                (mx + tw / 2, my - mh),
-            ]
-            mesa += [
-                (mx + tw / 2 + tal, my - mh * 0.4),
-                (mx + mw / 2, my),
-                (mx + mw / 2, 0.75 * h),
-                (mx - mw / 2, 0.75 * h),
-            ]
-            mesas.poly(mesa, mix(shade, haze, 0.68))
-        mesas.composite(img, blur=1)
+    lit = tone_to(mix(sand, pal.sunlight, 0.35), 225)
+    shade = tone_to(mix(mix(sand, pal.dark, 0.58), pal.cool, 0.15), 88)
+    # Sandstone buttes on the horizon, the nearest biggest and clearest.
+    buttes = Layer(h, w)
+    rock = pal.tone((196, 104, 62), 0.35)
+    rock_lit = tone_to(mix(rock, pal.sunlight, 0.25), 165)
+    rock_shade = tone_to(mix(rock, pal.dark, 0.3), 62)
+    count = int(rng.integers(1, 4))
+    for k in range(count):
+        far = (count - 1 - k) / max(count, 1)  # drawn far to near
+        bh = (rng.uniform(0.12, 0.2) if k == count - 1 else rng.uniform(0.05, 0.11)) * h
+        bw = min(bh * rng.uniform(1.2, 2.4), 0.45 * w)
+        bx = rng.uniform(0.1, 0.9) * w
+        fade_k = 0.25 + 0.4 * far
+        _butte(
+            buttes,
+            rng,
+            bx,
+            (horizon + 0.015) * h,
+            bw,
+            bh,
+            mix(rock_lit, haze, fade_k),
+            mix(rock_shade, haze, fade_k),
+            1.0 if sun_x > bx else -1.0,
+        )
+    buttes.composite(img, blur=0.0008 * s)
 
     from_left = sun_x < w / 2
-    envelope, depth, focal = _dune_field(rng, img, 0.44 * h, from_left, lit, shade, haze)
+    envelope, depth, focal = _dune_field(rng, img, horizon * h, from_left, lit, shade, haze)
+    _wind_ripples(img, rng, envelope[0], horizon * h)
     n = len(depth)
     fore = Layer(h, w)
     cactus = mix(pal.tone((52, 82, 48), 0.4), pal.dark, 0.35)
     rim = mix(light, pal.warm, 0.3)
     side = -1 if from_left else 1
+
+    def slice_at(x: int, frac: float) -> int:
+        """The depth slice whose surface shows at a fraction of the way from the horizon to 0.8 of the height."""
+        y = horizon * h + (0.8 - horizon) * h * frac
+        return int(np.clip(np.searchsorted(envelope[:, x], y), 0, n - 1))
+
     for j in range(int(rng.integers(1, 4))):
-        i = int(n * rng.uniform(0.45, 0.75)) if j else int(n * rng.uniform(0.75, 0.85))
-        cx = int(rng.uniform(0.08, 0.92) * w)
-        size = min(rng.uniform(0.8, 1.2) * focal / depth[i], 0.45 * h)
+        cx = int(rng.uniform(0.08, 0.92) * (w - 1))
+        i = slice_at(cx, rng.uniform(0.15, 0.55) if j else rng.uniform(0.6, 0.85))
+        size = min(rng.uniform(0.8, 1.2) * (1.0 if j else 1.5) * focal / depth[i], 0.45 * h)
         fog = float(np.clip(1 - np.exp(-depth[i] / (depth[0] * 0.22)), 0, 1))
         _saguaro(fore, rng, cx, envelope[i, cx] + 0.08 * size, 0.5 * size, mix(cactus, haze, fog), rim, side)
     for _ in range(int(rng.integers(2, 5))):
-        i = int(n * rng.uniform(0.6, 0.97))
         rx = int(rng.uniform(0, w - 1))
+        i = slice_at(rx, rng.uniform(0.3, 1.0))
         ry = envelope[i, rx] + 0.02 * h
         rr = 0.12 * focal / depth[i]
         ang = np.linspace(0, np.pi, 12)
@@ -480,11 +569,11 @@ def draw_volcano(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
     lava = pal.tone((255, 96, 24), 0.22)
     hot = pal.tone((255, 214, 110), 0.15)
     ember = pal.tone((190, 40, 20), 0.3)
-    dark = tone_to(mix(pal.dark, ember, 0.15), 9)
-    img = _sky(h, w, tone_to(mix(pal.dark, pal.deep, 0.3), 7), tone_to(mix(ember, pal.warm, 0.25), 38), 0.8, 1.8)
+    dark = tone_to(mix(pal.dark, ember, 0.25), 11)
+    img = _sky(h, w, tone_to(mix(pal.dark, pal.deep, 0.3), 4), tone_to(mix(ember, pal.warm, 0.25), 38), 0.8, 1.8)
 
     cx = rng.uniform(0.38, 0.62) * w
-    peak = rng.uniform(0.42, 0.5) * h
+    peak = rng.uniform(0.36, 0.44) * h
     base = 0.82 * h
     half = max(0.5 * w, 0.45 * h) * rng.uniform(0.85, 1.1)
     crater = half * rng.uniform(0.07, 0.1)
@@ -499,15 +588,15 @@ def draw_volcano(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
     far.composite(img, blur=0.004 * h)
 
     # The eruption column: billows swelling as they rise, bent by the wind and spreading under the sky's lid.
-    wind = rng.choice([-1.0, 1.0]) * rng.uniform(0.1, 0.3) * w
+    wind = rng.choice([-1.0, 1.0]) * rng.uniform(0.04, 0.16) * w
     ash = mix(pal.tone((120, 112, 108), 0.3), pal.light, 0.1)
     blobs = []
     steps = 16
     for i in range(steps):
         t = i / (steps - 1)
-        px = cx + wind * t**1.5
+        px = cx + wind * t**2
         py = peak - 0.02 * h - t * (peak + 0.02 * h)
-        r = s * (0.05 + 0.26 * t**0.8)
+        r = s * (0.05 + 0.3 * t**0.8)
         for _ in range(2):
             rr = r * rng.uniform(0.7, 1.0)
             blobs.append((px + rng.normal(0, 0.25) * r, py + rng.normal(0, 0.15) * r, rr, rr))
@@ -517,7 +606,7 @@ def draw_volcano(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
         blobs,
         tone_to(mix(ash, ember, 0.25), 30),
         tone_to(mix(ash, lava, 0.55), 120),
-        (-np.sign(wind) * 0.3, 1.0),  # lit from below, by the crater
+        (-np.sign(wind) * 0.15, 1.0),  # lit from below, by the crater
         rough=0.75,
         glow_from=(tone_to(lava, 150), 0.6),
         relief=0.45,
@@ -537,20 +626,33 @@ def draw_volcano(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
     gy = (y0 + (np.arange(bh, dtype=F32) + 0.5) * F32((h - y0) / bh))[:, None]
     ribs, relief = _fan_ribs(rng, gx, gy, cx, peak, base - peak, bw)
     side = np.clip((gx - cx) / half, -1, 1)
-    lit = np.clip(0.5 + 0.6 * np.clip(relief, -1, 1) * -np.sign(wind) - 0.2 * side * np.sign(wind), 0, 1)
+    lit = np.clip(0.5 + 0.35 * np.clip(relief, -1, 1) * -np.sign(wind) - 0.2 * side * np.sign(wind), 0, 1)
     down = np.clip((gy - peak) / (base - peak), 0, 1)
     heat = np.exp(-(((gx - cx) / (0.5 * half)) ** 2) - ((gy - peak) / (0.35 * (base - peak))) ** 2)
-    rock_lo, rock_hi = tone_to(mix(pal.dark, pal.deep, 0.4), 10), tone_to(mix(pal.deep, ember, 0.55), 48)
-    col = rock_lo + (rock_hi - rock_lo) * (lit * (0.35 + 0.65 * heat) * (1 - 0.6 * down))[..., None]
+    rock_lo, rock_hi = tone_to(mix(pal.dark, pal.deep, 0.4), 8), tone_to(mix(pal.deep, ember, 0.55), 75)
+    col = rock_lo + (rock_hi - rock_lo) * (lit * (0.3 + 0.7 * heat) * (1 - 0.5 * down))[..., None]
     col = cv2.resize(col.astype(F32), (w, h - y0), interpolation=cv2.INTER_LINEAR)
     tgt = img[y0:]
     tgt += (col - tgt) * m
     fill_below(img, ground + 0.01 * h, dark, scale(dark, 0.8), span=0.15 * h)
 
     # Lava rivers down the flanks (a wide blurred glow under a bright core); the first reaches the plain.
+    # Cracks glowing in the old flows, fanning down from the rim.
+    cracks = Layer(h, w)
+    for _ in range(int(rng.integers(14, 24))):
+        f = rng.uniform(-0.9, 0.9)
+        ys = np.linspace(peak + rng.uniform(0.02, 0.15) * (base - peak), base, 10)
+        tt = (ys - peak) / (base - peak)
+        xx = cx + f * half * tt ** (1 / 0.72) * 0.95 + np.cumsum(rng.normal(0, 0.003, 10)) * w
+        keep = int(rng.integers(4, 10))
+        c = mix(ember, lava, rng.uniform(0, 0.6))
+        cracks.line(
+            np.stack([xx[:keep], ys[:keep]], 1), c, max(1.0, rng.uniform(0.002, 0.004) * s), rng.uniform(0.25, 0.6)
+        )
+    cracks.composite(img, blur=0.001 * s, mode="add")
     glow_l = Layer(h, w, 0.5)
     core = Layer(h, w)
-    for i in range(int(rng.integers(3, 7))):
+    for i in range(int(rng.integers(4, 8))):
         d = rng.choice([-1.0, 1.0])
         reach = 1.0 if i == 0 else rng.uniform(0.45, 0.95)
         f = rng.uniform(0.15, 0.5) if i == 0 else rng.uniform(0.15, 0.75)
@@ -586,6 +688,11 @@ def draw_volcano(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
         t = np.linspace(0, rng.uniform(0.5, 1.3), 10)
         pts = np.stack([cx + vx * t * 0.1 * h, peak - (vy * t - 0.9 * t**2) * 0.1 * h], 1)
         sparks.line(pts[-4:], mix(hot, lava, rng.uniform(0, 1)), max(1.0, 0.004 * s), rng.uniform(0.5, 1.0))
+    for _ in range(int(w * h / 1800)):  # embers and glowing ash drifting up around the column
+        ex = cx + wind * rng.uniform(0, 1) + rng.normal(0, 0.28) * w
+        ey = peak * rng.uniform(0, 1) ** 0.7
+        r = max(0.7, rng.uniform(0.8, 2.6) * s / 1080)
+        sparks.circle(ex, ey, r, mix(ember, hot, rng.random()), rng.uniform(0.4, 1.0))
     sparks.composite(img, mode="add")
     glow(
         img,

@@ -8,10 +8,11 @@ import numpy as np
 from .base import (
     Layer,
     Palette,
-    cloud_volume,
+    cloud_mass,
     glow,
     mix,
     scale,
+    tone_to,
     vertical_gradient,
 )
 
@@ -193,7 +194,9 @@ def draw_city(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndar
             for k in range(6):
                 blobs.append((sx + k * r * 0.9, sy - k * r * 1.1, r * (0.8 + 0.3 * k), r * (0.8 + 0.3 * k)))
         smoke_c = mix(horizon, pal.sunlight, 0.3)
-        cloud_volume(img, rng, blobs, mix(pal.deep, horizon, 0.3), [((-1, -0.5), smoke_c, 0.6)], 0.4)
+        cloud_mass(
+            img, rng, blobs, mix(pal.deep, horizon, 0.3), smoke_c, (sun_x - smoke[0][0], -0.5 * h), 0.45, rough=0.6
+        )
 
     # The river: the skyline mirrored, rippled and darkened, with the sun's path.
     gi = int(ground)
@@ -495,7 +498,7 @@ def draw_laboratory(rng: np.random.Generator, pal: Palette, w: int, h: int) -> n
     desk = Layer(h, w)
     top_c = mix(mix(pal.deep, pal.mid, 0.4), pal.sunlight, 0.15)
     desk.rect(-2, bench, w + 2, bench + 0.03 * h, top_c)
-    desk.rect(-2, bench + 0.03 * h, w + 2, h + 2, scale(mix(pal.dark, pal.deep, 0.5), 0.9))
+    desk.rect(-2, bench + 0.03 * h, w + 2, h + 2, tone_to(mix(pal.dark, pal.deep, 0.5), 28))
     desk.line([(0, bench + 1.5 * u), (w, bench + 1.5 * u)], mix(top_c, pal.sunlight, 0.5), 3 * u, 0.8)
     doors = max(2, int(w / (0.22 * s)))
     for k in range(doors + 1):

@@ -23,6 +23,7 @@ from .base import (
     scale,
     smoothstep,
     stars,
+    tone_to,
     value_noise,
     vertical_gradient,
 )
@@ -125,10 +126,10 @@ def draw_night(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nda
     """A starry night: a large moon with its halo, the Milky Way, and hills (with firs or a lake) in silhouette."""
     s = min(w, h)
     horizon = rng.uniform(0.64, 0.72) * h
-    top = scale(pal.dark, 0.5)
-    low = mix(mix(pal.dark, pal.deep, 0.8), pal.cool, 0.3)
+    top = tone_to(mix(pal.dark, pal.deep, 0.5), 28)
+    low = tone_to(mix(mix(pal.dark, pal.deep, 0.6), pal.cool, 0.4), 62)
     img = vertical_gradient(
-        h, w, [(0, top), (0.45 * horizon / h, mix(top, pal.deep, 0.35)), (horizon / h, low), (1, low)]
+        h, w, [(0, top), (0.45 * horizon / h, tone_to(mix(top, low, 0.5), 28)), (horizon / h, low), (1, low)]
     )
     star_c = mix(pal.sunlight, pal.light, 0.3)
 
@@ -145,7 +146,7 @@ def draw_night(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nda
         up = cv2.resize((lum * 0.3).astype(F32), (w, h), interpolation=cv2.INTER_LINEAR)
         img += up[..., None] * mix(star_c, pal.accent, 0.35)
         stars(img, rng, int(w * h / 2500), horizon, star_c, 0.8)
-    stars(img, rng, int(w * h / 350), horizon, star_c, 1.3)
+    stars(img, rng, int(w * h / 250), horizon, star_c, 1.5)
     _sparkles(img, rng, int(rng.integers(5, 10)), horizon * 0.8, star_c, 0.004 * s)
 
     mx, my = rng.uniform(0.2, 0.8) * w, rng.uniform(0.15, 0.3) * h
@@ -154,44 +155,42 @@ def draw_night(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nda
     glow(img, [(mx, my, mr * 3.2, moon_c, 0.45), (mx, my, mr * 10, mix(moon_c, pal.cool, 0.4), 0.22)])
     _moon(img, rng, mx, my, mr, moon_c, rng.uniform(0.5, 0.75) if rng.random() < 0.3 else 0.0)
 
-    # Hills in silhouette, far ones hazy blue, with a moonlit rim.
+    # Hills in silhouette across a still lake, far ones hazy blue; a wooded bank rises on one side of the shore.
     haze = mix(low, moon_c, 0.12)
-    lake = rng.random() < 0.65
     far = ridge(rng, w, horizon - 0.1 * h, 0.06 * min(h, 0.5625 * w), sharp=0.3)
     fill_below(img, far, mix(mix(pal.dark, pal.deep, 0.5), haze, 0.4), mix(pal.dark, haze, 0.25), span=0.3 * h)
     mist(img, rng, horizon - 0.02 * h, 0.03 * h, haze, 0.35)
     mid = ridge(rng, w, horizon - 0.03 * h, 0.035 * h, octaves=4)
     fill_below(img, mid, mix(pal.dark, pal.deep, 0.55), scale(pal.dark, 0.9), span=0.3 * h)
-    near_y = horizon + (0.17 if lake else 0.05) * h
-    near = ridge(rng, w, near_y, 0.04 * h, octaves=4) - 0.06 * h * np.exp(
-        -((((np.arange(w) / w) - rng.uniform(0.1, 0.9)) / 0.2) ** 2)
+    water_top = np.full(w, horizon + 0.004 * h, F32)
+    fill_below(
+        img, water_top, mix(low, moon_c, 0.12), tone_to(mix(pal.deep, low, 0.5), 32), span=0.5 * h, relative=False
     )
-    if lake:  # still water between the hills reflecting the moon and sky
-        y0 = int(horizon)
-        water = np.maximum(mid, horizon) * 0 + horizon + 0.004 * h
-        fill_below(img, water, mix(low, moon_c, 0.12), mix(pal.dark, low, 0.4), span=0.25 * h, relative=False)
-        glow(
-            img, [(mx, horizon + (h - horizon) * f, mr * (1 + 3 * f), moon_c, 0.28) for f in np.linspace(0.05, 0.6, 5)]
-        )
-        ripples = Layer(h, w)
-        for _ in range(int(40 * h / 1080) + 6):
-            yy = rng.uniform(y0, near_y + 0.04 * h)
-            xx = mx + rng.normal(0, mr * (0.6 + 3 * (yy - horizon) / h))
-            ln = rng.uniform(0.01, 0.05) * w
-            ripples.line(
-                [(xx - ln / 2, yy), (xx + ln / 2, yy)], moon_c, max(1.0, 1.5 * s / 1080), rng.uniform(0.3, 0.8)
-            )
-        ripples.composite(img)
+    glow(
+        img,
+        [(mx, horizon + (h - horizon) * f, mr * (1 + 3 * f), moon_c, 0.3 - 0.2 * f) for f in np.linspace(0.05, 0.8, 6)],
+    )
+    ripples = Layer(h, w)
+    for _ in range(int(50 * h / 1080) + 8):
+        yy = horizon + (h - horizon) * rng.uniform(0.01, 0.85) ** 1.4
+        xx = mx + rng.normal(0, mr * (0.6 + 3 * (yy - horizon) / h))
+        ln = rng.uniform(0.01, 0.05) * w * (1 + (yy - horizon) / h)
+        ripples.line([(xx - ln / 2, yy), (xx + ln / 2, yy)], moon_c, max(1.0, 1.5 * s / 1080), rng.uniform(0.3, 0.8))
+    ripples.composite(img)
+    bank = -1 if rng.random() < 0.5 else 1
+    u = (np.arange(w, dtype=F32) / w) if bank < 0 else (1 - np.arange(w, dtype=F32) / w)
+    reach = rng.uniform(0.3, 0.45)
+    near = horizon + 0.06 * h + (0.55 * h) * smoothstep(0.2 * reach, reach, u) + ridge(rng, w, 0, 0.015 * h, octaves=4)
     trees = Layer(h, w)
     edge = np.stack([np.arange(w), near], 1)[:: max(1, w // 400)]
-    trees.poly(np.concatenate([edge, [[w + 2, near[-1]], [w + 2, h + 2], [-2, h + 2]]]), scale(pal.dark, 0.6))
-    x = rng.uniform(0, 0.05) * w
-    grove = rng.uniform(0.1, 0.9) * w
+    hill = tone_to(mix(pal.dark, pal.deep, 0.4), 10)
+    trees.poly(np.concatenate([edge, [[w + 2, near[-1]], [w + 2, h + 2], [-2, h + 2]]]), hill)
+    x = rng.uniform(0, 0.01) * w
     while x < w:
-        dens = np.exp(-(((x - grove) / (0.25 * w)) ** 2))
-        if rng.random() < 0.15 + 0.85 * dens:
-            th = rng.uniform(0.04, 0.11) * h * (0.6 + 0.6 * dens)
-            gy = near[int(np.clip(x, 0, w - 1))] + 0.005 * h
+        uu = x / w if bank < 0 else 1 - x / w
+        if uu < reach * 0.9 and rng.random() < 0.85:
+            th = rng.uniform(0.1, 0.22) * h * (1.2 - uu / reach)
+            gy = near[int(np.clip(x, 0, w - 1))] + 0.01 * h
             tw = th * rng.uniform(0.3, 0.4)
             pts = [(x, gy - th)]
             for k in range(1, 6):
@@ -204,15 +203,15 @@ def draw_night(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nda
                 + [(x + tw * 0.05, gy + 2), (x - tw * 0.05, gy + 2)]
                 + [(2 * x - px_, py_) for px_, py_ in pts[:0:-1]]
             )
-            trees.poly(pts, scale(pal.dark, 0.6))
-        x += rng.uniform(0.008, 0.02) * w
+            trees.poly(pts, scale(hill, 0.8))
+        x += rng.uniform(0.01, 0.025) * w
     trees.line(edge, mix(moon_c, pal.deep, 0.5), max(1.0, 1.5 * s / 1080), 0.35)
     trees.composite(img)
-    if rng.random() < 0.5:  # a lit cabin window far off
-        cx = rng.uniform(0.1, 0.9) * w
-        cy = near[int(cx)] - 0.004 * h
+    if rng.random() < 0.5:  # a lit cabin window on the far shore
+        cx = rng.uniform(0.25, 0.75) * w
+        cy = float(mid[int(cx)]) + 0.01 * h
         cab = Layer(h, w)
-        cw = 0.035 * s
+        cw = 0.02 * s
         cab.rect(cx - cw, cy - cw, cx + cw, cy + 2, scale(pal.dark, 0.5))
         cab.poly([(cx - cw * 1.25, cy - cw), (cx, cy - cw * 1.9), (cx + cw * 1.25, cy - cw)], scale(pal.dark, 0.5))
         win = pal.tone((255, 196, 110), 0.2)
@@ -228,8 +227,8 @@ def draw_night(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nda
 def draw_space(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndarray:
     """Deep space: a banded (often ringed) planet lit from one side, small moons, a nebula and a starfield."""
     s = min(w, h)
-    base = scale(pal.dark, 0.45)
-    img = vertical_gradient(h, w, [(0, base), (1, scale(mix(pal.dark, pal.deep, 0.4), 0.7))])
+    base = tone_to(pal.dark, 3)
+    img = vertical_gradient(h, w, [(0, base), (1, tone_to(mix(pal.dark, pal.deep, 0.4), 5))])
 
     # Nebula: coloured noise clouds along a sweeping band, with darker dust lanes.
     lh, lw = max(2, h // 4), max(2, w // 4)
@@ -247,12 +246,12 @@ def draw_space(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nda
     neb *= (1 - 0.7 * smoothstep(0.55, 0.72, n3) * band)[..., None]
     img += cv2.resize(neb.astype(F32), (w, h), interpolation=cv2.INTER_LINEAR)
     star_c = mix(pal.sunlight, pal.light, 0.3)
-    stars(img, rng, int(w * h / 300), h, star_c, 1.3)
-    stars(img, rng, int(w * h / 4000), h, mix(star_c, pal.accent, 0.5), 1.5)
+    stars(img, rng, int(w * h / 200), h, star_c, 1.5)
+    stars(img, rng, int(w * h / 2500), h, mix(star_c, pal.accent, 0.5), 2.0)
 
     # The light: a star off one side of the planet.
     side = -1 if rng.random() < 0.5 else 1
-    R = rng.uniform(0.2, 0.27) * s
+    R = rng.uniform(0.25, 0.34) * s
     cx = w * (0.5 + side * rng.uniform(0.1, 0.2))
     cy = h * rng.uniform(0.44, 0.54)
     sun = np.array([w * (0.5 - side * 0.55), h * rng.uniform(0.1, 0.35)])
@@ -343,7 +342,9 @@ def luminance_gap(a: np.ndarray, b: np.ndarray) -> float:
 # --- weather ------------------------------------------------------------------------------------------------------
 
 
-def _jagged(rng: np.random.Generator, p0: Sequence[float], p1: Sequence[float], levels: int, rough: float) -> np.ndarray:
+def _jagged(
+    rng: np.random.Generator, p0: Sequence[float], p1: Sequence[float], levels: int, rough: float
+) -> np.ndarray:
     """A path from p0 to p1 made jagged at every scale: each segment's midpoint pushed sideways, level by level
     (gently on the first levels, so the path keeps its course, and harder on the fine ones)."""
     pts = np.array([p0, p1], np.float64)
@@ -407,15 +408,17 @@ def _strike(img: np.ndarray, rng: np.random.Generator, x: float, y0: float, y1: 
 def _storm_blobs(rng: np.random.Generator, w: int, h: int, base: float) -> list[tuple[float, float, float, float]]:
     """Puffs for a storm's cloud mass: a heavy shelf along row `base` and great heaps piled above it to the top."""
     out = []
+    big = max(w, 0.9 * h)  # in a tall picture the heaps must still fill the sky
     n = 10
     for i in range(n):  # the shelf
         u = (i + rng.uniform(0.2, 0.8)) / n
         r = rng.uniform(0.06, 0.09) * w
-        out.append((u * w * 1.1 - 0.05 * w, base - r * 0.5 + rng.normal(0, 0.015) * h, r * 1.5, r * 0.5))
-    for _ in range(int(rng.integers(9, 14))):  # heaps, thinning toward one upper corner
+        ry = max(r * 0.5, rng.uniform(0.03, 0.045) * big)
+        out.append((u * w * 1.1 - 0.05 * w, base - ry + rng.normal(0, 0.015) * h, r * 1.5, ry))
+    for _ in range(int(rng.integers(9, 14))):  # heaps piled up to the top
         x = rng.uniform(-0.1, 1.1) * w
-        r = rng.uniform(0.09, 0.16) * w
-        out.append((x, rng.uniform(0.05, 0.8) * (base - 0.5 * r), r * 1.2, min(r, 0.25 * h)))
+        r = rng.uniform(0.09, 0.16) * big
+        out.append((x, rng.uniform(0.05, 0.9) * (base - 0.5 * r), min(r * 1.2, 0.35 * big), min(r, 0.25 * h)))
     return out
 
 
@@ -431,7 +434,9 @@ def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
         low = mix(pal.light, pal.tone((180, 215, 240), 0.3), 0.4)
     img = vertical_gradient(h, w, [(0, top), (ground_y / h * 0.75, mix(top, low, 0.6)), (ground_y / h, low), (1, low)])
     sun_x, sun_y = rng.uniform(0.2, 0.8) * w, rng.uniform(0.1, 0.25) * h
-    glow(img, [(sun_x, sun_y, 0.25 * s, pal.sunlight, 0.2 if storm else 0.5), (sun_x, sun_y, 0.8 * s, pal.sunlight, 0.2)])
+    glow(
+        img, [(sun_x, sun_y, 0.25 * s, pal.sunlight, 0.2 if storm else 0.5), (sun_x, sun_y, 0.8 * s, pal.sunlight, 0.2)]
+    )
     far = ridge(rng, w, ground_y - 0.02 * h, 0.015 * h, octaves=4)
     cirrus(img, rng, 0.0, 0.45 * h, mix(top, low, 0.5) if storm else pal.sunlight, 0.45, 0.45, rng.uniform(-0.3, 0.3))
 
@@ -453,35 +458,40 @@ def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
             under=scale(shadow, 0.7),
             glow_from=(bolt_c, 0.2),
         )
-        # Rain: a dim curtain under the shelf, combed into slanting streaks.
+        # Rain: shafts of grey falling from the shelf, slanting with the wind, combed into streaks.
         lean = rng.uniform(-0.06, 0.06) * w
         curtain = Layer(h, w, 0.25)
-        curtain.poly(
-            [
-                (cx - width * 0.4, base),
-                (cx + width * 0.3, base),
-                (cx + width * 0.25 + lean, ground_y + 0.02 * h),
-                (cx - width * 0.45 + lean, ground_y + 0.02 * h),
-            ],
-            mix(shadow, low, 0.45),
-            0.6,
-        )
-        curtain.composite(img, blur=0.04 * s)
+        x0, x1 = cx - width * 0.45, cx + width * 0.4
+        x = x0
+        while x < x1:
+            sw = rng.uniform(0.02, 0.07) * w
+            curtain.poly(
+                [
+                    (x, base),
+                    (x + sw, base),
+                    (x + sw * rng.uniform(0.8, 1.3) + lean, ground_y + 0.02 * h),
+                    (x + lean, ground_y + 0.02 * h),
+                ],
+                mix(shadow, low, rng.uniform(0.3, 0.6)),
+                rng.uniform(0.3, 0.75),
+            )
+            x += sw * rng.uniform(1.0, 1.8)
+        curtain.composite(img, blur=0.008 * s)
         rain = Layer(h, w)
         streaks = []
         for _ in range(int(700 * w / 1920) + 40):
-            rx = rng.uniform(cx - width * 0.45, cx + width * 0.35)
+            rx = rng.uniform(x0, x1)
             ry = rng.uniform(base, ground_y)
             ln = rng.uniform(0.04, 0.1) * h
             rx += lean * (ry - base) / max(ground_y - base, 1)
             streaks.append(np.array([(rx, ry), (rx + lean * ln / h, ry + ln)]))
-        rain.lines(streaks, mix(low, pal.light, 0.3), max(1.0, 1.2 * s / 1080), 0.3)
+        rain.lines(streaks, mix(low, pal.light, 0.3), max(1.0, 1.5 * s / 1080), 0.3)
         rain.composite(img)
         for slot in rng.permutation([-0.22, 0.18])[: int(rng.integers(1, 3))]:  # bolts kept apart
             bx = cx + (slot + rng.uniform(-0.05, 0.05)) * width
             _strike(img, rng, bx, base - 0.01 * h, far[int(np.clip(bx, 0, w - 1))] + 0.01 * h, bolt_c)
     else:
-        shadow = mix(mix(pal.mid, top, 0.55), low, 0.25)
+        shadow = tone_to(mix(mix(pal.mid, top, 0.55), low, 0.25), 135)
         lit = mix(pal.sunlight, np.full(3, 255, F32), 0.3)
         sky_mid = mix(top, low, 0.5)
         # Three layers: a far bank along the horizon, a middle row, and towering heaps in front.
@@ -490,9 +500,10 @@ def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
             r = rng.uniform(0.02, 0.04) * w
             bank.append((rng.uniform(-0.05, 1.05) * w, ground_y - rng.uniform(0.05, 0.11) * h, r * 1.8, r * 0.55))
         cloud_mass(img, rng, bank, shadow, lit, (sun_x - w / 2, -0.5 * h), 0.9, haze=(low, 0.45), rough=0.6)
-        for _ in range(int(rng.integers(3, 6))):
+        count = int(rng.integers(3, 6))
+        for k in range(count):  # spread across the sky, not bunched
             cw = rng.uniform(0.08, 0.15) * w
-            bx, by = rng.uniform(0, w), rng.uniform(0.3, 0.5) * h
+            bx, by = (k + rng.uniform(0.1, 0.9)) / count * w, rng.uniform(0.3, 0.5) * h
             cloud_mass(
                 img,
                 rng,
@@ -513,9 +524,10 @@ def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
                 r = rr - k * 0.008 * s
                 bow.ellipse(rx, ground_y, r, r, pal.tone(c, 0.2), 0.5, start=180, end=360, thickness=0.009 * s)
             bow.composite(img, blur=0.006 * s, mode="screen", opacity=0.5)
-        for _ in range(int(rng.integers(2, 4))):  # overhead, big and cut off by the top of the frame
+        count = int(rng.integers(2, 4))
+        for k in range(count):  # overhead, big and cut off by the top of the frame
             cw = rng.uniform(0.25, 0.4) * w
-            bx, by = rng.uniform(0, w), rng.uniform(0.1, 0.2) * h
+            bx, by = (k + rng.uniform(0.2, 0.8)) / count * w, rng.uniform(0.1, 0.2) * h
             cloud_mass(
                 img,
                 rng,
@@ -552,11 +564,10 @@ def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
     # Open country beneath.
     fill_below(img, far, mix(pal.deep, low, 0.5), mix(pal.deep, low, 0.35), span=0.1 * h)
     fields = ridge(rng, w, ground_y + 0.02 * h, 0.01 * h, octaves=3)
-    green = pal.tone((70, 110, 60), 0.45)
-    fill_below(
-        img, fields, scale(green, 1.05 if not storm else 0.5), scale(green, 0.7 if not storm else 0.3), span=0.2 * h
-    )
+    green = tone_to(pal.tone((70, 110, 60), 0.45), 60 if storm else 110)
+    fill_below(img, fields, green, scale(green, 0.8), span=0.2 * h)
     strips = Layer(h, w)  # a patchwork of fields converging on the horizon
+    wheat = tone_to(mix(pal.tone((214, 178, 96), 0.35), green, 0.2), 70 if storm else 150)
     vx = rng.uniform(0.2, 0.8) * w
     for k in range(-12, 13):
         if k % 2:
@@ -568,8 +579,8 @@ def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
                     (x1 * 3 - vx * 2, h * 1.5),
                     (x0 * 3 - vx * 2, h * 1.5),
                 ],
-                scale(green, 1.25 if rng.random() < 0.5 else 0.8),
-                0.35 if not storm else 0.2,
+                wheat if rng.random() < 0.45 else scale(green, 1.3 if rng.random() < 0.5 else 0.75),
+                0.42 if not storm else 0.3,
             )
     strips.composite(img)
     rows = Layer(h, w)
@@ -588,7 +599,7 @@ def draw_weather(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.n
         while x < w * 1.05:
             run = int(rng.integers(3, 12))
             for _ in range(run):
-                rows.circle(x, y - size * 0.7, size * rng.uniform(0.8, 1.3), scale(green, 0.3 if storm else 0.42))
+                rows.circle(x, y - size * 0.7, size * rng.uniform(0.8, 1.3), scale(green, 0.5))
                 x += size * rng.uniform(0.8, 1.4)
             x += size * rng.uniform(4, 14)
     rows.composite(img)

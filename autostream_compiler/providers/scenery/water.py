@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from .base import (
@@ -9,13 +10,16 @@ from .base import (
     Layer,
     Palette,
     cloud_field,
-    cloud_volume,
+    cloud_mass,
     cumulus_blobs,
     fill_below,
     glow,
     mix,
     ridge,
     scale,
+    smoothstep,
+    tone_to,
+    value_noise,
     vertical_gradient,
 )
 
@@ -245,29 +249,43 @@ def draw_sea(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndarr
             cw = rng.uniform(0.18, 0.32) * w
             bx, by = rng.uniform(0.1, 0.9) * w, rng.uniform(0.25, 0.45) * h
             blobs = cumulus_blobs(rng, bx, by, cw, cw * rng.uniform(0.22, 0.32))
-            cloud_volume(
+            cloud_mass(
                 img,
                 rng,
                 blobs,
                 scale(mix(pal.dark, pal.deep, 0.5), 0.85),
-                [((sun_x - bx, sun_y - by), mix(pal.mid, light, 0.25), 0.7)],
+                mix(pal.mid, light, 0.25),
+                (sun_x - bx, sun_y - by),
                 0.95,
                 base=by,
+                under=scale(mix(pal.dark, pal.deep, 0.5), 0.7),
             )
     else:
         glow(img, [(sun_x, sun_y, 0.3 * s, mix(pal.warm, light, 0.5), 0.8), (sun_x, sun_y, 0.9 * s, pal.warm, 0.3)])
-        for _ in range(int(rng.integers(2, 5))):
-            cw = rng.uniform(0.1, 0.25) * w
-            bx, by = rng.uniform(0, w), rng.uniform(0.15, 0.85) * horizon
-            blobs = cumulus_blobs(rng, bx, by, cw, cw * rng.uniform(0.25, 0.4))
-            cloud_volume(
+        # Long banks of evening cloud, their undersides gilded by the low sun.
+        for _ in range(int(rng.integers(3, 6))):
+            by = rng.uniform(0.1, 0.75) * horizon
+            bx, bw_ = rng.uniform(0, w), rng.uniform(0.25, 0.6) * w
+            bank = [
+                (
+                    bx + u * bw_ * 0.5,
+                    by + rng.normal(0, 0.01) * h,
+                    bw_ * rng.uniform(0.12, 0.2),
+                    rng.uniform(0.012, 0.03) * h,
+                )
+                for u in np.linspace(-1, 1, 7)
+            ]
+            near = by / horizon
+            cloud_mass(
                 img,
                 rng,
-                blobs,
-                mix(pal.mid, low, 0.45),
-                [((sun_x - bx, sun_y - by), mix(pal.sunlight, pal.warm, 0.15), 0.9)],
+                bank,
+                mix(mix(pal.mid, top, 0.5), low, 0.3 * near),
+                mix(sun_c, light, 0.3),
+                (sun_x - bx, sun_y - by),
                 0.9,
-                base=by,
+                rough=0.6,
+                haze=(low, 0.35 * near),
             )
         disc = Layer(h, w)
         disc.circle(sun_x, sun_y, 0.05 * s, sun_c)
@@ -364,6 +382,70 @@ def _lighthouse(
     return x, lamp_y
 
 
+def _cliff(
+    img: np.ndarray,
+    rng: np.random.Generator,
+    outline: np.ndarray,
+    face: np.ndarray,
+    side: int,
+    sunny: bool,
+    tones: tuple[np.ndarray, np.ndarray],
+    foot: float,
+) -> None:
+    """Paint a headland's rock inside `outline`: buttresses and gullies running down its front, layered strata,
+    a seaward side face (`face`: its edge, top to foot) in sun or shade, and dark wet rock toward the foot.
+    `side` is where the headland stands (-1 left, 1 right); `tones` its (lit, shadow) colours."""
+    h, w = img.shape[:2]
+    x0, x1 = int(max(0, np.floor(outline[:, 0].min()))), int(min(w, np.ceil(outline[:, 0].max()) + 1))
+    y0, y1 = int(max(0, np.floor(outline[:, 1].min()))), h
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    k = 0.5 if min(x1 - x0, y1 - y0) > 32 else 1.0
+    bw, bh = max(2, round((x1 - x0) * k)), max(2, round((y1 - y0) * k))
+    gx = (x0 + (np.arange(bw, dtype=F32) + 0.5) * F32((x1 - x0) / bw))[None, :]
+    gy = (y0 + (np.arange(bh, dtype=F32) + 0.5) * F32((y1 - y0) / bh))[:, None]
+    edge = np.interp(gy[:, 0], face[:, 1], face[:, 0]).astype(F32)[:, None]
+    dist = (gx - edge) * F32(side) / F32(w)  # into the headland from its seaward edge, in widths
+    top = float(face[0, 1])
+    f = np.clip((gy - top) / max(foot - top, 1.0), 0, 1)
+    # Buttresses: columns of rock between jagged vertical cracks, each a plane tilted toward or away from the sun,
+    # rounded across its width and stepped by ledges.
+    n = 80
+    breaks = np.concatenate([[-1.0], np.cumsum(0.01 + 0.045 * rng.random(n) ** 2)]).astype(F32)
+    tilt = rng.uniform(-1, 1, n + 2).astype(F32)
+    step = rng.uniform(0, 1, n + 2).astype(F32)
+    pitch = rng.uniform(0.6, 1.5, n + 2).astype(F32)
+    wob = (value_noise(rng, bh, bw, max(3.0, (x1 - x0) / (0.1 * w)), octaves=3, stretch=0.25) - 0.5) * F32(0.014)
+    side_w = 0.02 + 0.035 * f
+    dd = dist - side_w + wob
+    idx = np.clip(np.searchsorted(breaks, dd), 1, n)
+    lo, hi = breaks[idx - 1], breaks[idx]
+    u = np.clip((dd - lo) / (hi - lo), 0, 1)
+    sun = 1.0 if sunny else -1.0
+    toward = F32(-side * sun)  # +1 when the sun is on the headland's inland side
+    front = 0.4 + 0.22 * tilt[idx] + 0.2 * (u - 0.5) * toward + 0.1 * np.exp(-np.maximum(dist, 0) / 0.08)
+    front -= 0.22 * smoothstep(0.12, 0.0, np.minimum(u, 1 - u))  # the cracks between buttresses
+    period = F32(0.06 * h) * pitch[idx]
+    t = np.mod((gy + step[idx] * period) / period, 1.0)
+    ledges = smoothstep(0.4, 0.6, value_noise(rng, bh, bw, max(3.0, (x1 - x0) / (0.08 * w)), octaves=2))
+    front += (0.13 * smoothstep(0.06, 0.0, t) - 0.12 * smoothstep(0.06, 0.1, t) * smoothstep(0.22, 0.1, t)) * ledges
+    fine = value_noise(rng, bh, bw, max(4.0, (x1 - x0) / (0.01 * w)), octaves=2)
+    on_side = 1 - smoothstep(-0.003, 0.003, dist - side_w)
+    flank = (0.85 if sunny else 0.16) + 0.1 * (np.sin((gy / period) * F32(2 * np.pi)) > 0.85)
+    light = front + (flank - front) * on_side
+    light *= 0.82 + 0.36 * fine
+    light *= 1 - 0.45 * smoothstep(0.75, 1.0, f)  # wet rock and spray shadow at the foot
+    light = np.clip(light, 0, 1)[..., None]
+    lit, shade = tones
+    col = shade + (lit - shade) * light
+    col = cv2.resize(col.astype(F32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    pts = np.round((outline - (x0, y0)) * 16).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255, cv2.LINE_AA, 4)
+    tgt = img[y0:y1, x0:x1]
+    tgt += (col - tgt) * (mask.astype(F32)[..., None] * F32(1 / 255))
+
+
 def draw_coast(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.ndarray:
     """A rocky headland with a lighthouse above a bay: surf breaking on a sandy beach, the sea to the horizon."""
     s = min(w, h)
@@ -377,18 +459,20 @@ def draw_coast(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nda
     sun_x = w * (0.5 - side * rng.uniform(0.1, 0.3))
     sun_y = horizon - rng.uniform(0.08, 0.2) * h
     glow(img, [(sun_x, sun_y, 0.3 * s, mix(pal.warm, light, 0.5), 0.75), (sun_x, sun_y, 0.9 * s, pal.warm, 0.3)])
-    for _ in range(int(rng.integers(2, 4))):
-        cw = rng.uniform(0.1, 0.24) * w
-        bx, by = rng.uniform(0, w), rng.uniform(0.15, 0.7) * horizon
+    for _ in range(int(rng.integers(3, 6))):
+        cw = rng.uniform(0.14, 0.3) * w
+        bx, by = rng.uniform(0, w), rng.uniform(0.2, 0.8) * horizon
         blobs = cumulus_blobs(rng, bx, by, cw, cw * rng.uniform(0.25, 0.4))
-        cloud_volume(
+        cloud_mass(
             img,
             rng,
             blobs,
             mix(pal.mid, low, 0.45),
-            [((sun_x - bx, sun_y - by), mix(pal.sunlight, pal.warm, 0.15), 0.9)],
-            0.85,
+            mix(pal.sunlight, pal.warm, 0.15),
+            (sun_x - bx, sun_y - by),
+            0.9,
             base=by,
+            under=mix(pal.mid, top, 0.4),
         )
     sea = pal.tone((30, 96, 120), 0.4)
     _sea_base(img, horizon, scale(sea, 0.8), mix(sea, low, 0.55))
@@ -434,7 +518,7 @@ def draw_coast(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nda
     edge.composite(img, blur=0.001 * h)
 
     # The headland: a jagged cliff face with strata, grass on top, sea stacks at its foot.
-    rock = pal.tone((118, 100, 86), 0.4)
+    rock = mix(pal.tone((128, 104, 84), 0.4), pal.warm, 0.15)
     sunny = side * (sun_x - w / 2) > 0
     edge_x = w * (0.5 + side * rng.uniform(0.17, 0.24))
     cliff_top = rng.uniform(0.3, 0.37) * h
@@ -449,37 +533,15 @@ def draw_coast(rng: np.random.Generator, pal: Palette, w: int, h: int) -> np.nda
     top_y = cliff_top + ridge(rng, 12, 0, 0.01 * h, octaves=3) + np.linspace(-0.03 * h, 0, 12)
     top_y[-1] = cliff_top
     top_pts = np.stack([tx, top_y], 1)
+    lit_rock = tone_to(mix(rock, light, 0.3), 165)
+    shade_rock = tone_to(mix(rock, pal.dark, 0.45), 28)
+    outline = np.concatenate([[[outer, h + 2]], top_pts, np.stack([fx, fy], 1), [[fx[-1], h + 2]]])
+    face = np.concatenate([np.stack([fx, fy], 1), [[fx[-1], h + 2]]])
+    _cliff(img, rng, outline, face, side, sunny, (lit_rock, shade_rock), foot)
     cliff = Layer(h, w)
-    body = scale(rock, 0.55)
-    cliff.poly(np.concatenate([[[outer, h + 2]], top_pts, np.stack([fx, fy], 1), [[fx[-1], h + 2]]]), body)
-    for _ in range(9):  # cracks and ledges in the rock
-        px = edge_x + side * rng.uniform(0.03, 0.3) * w
-        py = rng.uniform(cliff_top + 0.05 * h, h)
-        ln = rng.uniform(0.04, 0.12) * w
-        crack = [
-            (px, py),
-            (px + side * ln * 0.5, py + rng.normal(0, 0.01) * h),
-            (px + side * ln, py + rng.normal(0, 0.02) * h),
-        ]
-        cliff.line(crack, scale(rock, 0.4), max(1.0, 2.0 * s / 1080), 0.5)
-        cliff.line(np.array(crack) + (0, 0.004 * h), scale(rock, 0.7), max(1.0, 1.5 * s / 1080), 0.2)
-    cliff.line(top_pts + (0, 0.012 * h), mix(rock, light, 0.1), max(1.5, 0.008 * h), 0.6)
-    inner = np.stack([fx + side * (0.03 + 0.03 * f) * w, fy + 0.01 * h], 1)
-    face_c = mix(rock, light, 0.22) if sunny else scale(rock, 0.78)
-    cliff.poly(np.concatenate([np.stack([fx, fy], 1), inner[::-1]]), face_c)
-    strata = []
-    for k in range(1, 7):
-        j = int(k * (n - 1) / 7)
-        strata.append(
-            np.array(
-                [
-                    (fx[j], fy[j]),
-                    (inner[j, 0], inner[j, 1] + 0.004 * h),
-                    (inner[j, 0] + side * 0.08 * w, inner[j, 1] + 0.012 * h),
-                ]
-            )
-        )
-    cliff.lines(strata, scale(rock, 0.42), max(1.0, 2 * s / 1080), 0.55)
+    body = mix(lit_rock, shade_rock, 0.6)
+    face_c = mix(lit_rock, shade_rock, 0.15) if sunny else mix(lit_rock, shade_rock, 0.8)
+    cliff.line(top_pts + (0, 0.01 * h), scale(shade_rock, 0.7), max(1.5, 0.01 * h), 0.6)
     grass = pal.tone((96, 132, 74), 0.4)
     cliff.line(top_pts, grass, max(2.0, 0.012 * h))
     for _ in range(int(rng.integers(1, 3))):
