@@ -24,6 +24,7 @@ DESCRIPTIONS = {
         "a boat on ocean waves far from land",
         "a fleet of ships, sailors and a voyage across the ocean",
         "a navy warship at sea",
+        "a Viking ship or a galleon tossed on stormy waves",
     ),
     "coast": (
         "waves breaking on a rocky shore",
@@ -32,10 +33,11 @@ DESCRIPTIONS = {
         "a harbour, a bay and the coastline",
     ),
     "city": (
-        "a city skyline at sunset",
+        "a city skyline of towers at sunset",
         "skyscrapers and towers of a modern city",
         "old town rooftops, domes and church spires",
         "streets and buildings of a busy town",
+        "a famous city such as Tokyo, Paris, London or New York",
     ),
     "night": (
         "the moon and stars in the night sky",
@@ -59,16 +61,20 @@ DESCRIPTIONS = {
         "sunlight through the trees of a misty woodland",
         "a jungle and its wildlife",
         "plants, leaves and green nature",
+        "a tropical rainforest",
     ),
     "desert": (
         "sand dunes in a hot desert",
         "a dry desert under a blazing sun",
         "ancient pyramids in the sand",
+        "camels and a caravan crossing the sand",
+        "red rock canyons and mesas in a dry land",
     ),
     "mountains": (
         "snowy mountain peaks and valleys",
         "a mountain range at dawn",
         "hills, rock and a rugged landscape",
+        "glaciers and summits of the Alps or the Himalayas",
     ),
     "laboratory": (
         "scientists with instruments in a laboratory",
