@@ -20,10 +20,19 @@ SECRET_ENV = (
 _from_file: dict[str, str] = {}  # variables a `.env` set, so a later load (watch) can update them
 
 
+_STARTED = dict(os.environ)  # as the process began, before any library changed it
+_SET_BY_LIBRARIES = ("LD_LIBRARY_PATH",)  # OpenCV's loader rewrites it for itself when cv2 is imported
+
+
 def process_env() -> dict[str, str]:
     """The variables this process was started with, without the ones a `.env` added (the file itself
-    is watched as a file)."""
-    return {name: value for name, value in os.environ.items() if _from_file.get(name) != value}
+    is watched as a file); those libraries rewrite for themselves on import, as they were at start."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if _from_file.get(name) != value and name not in _SET_BY_LIBRARIES
+    }
+    return env | {name: _STARTED[name] for name in _SET_BY_LIBRARIES if name in _STARTED}
 
 
 def load_env_file(folder: Path) -> None:

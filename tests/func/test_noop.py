@@ -132,3 +132,14 @@ def test_an_environment_variable_leads_to_a_full_build(project, engine_calls, mo
     monkeypatch.setenv("AUTOSTREAM_TEST_SETTING", "1")
     _build(project, "env.json")
     assert len(engine_calls) == 2
+
+
+def test_a_library_rewriting_the_loader_path_leaves_the_build_context_alone(tmp_path, monkeypatch):
+    """OpenCV's loader rewrites LD_LIBRARY_PATH when a build draws a picture; the next no-op, in a
+    process that has not imported it yet, must still find the fingerprint the build left."""
+    from autostream_compiler.engine import fingerprint
+
+    spec = write_spec(tmp_path, small_spec())
+    before = fingerprint.context(spec, None, None, "final", False)
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/somewhere/cv2/../../lib64")
+    assert fingerprint.context(spec, None, None, "final", False) == before
