@@ -136,25 +136,24 @@ def image_file(ctx: StepContext) -> Result:
 
 def image_clip(ctx: StepContext) -> Result:
     """A scene's own video clip: kept as it is (segments cut it), with what it holds and a poster frame."""
-    from autostream_compiler.render import clips
-
-    source = ctx.files["source"]
+    clip = ctx.workdir / "clip.mp4"
+    shutil.copyfile(ctx.files["source"], clip)  # a clip may be large: copied, never read into memory
     try:
-        info = clips.probe(source)
-        frame = clips.poster(source, min(1.0, info.duration / 2))
+        return _clip_result(ctx, clip, {})
     except ValueError as exc:
         where = ctx.label.replace("image", "video")
         raise UserError(
             f"{where}: {ctx.params['file']} cannot be shown: {exc}; use an MP4, MOV or WebM video"
         ) from None
-    clip = ctx.workdir / "clip.mp4"
-    shutil.copyfile(source, clip)  # a clip may be large: copied, never read into memory
-    return _clip_result(ctx, clip, info, frame, {})
 
 
-def _clip_result(ctx: StepContext, clip: Path, info, frame, record: dict, warnings: list[str] = ()) -> Result:
+def _clip_result(ctx: StepContext, clip: Path, record: dict, warnings: list[str] = ()) -> Result:
+    """A clip step's outputs: the clip, what it holds and its poster frame at the frame's size;
+    ValueError when it holds no moving video."""
     from autostream_compiler.render import clips
 
+    info = clips.probe(clip)
+    frame = clips.poster(clip, min(1.0, info.duration / 2))
     result = _picture(ctx, procedural.cover(frame, ctx.params["width"], ctx.params["height"]), record, warnings)
     result.outputs |= {"clip": clip, "info": clips.write_info(ctx.workdir / "clip.json", info)}
     return result
@@ -231,17 +230,13 @@ def _decode_image(data: bytes):
 def _stock_clip(ctx: StepContext, asset, record: dict, warnings: list[str]) -> Result:
     """A stock clip kept as downloaded, probed like a scene's own (muted: its sound is never mixed)."""
     from autostream_compiler.providers.online import ProviderError
-    from autostream_compiler.render import clips
 
     clip = ctx.workdir / "clip.mp4"
     clip.write_bytes(asset.data)
     try:
-        info = clips.probe(clip)
-        frame = clips.poster(clip, min(1.0, info.duration / 2))
+        return _clip_result(ctx, clip, record, warnings)
     except ValueError as exc:
-        clip.unlink()
         raise ProviderError(f"pexels sent video {asset.id} that cannot be shown: {exc}") from None
-    return _clip_result(ctx, clip, info, frame, record, warnings)
 
 
 def image_page(ctx: StepContext) -> Result:
@@ -391,16 +386,9 @@ def _shot(ctx: StepContext, name: str, params: dict, first: str) -> tuple[ffmpeg
     return shot, frames, words
 
 
-def _links(ctx: StepContext, *names: str) -> dict[str, Path]:
-    """The picture (or clip) of each named image input, under the name its shot gives."""
-    links = {}
-    for name in names:
-        picture = ctx.inputs[f"image{name}"]
-        if "clip" in picture:
-            links[f"clip{name}.mp4"] = picture["clip"]
-        else:
-            links[f"image{name}.png"] = picture["image"]
-    return links
+def _link(ctx: StepContext, name: str, shot: ffmpeg.Shot) -> dict[str, Path]:
+    """The file a shot names (its clip, or its picture), linked from the image input `name`."""
+    return {shot.image: ctx.inputs[f"image{name}"]["clip" if shot.clip else "image"]}
 
 
 def segment(ctx: StepContext) -> Command:
@@ -422,7 +410,7 @@ def segment(ctx: StepContext) -> Command:
         writes["captions.ass"] = ass
         shot = shot._replace(ass="captions.ass")
     argv = ffmpeg.segment_argv(shot, count, p["fps"], "fonts", p["codec"], "segment.mp4")
-    links = {**_links(ctx, ""), "fonts": FONTS_DIR}
+    links = {**_link(ctx, "", shot), "fonts": FONTS_DIR}
     return Command(argv, {"video": "segment.mp4"}, writes, links, {"frames": count})
 
 
@@ -432,7 +420,7 @@ def transition(ctx: StepContext) -> Command:
     a, _, _ = _shot(ctx, "A", p["a"], "tail")
     b, _, _ = _shot(ctx, "B", p["b"], "start")
     argv = ffmpeg.transition_argv(a, b, p["frames"], p["a"]["fps"], XFADE[p["kind"]], "fonts", p["codec"], "join.mp4")
-    return Command(argv, {"video": "join.mp4"}, links=_links(ctx, "A", "B"))
+    return Command(argv, {"video": "join.mp4"}, links={**_link(ctx, "A", a), **_link(ctx, "B", b)})
 
 
 def mux(ctx: StepContext) -> Command:

@@ -71,27 +71,32 @@ def mix_graph(duration: float, music: dict | None, key: str | None, sound: int |
     n = round(duration * RATE)
     length = f"aresample={RATE},apad=whole_len={n},atrim=end_sample={n}"
     voice = "pan=stereo|c0=c0|c1=c0"  # the mono narration at full level on both sides
-    extra = f"[{sound}:a]{length},{voice}[sound];" if sound is not None else ""
-    tail = ("[sound]", 1) if sound is not None else ("", 0)
+    if music is None and sound is None:
+        return f"[0:a]{length},{voice}[mix]"
+    graph, mixed = "", ["[voice]"]
     if music is None:
-        if sound is None:
-            return f"[0:a]{length},{voice}[mix]"
-        return f"{extra}[0:a]{length},{voice}[voice];[voice][sound]amix=inputs=2:duration=first:normalize=0[mix]"
-    chain = [length, "aformat=channel_layouts=stereo", "asetpts=N/SR/TB"]
-    if music["fade_in"] > 0:
-        chain.append(f"afade=t=in:st=0:d={music['fade_in']:g}")
-    if music["fade_out"] > 0:
-        chain.append(f"afade=t=out:st={max(0.0, duration - music['fade_out']):g}:d={music['fade_out']:g}")
-    chain.append(f"volume={music['volume']:g}")
-    graph = f"{extra}[1:a]{','.join(chain)}[bed];"
-    if key:  # the sidechain is the mono narration, at the level speech_level() measured
-        graph += (
-            f"[0:a]{length},asplit=2[narration][key];[narration]{voice}[voice];"
-            f"[bed][key]sidechaincompress={key}[ducked];[voice][ducked]"
-        )
+        graph += f"[0:a]{length},{voice}[voice];"
     else:
-        graph += f"[0:a]{length},{voice}[voice];[voice][bed]"
-    return graph + f"{tail[0]}amix=inputs={2 + tail[1]}:duration=first:normalize=0[mix]"
+        chain = [length, "aformat=channel_layouts=stereo", "asetpts=N/SR/TB"]
+        if music["fade_in"] > 0:
+            chain.append(f"afade=t=in:st=0:d={music['fade_in']:g}")
+        if music["fade_out"] > 0:
+            chain.append(f"afade=t=out:st={max(0.0, duration - music['fade_out']):g}:d={music['fade_out']:g}")
+        chain.append(f"volume={music['volume']:g}")
+        graph += f"[1:a]{','.join(chain)}[bed];"
+        if key:  # the sidechain is the mono narration, at the level speech_level() measured
+            graph += (
+                f"[0:a]{length},asplit=2[narration][key];[narration]{voice}[voice];"
+                f"[bed][key]sidechaincompress={key}[ducked];"
+            )
+            mixed.append("[ducked]")
+        else:
+            graph += f"[0:a]{length},{voice}[voice];"
+            mixed.append("[bed]")
+    if sound is not None:
+        graph = f"[{sound}:a]{length},{voice}[sound];" + graph
+        mixed.append("[sound]")
+    return graph + f"{''.join(mixed)}amix=inputs={len(mixed)}:duration=first:normalize=0[mix]"
 
 
 def duck_under(sound: np.ndarray, voice: np.ndarray, rate: int, duck: float, below: float = 6.0) -> np.ndarray:
