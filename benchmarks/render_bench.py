@@ -4,7 +4,7 @@ Run: `.venv/bin/python benchmarks/render_bench.py [--quick] [--transition cut|cr
 benchmarks/results/render.json (`--quick`: render.quick.json) and prints a table.
 
 The timeline: 6 scenes, about 60 s, from fixed inputs made afresh in a temp project folder: six
-procedural pictures (autostream's `procedural.draw`, fixed seeds), six narration takes spoken by piper
+procedural pictures (`procedural.draw` of each scene's family, fixed seeds), six takes spoken by piper
 (seeded, so the same bytes every run) and the word timings piper gives for them. For each resolution
 (1080p30 and 720p30):
 
@@ -213,14 +213,14 @@ def scene_frames(seconds: float) -> int:
 def make_inputs(project: Path) -> list[dict]:
     """Draw the six pictures and speak the six takes into the project; return the scenes with word timings."""
     from autostream_compiler.digests import file_digest
-    from autostream_compiler.providers import piper_tts, procedural
+    from autostream_compiler.providers import families, piper_tts, procedural
 
     (project / "images").mkdir(parents=True)
     (project / "takes").mkdir()
     scenes = []
     for i, text in enumerate(NARRATION, start=1):
         image, take = f"images/scene{i}.png", f"takes/scene{i}.wav"
-        procedural.draw(text, i, PALETTE, 1920, 1080).save(project / image)
+        procedural.draw(families.choose(text), i, PALETTE, 1920, 1080).save(project / image)
         entries = text.split()
         speech = piper_tts.synthesize(entries, VOICE, LENGTH_SCALE)
         with wave.open(str(project / take), "wb") as f:
